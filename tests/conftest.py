@@ -1,0 +1,1 @@
+"""Root test configuration: nothing app-specific here, so geo tests run without Flask."""
