@@ -11,6 +11,7 @@ from typing import TypeVar
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+import shapely
 from pyproj import Transformer
 
 from geo.errors import N_, CoordinateError, CRSError
@@ -52,6 +53,16 @@ def rd_to_wgs84(
     """
     lon, lat = _TO_WGS84.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
+
+def geometry_to_wgs84(geom: shapely.Geometry) -> shapely.Geometry:
+    """Transform a shapely geometry from RD New to longitude/latitude (for GeoJSON).
+
+    >>> from shapely.geometry import Point
+    >>> [round(c, 3) for c in geometry_to_wgs84(Point(155000, 463000)).coords[0]]
+    [5.387, 52.155]
+    """
+    return shapely.transform(geom, lambda xy: np.column_stack(rd_to_wgs84(xy[:, 0], xy[:, 1])))
 
 
 def in_netherlands(x: npt.ArrayLike, y: npt.ArrayLike) -> npt.NDArray[np.bool_]:

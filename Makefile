@@ -1,0 +1,60 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TRANSLATIONS := matchmaker/translations
+PO := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install translations extract-messages migrate demo bench bench-bundling bench-matching lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+install: $(STAMP) $(MO)
+
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@
+
+translations: $(MO)
+
+# Extract UI texts and merge them into the catalogues (then translate the new entries).
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext --no-location --sort-output \
+		-o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -D messages --no-fuzzy-matching --ignore-obsolete
+
+migrate: install
+	$(BIN)/matchmaker db upgrade
+
+demo: migrate
+	MATCHMAKER_DEMO=1 $(BIN)/matchmaker demo
+
+# Serve the demo on http://127.0.0.1:5000 (SQLite under instance/, demo accounts enabled).
+run: demo
+	MATCHMAKER_DEMO=1 $(BIN)/matchmaker run --host $(HOST) --port $(PORT)
+
+# The whole suite, on SQLite and on PostgreSQL (127.0.0.1:5432, user postgres).
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: bench-bundling bench-matching
+
+bench-bundling: install
+	$(BIN)/python benchmarks/bundling.py $(BENCH_ARGS)
+
+bench-matching: install
+	$(BIN)/python benchmarks/matching.py $(BENCH_ARGS)
+
+lint: install
+	$(BIN)/ruff check matchmaker geo tests benchmarks
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,102 @@
+"""The Flask application: ``create_app`` wires extensions, blueprints, errors and the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+
+from matchmaker.config import load_config
+from matchmaker.database import configure_engine, set_write_intent
+from matchmaker.types import render_migration_type
+from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str((config or {}).get("INSTANCE_PATH", ROOT / "instance")),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(load_config(app.instance_path, config))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from matchmaker.i18n import select_locale
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True, render_item=render_migration_type)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    login_manager.init_app(app)
+    # Importing the models registers them on the metadata (for Alembic and create_all in tests).
+    from matchmaker import all_models  # noqa: F401
+    from matchmaker.auth import login  # noqa: F401  (user loader)
+
+
+def register_blueprints(app: Flask) -> None:
+    from matchmaker.admin.views import bp as admin_bp
+    from matchmaker.auth.views import bp as auth_bp
+    from matchmaker.demand.views import bp as demand_bp
+    from matchmaker.main.views import bp as main_bp
+    from matchmaker.members.views import bp as members_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(members_bp)
+    app.register_blueprint(demand_bp)
+    app.register_blueprint(admin_bp)
+
+
+def register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def declare_write_intent() -> None:
+        set_write_intent(request.method not in SAFE_METHODS)
+
+    @app.after_request
+    def commit_at_the_edge(response: Any) -> Any:
+        """One transaction per request: commit what succeeded, roll back every 4xx/5xx."""
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    from matchmaker.main.errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from matchmaker.main.templating import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from matchmaker.cli import register
+
+    register(app)

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from matchmaker.extensions import db
+from matchmaker.models import TimestampMixin
+from matchmaker.types import UTCDateTime
+
+if TYPE_CHECKING:
+    from matchmaker.members.models import Organisation
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    COORDINATOR = "coordinator"
+    PROVIDER = "provider"
+    ADMIN = "admin"
+
+
+def enum_column(enum: type[StrEnum], name: str) -> sa.Enum:
+    """A portable enum: VARCHAR plus a named CHECK constraint (no native PostgreSQL type)."""
+    return sa.Enum(
+        enum, name=name, native_enum=False, create_constraint=True, length=20,
+        values_callable=lambda e: [m.value for m in e], validate_strings=True,
+    )
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased: e-mail addresses are compared case-insensitively.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"), default=Role.MEMBER)
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    locale: Mapped[str] = mapped_column(sa.String(5), default="nl")
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on logout, password change and deactivation: every other session ends.
+    session_version: Mapped[int] = mapped_column(default=1)
+    # Demo accounts log in only while DEMO_MODE is on.
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="users")
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "role != 'member' OR organisation_id IS NOT NULL", name="member_has_organisation"
+        ),
+    )
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    def has_role(self, *roles: Role | str) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from matchmaker.auth import services
+from matchmaker.auth.forms import AccountForm, LoginForm, PasswordForm, RegisterForm, legal_form_choices
+from matchmaker.auth.passwords import verify_password
+from matchmaker.errors import ServiceError
+from matchmaker.extensions import limiter
+from matchmaker.forms import apply_service_error, choices
+from matchmaker.i18n import translate_error
+from matchmaker.members.services import kringen, register_member
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths, so a login link cannot send users elsewhere."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 100 per hour", methods=["POST"])
+def login() -> str | Response | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data,
+                                     demo_mode=current_app.config["DEMO_MODE"])
+        if user is not None:
+            session.clear()  # a fresh session at login (no fixation)
+            login_user(user, remember=form.remember.data)
+            session["lang"] = user.locale
+            return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+        form.password.errors.append(_("Unknown e-mail address or wrong password."))
+    return render_template("auth/login.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Response:
+    services.end_sessions(current_user._get_current_object())
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("5 per minute; 30 per hour", methods=["POST"])
+def register() -> str | Response | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    form.legal_form.choices = legal_form_choices()
+    form.kring_id.choices = choices([(0, _("— choose your kring —"))] + [(k.id, k.name) for k in kringen()])
+    if form.validate_on_submit():
+        try:
+            user = register_member(
+                email=form.email.data, password=form.password.data, name=form.name.data,
+                locale=session.get("lang", "nl"),
+                organisation={
+                    "name": form.organisation_name.data, "kvk_number": form.kvk_number.data,
+                    "legal_form": form.legal_form.data, "kring_id": form.kring_id.data or None,
+                    "contact_phone": form.contact_phone.data or "",
+                },
+            )
+        except ServiceError as err:
+            field = {"name": "organisation_name"}.get(err.field or "", err.field)
+            err.field = field
+            if not apply_service_error(form, err, translate_error(err)):
+                flash(translate_error(err), "error")
+            return render_template("auth/register.html", form=form), err.status
+        session.clear()
+        login_user(user)
+        flash(_("Welcome! Add your first site (pand) to register demand."), "success")
+        return redirect(url_for("members.new_site"))
+    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account() -> str | Response | tuple[str, int]:
+    form = AccountForm(obj=current_user, prefix="account")
+    password_form = PasswordForm(prefix="pw")
+    if request.method == "POST" and "account-name" in request.form and form.validate():
+        current_user.name = form.name.data.strip()
+        services.set_locale(current_user, form.locale.data)
+        session["lang"] = form.locale.data
+        flash(_("Your settings are saved."), "success")
+        return redirect(url_for("auth.account"))
+    if request.method == "POST" and "pw-new_password" in request.form and password_form.validate():
+        user = current_user._get_current_object()
+        if not verify_password(user.password_hash, password_form.current_password.data):
+            password_form.current_password.errors.append(_("This is not your current password."))
+        else:
+            try:
+                services.set_password(user, password_form.new_password.data, actor=user)
+            except ServiceError as err:
+                apply_service_error(password_form, err, translate_error(err))
+            else:
+                login_user(user)  # this session continues with the new version; others end
+                flash(_("Your password is changed; other sessions are logged out."), "success")
+                return redirect(url_for("auth.account"))
+    status = 422 if (form.errors or password_form.errors) else 200
+    return render_template("auth/account.html", form=form, password_form=password_form), status

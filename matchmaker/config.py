@@ -1,0 +1,72 @@
+"""Settings, read from the environment (``MATCHMAKER_*`` and a few conventional names).
+
+The embedded default needs nothing: an SQLite file under ``instance/``, memory rate limits and
+mail kept in the outbox. Production sets ``DATABASE_URL`` (PostgreSQL), ``SECRET_KEY``,
+``REDIS_URL`` and ``SMTP_*``; ``matchmaker check --deploy`` reports what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - flagged by `matchmaker check --deploy`
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def load_config(instance_path: str | Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the configuration mapping for ``create_app``; ``overrides`` win over the environment."""
+    instance = Path(instance_path)
+    sqlite_default = f"sqlite:///{instance / 'matchmaker.sqlite3'}"
+    config: dict[str, Any] = {
+        "SECRET_KEY": os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", sqlite_default),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Demo accounts (documented in the README) can log in only while this is on.
+        "DEMO_MODE": _bool("MATCHMAKER_DEMO", False),
+        "BABEL_DEFAULT_LOCALE": "nl",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
+        "LANGUAGES": ("nl", "en"),
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MATCHMAKER_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("MATCHMAKER_SECURE_COOKIES", False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool("MATCHMAKER_SECURE_COOKIES", False),
+        "REMEMBER_COOKIE_DURATION": 14 * 24 * 3600,
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Argon2id cost (argon2-cffi's RFC 9106 "low memory" profile: t=3, 64 MiB, p=4).
+        "PASSWORD_TIME_COST": int(os.environ.get("MATCHMAKER_PASSWORD_TIME_COST", 3)),
+        "PASSWORD_MEMORY_COST_KIB": int(os.environ.get("MATCHMAKER_PASSWORD_MEMORY_KIB", 65536)),
+        # Numbers we use (DESIGN.md section 5), each with its source.
+        # Zonatlas: 1.23 kWp per 8 m² of flat roof ≈ 0.15 kWp/m² usable.
+        "PV_KWP_PER_M2": _float("MATCHMAKER_PV_KWP_PER_M2", 0.15),
+        # CBS; long-term measurements in Hoogeveen 839–892 kWh/kWp/yr.
+        "PV_YIELD_KWH_PER_KWP": _float("MATCHMAKER_PV_YIELD", 875.0),
+        # Label C office obligation (Bouwbesluit art. 5.11, since 1 January 2023).
+        "LABEL_C_MIN_OFFICE_M2": 100.0,
+        "LABEL_C_MIN_OFFICE_SHARE": 0.5,
+        "MAP_CENTER": (52.9925, 6.5625),  # Assen
+        "MAP_TILE_URL": os.environ.get(
+            "MATCHMAKER_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+        ),
+        "PAGE_SIZE": 50,
+    }
+    if overrides:
+        config.update(overrides)
+    return config

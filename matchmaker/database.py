@@ -1,0 +1,55 @@
+"""Engine set-up that makes the embedded SQLite default safe for a small multi-user service.
+
+SQLite: WAL (readers never block the writer), a busy timeout, foreign keys on, and write
+transactions that start with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead
+of failing with "database is locked" when a read transaction tries to upgrade to a write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+_write_intent: ContextVar[bool] = ContextVar("matchmaker_write_intent", default=False)
+
+
+def set_write_intent(value: bool) -> None:
+    """Declare whether the coming transaction will write (the edge knows: POST, CLI, job)."""
+    _write_intent.set(value)
+
+
+@contextmanager
+def write_intent() -> Iterator[None]:
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, emit BEGIN (needed for savepoints and BEGIN IMMEDIATE).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")

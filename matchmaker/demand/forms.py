@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+
+from matchmaker.demand.models import Stage
+from matchmaker.forms import choices
+
+
+class OverviewFilterForm(FlaskForm):
+    """Filters in the query string (GET, nothing changes, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    product = SelectField(_l("Product"))
+    kring_id = SelectField(_l("Kring"), coerce=int)
+    area_id = SelectField(_l("Area"), coerce=int)
+    stage = SelectField(_l("Stage"), choices=choices([
+        ("", _l("all except withdrawn")),
+        (Stage.INTEREST.value, _l("interested")),
+        (Stage.COMMITTED.value, _l("committed")),
+        (Stage.WITHDRAWN.value, _l("withdrawn")),
+    ]))

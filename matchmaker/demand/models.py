@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from matchmaker.auth.models import enum_column
+from matchmaker.extensions import db
+from matchmaker.models import TimestampMixin
+from matchmaker.types import ScaledDecimal
+
+if TYPE_CHECKING:
+    from matchmaker.members.models import Site
+
+
+class Product(db.Model):
+    """A catalogue row; new products are data (a migration or an admin), not code."""
+
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name_nl: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str] = mapped_column(sa.String(100))
+    unit: Mapped[str] = mapped_column(sa.String(20))  # symbol: kWp, m², MWh/yr, ...
+    unit_nl: Mapped[str] = mapped_column(sa.String(40))
+    unit_en: Mapped[str] = mapped_column(sa.String(40))
+    integer_only: Mapped[bool] = mapped_column(default=False)
+    max_quantity: Mapped[Decimal] = mapped_column(ScaledDecimal(3))
+    color: Mapped[str] = mapped_column(sa.String(7), default="#555555")
+    sort_order: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_nl
+
+    def unit_label(self, locale: str) -> str:
+        return self.unit_en if locale == "en" else self.unit_nl
+
+
+class Stage(StrEnum):
+    INTEREST = "interest"  # non-binding
+    COMMITTED = "committed"
+    WITHDRAWN = "withdrawn"
+
+
+class Demand(TimestampMixin, db.Model):
+    __tablename__ = "demands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(ScaledDecimal(3))
+    # Flexibility: the range the member would accept in a group buy.
+    quantity_min: Mapped[Decimal | None] = mapped_column(ScaledDecimal(3))
+    quantity_max: Mapped[Decimal | None] = mapped_column(ScaledDecimal(3))
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage, "stage"), default=Stage.INTEREST)
+    consent_providers: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    # Optimistic locking: a stale edit is refused with a clear message.
+    version: Mapped[int] = mapped_column(default=1)
+
+    site: Mapped[Site] = relationship(back_populates="demands")
+    product: Mapped[Product] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        sa.UniqueConstraint("site_id", "product_id"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint(
+            "quantity_min IS NULL OR (quantity_min > 0 AND quantity_min <= quantity)",
+            name="min_within_quantity",
+        ),
+        sa.CheckConstraint(
+            "quantity_max IS NULL OR quantity_max >= quantity", name="max_within_quantity"
+        ),
+    )

@@ -1,0 +1,230 @@
+"""Demand per site and product, suggestions, and the coordinator's overview."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
+
+from matchmaker.audit.services import record
+from matchmaker.auth.models import User
+from matchmaker.demand.models import Demand, Product, Stage
+from matchmaker.errors import N_, Conflict, ServiceError
+from matchmaker.extensions import db
+from matchmaker.members.models import Organisation, Site
+from matchmaker.members.services import label_c_required, office_obligation_applies
+from matchmaker.register.models import Area
+
+
+def products(*, active_only: bool = True) -> list[Product]:
+    query = sa.select(Product).order_by(Product.sort_order, Product.code)
+    if active_only:
+        query = query.where(Product.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def product_by_code(code: str) -> Product | None:
+    return db.session.scalar(sa.select(Product).where(Product.code == code))
+
+
+def _quantity(value: Any, product: Product, field: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value).replace(",", "."))
+    except InvalidOperation as exc:
+        raise ServiceError(N_("Enter a number."), field=field) from exc
+    if not number.is_finite() or number <= 0:
+        raise ServiceError(N_("Enter a quantity greater than 0."), field=field)
+    if number > product.max_quantity:
+        raise ServiceError(
+            N_("At most %(max)s %(unit)s per site."), field=field,
+            max=f"{product.max_quantity.normalize():f}", unit=product.unit,
+        )
+    if product.integer_only and number != number.to_integral_value():
+        raise ServiceError(N_("Enter a whole number."), field=field)
+    if number.as_tuple().exponent < -3:  # type: ignore[operator]
+        raise ServiceError(N_("Use at most three decimals."), field=field)
+    return number
+
+
+def _validated(product: Product, quantity: Any, quantity_min: Any, quantity_max: Any
+               ) -> tuple[Decimal, Decimal | None, Decimal | None]:
+    q = _quantity(quantity, product, "quantity")
+    if q is None:
+        raise ServiceError(N_("Enter a quantity greater than 0."), field="quantity")
+    q_min = _quantity(quantity_min, product, "quantity_min")
+    q_max = _quantity(quantity_max, product, "quantity_max")
+    if q_min is not None and q_min > q:
+        raise ServiceError(N_("The minimum cannot be above the quantity."), field="quantity_min")
+    if q_max is not None and q_max < q:
+        raise ServiceError(N_("The maximum cannot be below the quantity."), field="quantity_max")
+    return q, q_min, q_max
+
+
+def register_demand(
+    site: Site,
+    product: Product,
+    *,
+    actor: User,
+    quantity: Any,
+    quantity_min: Any = None,
+    quantity_max: Any = None,
+    stage: Stage | str = Stage.INTEREST,
+    consent_providers: bool = False,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Demand:
+    """Create or update the demand of ``site`` for ``product`` (one row per pair).
+
+    ``expected_version`` is the version the member saw; if someone saved in between, the
+    edit is refused instead of silently overwriting theirs.
+    """
+    if not product.active:
+        raise ServiceError(N_("This product is not offered any more."), field="product")
+    q, q_min, q_max = _validated(product, quantity, quantity_min, quantity_max)
+    demand = db.session.scalar(
+        sa.select(Demand).where(Demand.site_id == site.id, Demand.product_id == product.id)
+    )
+    created = demand is None
+    if demand is None:
+        demand = Demand(site=site, product=product)
+        db.session.add(demand)
+    elif expected_version is not None and demand.version != expected_version:
+        raise Conflict(
+            N_("Someone else changed this demand in the meantime. Check the current values "
+               "and save again."),
+        )
+    demand.quantity, demand.quantity_min, demand.quantity_max = q, q_min, q_max
+    demand.stage = Stage(stage)
+    demand.consent_providers = bool(consent_providers)
+    demand.note = (note or "").strip()[:500]
+    try:
+        db.session.flush()
+    except sa.orm.exc.StaleDataError as exc:
+        raise Conflict(
+            N_("Someone else changed this demand in the meantime. Check the current values "
+               "and save again."),
+        ) from exc
+    record(actor, "demand.create" if created else "demand.update", demand,
+           product=product.code, quantity=str(q), stage=str(demand.stage))
+    return demand
+
+
+def withdraw_demand(demand: Demand, *, actor: User) -> None:
+    demand.stage = Stage.WITHDRAWN
+    db.session.flush()
+    record(actor, "demand.withdraw", demand)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    product_code: str
+    quantity: Decimal
+    reason: str  # message id
+    params: dict[str, Any]
+
+
+def suggestions(site: Site, config: dict[str, Any]) -> dict[str, Suggestion]:
+    """What the member could register, from the site's attributes."""
+    result: dict[str, Suggestion] = {}
+    if site.flat_roof_area_m2:
+        kwp = (Decimal(str(site.flat_roof_area_m2)) * Decimal(str(config["PV_KWP_PER_M2"])))
+        kwp = kwp.quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+        if kwp > 0:
+            result["solar_roof"] = Suggestion(
+                "solar_roof", kwp,
+                N_("%(roof)s m² of flat roof × %(factor)s kWp/m² ≈ %(kwp)s kWp"),
+                {"roof": f"{site.flat_roof_area_m2:g}", "factor": f"{config['PV_KWP_PER_M2']:g}",
+                 "kwp": f"{kwp:f}"},
+            )
+    if label_c_required(site, min_office_m2=config["LABEL_C_MIN_OFFICE_M2"],
+                        min_share=config["LABEL_C_MIN_OFFICE_SHARE"]):
+        area = Decimal(str(site.office_area_m2)).quantize(Decimal("1"), rounding=ROUND_DOWN)
+        result["insulation"] = Suggestion(
+            "insulation", area,
+            N_("Label C required: this office has label %(label)s; insulating %(area)s m² of "
+               "office space helps reach C."),
+            {"label": site.energy_label, "area": f"{area:f}"},
+        )
+    return result
+
+
+def site_flags(site: Site, config: dict[str, Any]) -> dict[str, bool]:
+    kwargs = {"min_office_m2": config["LABEL_C_MIN_OFFICE_M2"],
+              "min_share": config["LABEL_C_MIN_OFFICE_SHARE"]}
+    applies = office_obligation_applies(site, **kwargs)
+    return {
+        "label_c_required": label_c_required(site, **kwargs),
+        "label_unknown": applies and not site.energy_label,
+    }
+
+
+@dataclass
+class OverviewFilter:
+    product: str = ""
+    kring_id: int | None = None
+    area_id: int | None = None
+    stage: str = ""
+
+
+def overview_query(filters: OverviewFilter) -> sa.Select[tuple[Demand]]:
+    query = (
+        sa.select(Demand)
+        .join(Demand.site).join(Site.organisation).join(Demand.product)
+        .options(contains_eager(Demand.site).contains_eager(Site.organisation))
+        .order_by(Product.sort_order, Organisation.name, Site.postcode, Site.house_number)
+    )
+    if filters.product:
+        query = query.where(Product.code == filters.product)
+    if filters.kring_id:
+        query = query.where(Organisation.kring_id == filters.kring_id)
+    if filters.stage:
+        query = query.where(Demand.stage == Stage(filters.stage))
+    else:
+        query = query.where(Demand.stage != Stage.WITHDRAWN)
+    if filters.area_id:
+        area = db.session.get(Area, filters.area_id)
+        if area is None:
+            raise ServiceError(N_("This area does not exist."), field="area_id")
+        query = query.where(
+            Site.x.between(area.minx, area.maxx), Site.y.between(area.miny, area.maxy)
+        )
+    return query
+
+
+def demand_overview(filters: OverviewFilter) -> list[Demand]:
+    """All demand matching ``filters``; an area filter keeps sites inside or on its boundary."""
+    rows = list(db.session.scalars(overview_query(filters)).unique())
+    if filters.area_id and rows:
+        area = db.session.get(Area, filters.area_id)
+        assert area is not None
+        geom = area.geometry
+        shapely.prepare(geom)
+        xs = np.fromiter((d.site.x for d in rows), float, len(rows))
+        ys = np.fromiter((d.site.y for d in rows), float, len(rows))
+        inside = shapely.intersects_xy(geom, xs, ys)
+        rows = [d for d, keep in zip(rows, inside, strict=True) if keep]
+    return rows
+
+
+def overview_totals(rows: list[Demand]) -> list[dict[str, Any]]:
+    """Per product: number of sites, organisations and the total quantity."""
+    totals: dict[int, dict[str, Any]] = {}
+    for demand in rows:
+        entry = totals.setdefault(demand.product_id, {
+            "product": demand.product, "sites": set(), "organisations": set(),
+            "quantity": Decimal(0),
+        })
+        entry["sites"].add(demand.site_id)
+        entry["organisations"].add(demand.site.organisation_id)
+        entry["quantity"] += demand.quantity
+    return [
+        {**t, "sites": len(t["sites"]), "organisations": len(t["organisations"])}
+        for t in sorted(totals.values(), key=lambda t: t["product"].sort_order)
+    ]

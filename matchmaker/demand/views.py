@@ -1,0 +1,142 @@
+"""The coordinator's overview of all demand: table, map, totals and CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from geo.crs import rd_to_wgs84
+from matchmaker.auth.decorators import staff_required
+from matchmaker.demand import services
+from matchmaker.demand.forms import OverviewFilterForm
+from matchmaker.demand.models import Demand
+from matchmaker.extensions import db
+from matchmaker.forms import choices
+from matchmaker.register.models import Area, AreaKind
+
+bp = Blueprint("demand", __name__, url_prefix="/coordinator")
+
+
+def _filter_form() -> tuple[OverviewFilterForm, services.OverviewFilter]:
+    locale = str(get_locale())
+    form = OverviewFilterForm(request.args)
+    form.product.choices = choices([("", _("all products"))] + [
+        (p.code, p.name(locale)) for p in services.products()
+    ])
+    areas = list(db.session.scalars(sa.select(Area).order_by(Area.kind, Area.name)))
+    form.kring_id.choices = choices([(0, _("all kringen"))] + [
+        (a.id, a.name) for a in areas if a.kind == AreaKind.KRING
+    ])
+    form.area_id.choices = choices([(0, _("all areas"))] + [
+        (a.id, a.name) for a in areas if a.kind != AreaKind.KRING
+    ])
+    if request.args and not form.validate():
+        abort(400)
+    return form, services.OverviewFilter(
+        product=form.product.data or "", kring_id=form.kring_id.data or None,
+        area_id=form.area_id.data or None, stage=form.stage.data or "",
+    )
+
+
+@bp.route("/demand")
+@staff_required
+def overview() -> str:
+    form, filters = _filter_form()
+    rows = services.demand_overview(filters)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    size = 50
+    pages = max((len(rows) + size - 1) // size, 1)
+    page = min(page, pages)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "demand/overview.html", form=form, rows=rows[(page - 1) * size: page * size],
+        count=len(rows), page=page, pages=pages, args=args,
+        totals=services.overview_totals(rows), locale=str(get_locale()),
+        geojson_url=url_for("demand.overview_geojson", **args),
+        csv_url=url_for("demand.overview_csv", **args),
+        areas_url=url_for("main.areas_geojson"),
+    )
+
+
+def _number(value: object) -> str:
+    """Decimal comma for Dutch spreadsheets."""
+    text = f"{value:f}" if hasattr(value, "as_tuple") else str(value)
+    return text.replace(".", ",")
+
+
+@bp.route("/demand.csv")
+@staff_required
+def overview_csv() -> Response:
+    _form, filters = _filter_form()
+    rows = services.demand_overview(filters)
+    locale = str(get_locale())
+    out = io.StringIO()
+    out.write("\ufeff")  # BOM: Excel opens UTF-8 correctly
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([
+        "demand_id", "organisation", "kvk_number", "kring", "site_id", "bag_id", "street",
+        "house_number", "addition", "postcode", "city", "x_rd", "y_rd", "product", "quantity",
+        "unit", "quantity_min", "quantity_max", "stage", "consent_providers", "contact_name",
+        "contact_email", "contact_phone", "updated_at",
+    ])
+    for d in rows:
+        site, org = d.site, d.site.organisation
+        writer.writerow([
+            str(d.id), org.name, org.kvk_number, org.kring.name if org.kring else "",
+            str(site.id), site.bag_id or "", site.street, str(site.house_number), site.addition,
+            site.postcode, site.city, _number(round(site.x, 2)), _number(round(site.y, 2)),
+            d.product.name(locale), _number(d.quantity.normalize()), d.product.unit,
+            _number(d.quantity_min.normalize()) if d.quantity_min is not None else "",
+            _number(d.quantity_max.normalize()) if d.quantity_max is not None else "",
+            d.stage.value, "ja" if d.consent_providers else "nee", org.contact_name,
+            org.contact_email, org.contact_phone, d.updated_at.isoformat(timespec="seconds"),
+        ])
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="vraag-{stamp}.csv"',
+    })
+
+
+@bp.route("/demand.geojson")
+@staff_required
+def overview_geojson() -> Response:
+    """Sites with their demand as RFC 7946 GeoJSON (WGS84), one feature per site."""
+    _form, filters = _filter_form()
+    rows = services.demand_overview(filters)
+    locale = str(get_locale())
+    by_site: dict[int, list[Demand]] = {}
+    for d in rows:
+        by_site.setdefault(d.site_id, []).append(d)
+    sites = [items[0].site for items in by_site.values()]
+    lon, lat = rd_to_wgs84([s.x for s in sites], [s.y for s in sites])
+    features = []
+    for i, site in enumerate(sites):
+        demands = by_site[site.id]
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Point",
+                         "coordinates": [round(float(lon[i]), 6), round(float(lat[i]), 6)]},
+            "properties": {
+                "site_id": str(site.id),
+                "organisation": site.organisation.name,
+                "address": site.address,
+                "products": [d.product.code for d in demands],
+                "color": demands[0].product.color,
+                "demand": [
+                    {"product": d.product.name(locale), "quantity": f"{d.quantity.normalize():f}",
+                     "unit": d.product.unit, "stage": d.stage.value}
+                    for d in demands
+                ],
+            },
+        })
+    return Response(
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+        mimetype="application/geo+json",
+    )

@@ -1,0 +1,33 @@
+"""Errors that services raise for the edge (view, CLI) to show to the user.
+
+Like :class:`geo.errors.GeoError`, a ``ServiceError`` carries an English message id and its
+parameters; the edge translates it into the user's language and picks the HTTP status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geo.errors import N_ as N_  # re-exported: the one extraction marker for message ids
+
+
+class ServiceError(Exception):
+    """A request the service refuses; ``field`` names the form field it concerns, if any."""
+
+    status = 400
+
+    def __init__(self, msgid: str, *, field: str | None = None, **params: Any) -> None:
+        self.msgid = msgid
+        self.params = params
+        self.field = field
+        super().__init__(msgid % params if params else msgid)
+
+
+class NotAllowed(ServiceError):
+    status = 403
+
+
+class Conflict(ServiceError):
+    """The object changed or exists already (duplicate KvK, stale version, ...)."""
+
+    status = 409

@@ -1,0 +1,30 @@
+"""Language selection and translation of errors raised below the edge."""
+
+from __future__ import annotations
+
+from flask import current_app, session
+from flask_babel import gettext
+from flask_login import current_user
+
+from geo.errors import GeoError
+from matchmaker.errors import ServiceError
+
+
+def select_locale() -> str:
+    """Dutch first: the user's saved choice, else the session's, else Dutch.
+
+    The browser's Accept-Language is deliberately not consulted: the association works in
+    Dutch and English is an explicit choice (footer switch, account page).
+    """
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return str(current_user.locale)
+    chosen = session.get("lang")
+    if chosen in languages:
+        return str(chosen)
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def translate_error(err: GeoError | ServiceError) -> str:
+    """The error's message in the current language, parameters filled in."""
+    return gettext(err.msgid, **err.params)

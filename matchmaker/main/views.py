@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+import xstatic.pkg.leaflet
+from flask import (
+    Blueprint, Response, current_app, redirect, render_template, request, send_from_directory,
+    session, url_for,
+)
+from flask_babel import get_locale
+from flask_login import current_user, login_required
+
+from geo.crs import geometry_to_wgs84
+from matchmaker.auth.decorators import role_required
+from matchmaker.auth.forms import LanguageForm
+from matchmaker.auth.models import Role
+from matchmaker.auth.services import set_locale
+from matchmaker.demand.models import Demand, Product, Stage
+from matchmaker.extensions import db
+from matchmaker.members.models import Organisation, Site
+from matchmaker.privacy import disclose
+from matchmaker.register.models import Area, AreaKind
+
+bp = Blueprint("main", __name__)
+
+HOME_BY_ROLE = {
+    Role.MEMBER: "members.dashboard",
+    Role.COORDINATOR: "demand.overview",
+    Role.ADMIN: "demand.overview",
+    Role.PROVIDER: "main.provider_home",
+}
+
+
+@bp.route("/")
+def index() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for(HOME_BY_ROLE[current_user.role]))
+    return render_template("main/index.html")
+
+
+@bp.route("/language", methods=["POST"])
+def language() -> Response:
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["lang"] = form.lang.data
+        if current_user.is_authenticated:
+            set_locale(current_user, form.lang.data)
+    target = request.referrer or url_for("main.index")
+    if not target.startswith(request.host_url):
+        target = url_for("main.index")
+    return redirect(target)
+
+
+@bp.route("/health")
+def health() -> Response:
+    db.session.execute(sa.text("SELECT 1"))
+    return Response("ok", mimetype="text/plain")
+
+
+@bp.route("/vendor/leaflet/<path:filename>")
+def leaflet(filename: str) -> Response:
+    """Leaflet from the XStatic-Leaflet package: maps work without a CDN."""
+    return send_from_directory(xstatic.pkg.leaflet.BASE_DIR, filename, max_age=7 * 24 * 3600)
+
+
+def areas_feature_collection(kinds: tuple[AreaKind, ...] = tuple(AreaKind)) -> dict[str, object]:
+    features = []
+    for area in db.session.scalars(sa.select(Area).where(Area.kind.in_(kinds)).order_by(Area.id)):
+        geom = geometry_to_wgs84(area.geometry)
+        features.append({
+            "type": "Feature",
+            "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-6))),
+            "properties": {"id": area.id, "name": area.name, "kind": area.kind.value},
+        })
+    return {"type": "FeatureCollection", "features": features}
+
+
+@bp.route("/areas.geojson")
+@login_required
+def areas_geojson() -> Response:
+    return Response(json.dumps(areas_feature_collection()), mimetype="application/geo+json")
+
+
+@bp.route("/provider")
+@role_required(Role.PROVIDER, Role.COORDINATOR, Role.ADMIN)
+def provider_home() -> str:
+    """Aggregated demand per park and product, under the disclosure rule (no addresses)."""
+    locale = str(get_locale())
+    parks = list(db.session.scalars(
+        sa.select(Area).where(Area.kind == AreaKind.PARK).order_by(Area.name)
+    ))
+    products = list(db.session.scalars(sa.select(Product).where(Product.active.is_(True))
+                                       .order_by(Product.sort_order)))
+    frame = pd.DataFrame(db.session.execute(
+        sa.select(Site.x, Site.y, Organisation.id.label("organisation_id"), Demand.product_id,
+                  Demand.quantity)
+        .join(Demand.site).join(Site.organisation)
+        .where(Demand.stage != Stage.WITHDRAWN)
+    ).all(), columns=["x", "y", "organisation_id", "product_id", "quantity"])
+    table = []
+    for park in parks:
+        inside = frame[shapely.intersects_xy(park.geometry, frame["x"].to_numpy(float),
+                                             frame["y"].to_numpy(float))]
+        per_member = inside.groupby(["product_id", "organisation_id"])["quantity"].sum()
+        table.append({"park": park, "cells": [
+            disclose(per_member.get(p.id, pd.Series(dtype=object)).tolist()) for p in products
+        ]})
+    return render_template("main/provider.html", table=table, products=products, locale=locale,
+                           min_members=5, demo=current_app.config["DEMO_MODE"])
+
+
+@bp.route("/products.css")
+def products_css() -> Response:
+    """Product colours are data; a stylesheet keeps them out of inline styles (CSP)."""
+    rules = [
+        f'[data-product="{p.code}"]{{--product-color:{p.color}}}'
+        for p in db.session.scalars(sa.select(Product))
+        if _is_hex_colour(p.color)
+    ]
+    return Response("\n".join(rules), mimetype="text/css", headers={"Cache-Control": "max-age=300"})
+
+
+def _is_hex_colour(value: str) -> bool:
+    return len(value) == 7 and value[0] == "#" and all(c in "0123456789abcdefABCDEF" for c in value[1:])

@@ -1,0 +1,69 @@
+"""The address register (BAG-like) and areas (parks, kringen, postcode areas, neighbourhoods)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from matchmaker.auth.models import enum_column
+from matchmaker.extensions import db
+from matchmaker.models import TimestampMixin, utcnow
+from matchmaker.types import UTCDateTime
+
+
+class AddressRecord(db.Model):
+    __tablename__ = "address_records"
+
+    # BAG verblijfsobject id: 16 digits with leading zeros.
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    postcode: Mapped[str] = mapped_column(sa.String(7))
+    house_number: Mapped[int]
+    addition: Mapped[str] = mapped_column(sa.String(10), default="")
+    street: Mapped[str] = mapped_column(sa.String(200), default="")
+    city: Mapped[str] = mapped_column(sa.String(100), default="")
+    # Comma-separated BAG gebruiksdoelen, e.g. "kantoorfunctie,industriefunctie".
+    use: Mapped[str] = mapped_column(sa.String(200), default="")
+    x: Mapped[float]
+    y: Mapped[float]
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    __table_args__ = (sa.Index("ix_address_records_postcode_number", "postcode", "house_number"),)
+
+
+class AreaKind(StrEnum):
+    KRING = "kring"
+    PARK = "park"
+    POSTCODE4 = "postcode4"
+    NEIGHBOURHOOD = "neighbourhood"
+
+
+class Area(TimestampMixin, db.Model):
+    __tablename__ = "areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[AreaKind] = mapped_column(enum_column(AreaKind, "area_kind"))
+    code: Mapped[str] = mapped_column(sa.String(40), default="")
+    # Polygon or MultiPolygon as WKB in RD New; the bounding box speeds up candidate queries.
+    geometry_wkb: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    minx: Mapped[float]
+    miny: Mapped[float]
+    maxx: Mapped[float]
+    maxy: Mapped[float]
+    area_m2: Mapped[float]
+
+    __table_args__ = (sa.UniqueConstraint("kind", "name"),)
+
+    @property
+    def geometry(self) -> shapely.Geometry:
+        return shapely.from_wkb(self.geometry_wkb)
+
+    @geometry.setter
+    def geometry(self, geom: shapely.Geometry) -> None:
+        self.geometry_wkb = shapely.to_wkb(geom)
+        self.minx, self.miny, self.maxx, self.maxy = (float(v) for v in geom.bounds)
+        self.area_m2 = float(geom.area)

@@ -1,0 +1,247 @@
+"""Imports of the address register and of areas: streamed, validated, one transaction.
+
+A file that cannot be read, lacks required columns or has no usable CRS raises before anything
+is written. Bad rows are skipped and reported by line number and reason; everything else is
+upserted by id, so importing the same file again updates instead of duplicating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from geo.addresses import parse_register_chunk, resolve_register_columns
+from geo.areas import prepare_areas
+from geo.crs import RD_NEW
+from geo.errors import N_, CRSError, FileFormatError
+from geo.io import file_kind, read_vector, sniff_delimiter
+from matchmaker.audit.services import record
+from matchmaker.auth.models import User
+from matchmaker.extensions import db
+from matchmaker.models import utcnow
+from matchmaker.register.models import AddressRecord, Area, AreaKind
+
+CHUNK_ROWS = 20_000
+DUPLICATE_ID = N_("id %(value)s appears more than once in the file")
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    pruned: int = 0
+    bad: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason msgid, value)
+
+    @property
+    def imported(self) -> int:
+        return self.inserted + self.updated
+
+
+def count_rows(path: str | Path) -> int:
+    """Data rows (CSV lines minus the header) or features, for the progress bar."""
+    if file_kind(path) == "csv":
+        lines, last = 0, b""
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+        if last not in (b"", b"\n"):
+            lines += 1  # no newline after the last line
+        return max(lines - 1, 0)
+    return int(pyogrio.read_info(path).get("features", 0) or 0)
+
+
+def _csv_chunks(path: str | Path) -> Iterator[tuple[pd.DataFrame, dict[str, str], int, None]]:
+    sep = sniff_delimiter(path)
+    try:
+        header = pd.read_csv(path, sep=sep, nrows=0, encoding="utf-8-sig")
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise FileFormatError(N_("%(file)s is not a readable CSV file: %(reason)s"),
+                              file=Path(path).name, reason=str(exc).splitlines()[0]) from exc
+    mapping = resolve_register_columns(header.columns)
+    line = 2
+    try:
+        for chunk in pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
+                                 encoding="utf-8-sig", chunksize=CHUNK_ROWS):
+            yield chunk, mapping, line, None
+            line += len(chunk)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise FileFormatError(N_("%(file)s is not a readable CSV file: %(reason)s"),
+                              file=Path(path).name, reason=str(exc).splitlines()[0]) from exc
+
+
+def _vector_chunks(
+    path: str | Path, *, layer: str | None, assume_crs: str | None
+) -> Iterator[tuple[pd.DataFrame, dict[str, str], int, tuple[np.ndarray, np.ndarray]]]:
+    try:
+        info = pyogrio.read_info(path, layer=layer)
+    except pyogrio.errors.DataSourceError as exc:
+        raise FileFormatError(N_("%(file)s cannot be read as GeoJSON or GeoPackage: %(reason)s"),
+                              file=Path(path).name, reason=str(exc).splitlines()[0]) from exc
+    if info.get("crs") is None and assume_crs is None:
+        raise CRSError(
+            N_("The data has no coordinate reference system; state it (for example EPSG:28992).")
+        )
+    mapping = resolve_register_columns(info["fields"], has_geometry=True)
+    total = int(info.get("features") or 0)
+    for start in range(0, total, CHUNK_ROWS):
+        frame = pyogrio.read_dataframe(path, layer=layer, skip_features=start,
+                                       max_features=CHUNK_ROWS)
+        if frame.crs is None:
+            frame = frame.set_crs(assume_crs)
+        frame = frame.to_crs(RD_NEW)
+        geoms = frame.geometry
+        is_point = (geoms.geom_type == "Point").to_numpy()
+        x = np.where(is_point, geoms.x.where(is_point, np.nan).to_numpy(float), np.nan)
+        y = np.where(is_point, geoms.y.where(is_point, np.nan).to_numpy(float), np.nan)
+        text = pd.DataFrame(frame.drop(columns="geometry")).astype("string")
+        yield text, mapping, start + 1, (x, y)
+
+
+def _upsert(rows: pd.DataFrame, imported_at: datetime) -> tuple[int, int]:
+    """Insert or update by id; returns (inserted, updated)."""
+    if rows.empty:
+        return 0, 0
+    ids = rows["id"].tolist()
+    existing = 0
+    for start in range(0, len(ids), 900):  # stay below SQLite's parameter limit
+        existing += db.session.scalar(
+            sa.select(sa.func.count()).select_from(AddressRecord)
+            .where(AddressRecord.id.in_(ids[start:start + 900]))
+        ) or 0
+    records = rows.assign(imported_at=imported_at).to_dict("records")
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(AddressRecord)
+    statement = insert.on_conflict_do_update(
+        index_elements=[AddressRecord.id],
+        set_={c: insert.excluded[c] for c in rows.columns if c != "id"}
+        | {"imported_at": insert.excluded.imported_at},
+    )
+    db.session.execute(statement, records)
+    return len(ids) - existing, existing
+
+
+def import_addresses(
+    path: str | Path,
+    *,
+    actor: User | None,
+    prune: bool = False,
+    layer: str | None = None,
+    assume_crs: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import an address register file (CSV or GeoPackage; columns in the README).
+
+    With ``prune``, register records that the file no longer contains are deleted; that is
+    refused when the file has bad rows, since their records would be lost by mistake.
+    """
+    if not Path(path).exists():
+        raise FileFormatError(N_("%(file)s does not exist."), file=Path(path).name)
+    started = utcnow()
+    report = ImportReport()
+    seen: set[str] = set()
+    chunks = (_csv_chunks(path) if file_kind(path) == "csv"
+              else _vector_chunks(path, layer=layer, assume_crs=assume_crs))
+    for frame, mapping, first_line, xy in chunks:
+        good, bad = parse_register_chunk(frame, mapping, first_line=first_line, xy=xy)
+        dup = good["id"].duplicated(keep="first").to_numpy() | good["id"].isin(seen).to_numpy()
+        if dup.any():
+            lines = first_line + np.flatnonzero(~_bad_mask(len(frame), bad, first_line))[dup]
+            bad = pd.concat([bad, pd.DataFrame({
+                "line": lines, "reason": DUPLICATE_ID, "value": good["id"][dup].to_numpy(),
+            })])
+            good = good[~dup]
+        seen.update(good["id"])
+        inserted, updated = _upsert(good, started)
+        report.rows += len(frame)
+        report.inserted += inserted
+        report.updated += updated
+        report.bad.extend(
+            (int(r.line), str(r.reason), str(r.value)) for r in bad.itertuples(index=False)
+        )
+        if progress:
+            progress(len(frame))
+    report.bad.sort()
+    if prune:
+        if report.bad:
+            raise FileFormatError(
+                N_("Not pruned: the file has %(count)s bad row(s); fix them first, because their "
+                   "records would be deleted."), count=len(report.bad),
+            )
+        result = db.session.execute(
+            sa.delete(AddressRecord).where(AddressRecord.imported_at < started)
+        )
+        report.pruned = result.rowcount or 0
+    db.session.flush()
+    record(actor, "register.import", ("address_records", ""), file=Path(path).name,
+           rows=report.rows, inserted=report.inserted, updated=report.updated,
+           bad=len(report.bad), pruned=report.pruned)
+    return report
+
+
+def _bad_mask(n: int, bad: pd.DataFrame, first_line: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[bad["line"].to_numpy(int) - first_line] = True
+    return mask
+
+
+@dataclass
+class AreaImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+
+
+def import_areas(
+    path: str | Path,
+    *,
+    kind: AreaKind | str,
+    actor: User | None,
+    name_column: str | None = None,
+    code_column: str | None = None,
+    layer: str | None = None,
+    assume_crs: str | None = None,
+) -> AreaImportReport:
+    """Import polygons as areas of ``kind``; all or nothing, upserted by (kind, name)."""
+    kind = AreaKind(kind)
+    if file_kind(path) != "vector":
+        raise FileFormatError(N_("Areas are imported from GeoJSON or GeoPackage, not CSV."))
+    if not Path(path).exists():
+        raise FileFormatError(N_("%(file)s does not exist."), file=Path(path).name)
+    areas = prepare_areas(read_vector(path, layer=layer), name_column=name_column,
+                          code_column=code_column, assume_crs=assume_crs)
+    existing = {a.name: a for a in db.session.scalars(sa.select(Area).where(Area.kind == kind))}
+    report = AreaImportReport()
+    for name, code, geom in zip(areas["name"], areas["code"], areas.geometry, strict=True):
+        area = existing.get(name)
+        if area is None:
+            area = Area(name=name, kind=kind)
+            db.session.add(area)
+            report.created.append(name)
+        else:
+            report.updated.append(name)
+        area.code = code
+        area.geometry = geom
+    db.session.flush()
+    record(actor, "areas.import", ("areas", ""), file=Path(path).name, kind=str(kind),
+           created=len(report.created), updated=len(report.updated))
+    return report
+
+
+def register_stats() -> dict[str, int]:
+    return {
+        "addresses": db.session.scalar(sa.select(sa.func.count()).select_from(AddressRecord)) or 0,
+        **{
+            str(kind): count for kind, count in db.session.execute(
+                sa.select(Area.kind, sa.func.count()).group_by(Area.kind)
+            )
+        },
+    }
