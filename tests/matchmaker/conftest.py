@@ -8,6 +8,7 @@ auth (user ``postgres``); the suite creates and drops its own database. Set
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import uuid
@@ -68,9 +69,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as on a real server thread.
+
+    Flask reuses an application context that is already pushed (the tests push one for their
+    factories), which would share ``g`` and the database session between requests. Afterwards
+    the test's own session is expired so it sees what the request committed.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.expire_all()
+        return response
+
+
 @pytest.fixture(scope="session")
 def base_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app = create_app(test_config(database_url, str(tmp_path_factory.mktemp("instance"))))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()
         db.engine.dispose()
