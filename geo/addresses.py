@@ -73,7 +73,7 @@ def parse_house_number(text: str | int) -> tuple[int, str]:
     >>> parse_house_number("12a"), parse_house_number(7), parse_house_number("3-bis")
     ((12, 'A'), (7, ''), (3, 'BIS'))
     """
-    match = re.match(r"^\s*(\d{1,5})\s*[-/ ]?\s*(.*)$", str(text))
+    match = re.match(r"^\s*(\d{1,5})(?!\d)\s*[-/ ]?\s*(.*)$", str(text))
     if not match or int(match.group(1)) == 0:
         raise AddressError(
             N_("%(value)s is not a house number (a number from 1 to 99999, optionally followed by "

@@ -108,16 +108,25 @@ def demo_addresses(rng: random.Random, parks: dict[str, Polygon]) -> pd.DataFram
     rows: list[dict[str, object]] = []
     serial = 100000
 
+    used_postcodes: set[str] = set()
+
+    def new_postcode(pc4: int) -> str:
+        """A postcode not used before: postcode + house number is unique in the Netherlands."""
+        while True:
+            letters = f"{chr(65 + rng.randrange(0, 22))}{chr(65 + rng.randrange(0, 26))}"
+            postcode = f"{pc4} {letters}"
+            if letters not in ("SA", "SD", "SS") and postcode not in used_postcodes:
+                used_postcodes.add(postcode)
+                return postcode
+
     def street_rows(street: str, pc4: int, start: tuple[float, float], end: tuple[float, float],
                     count: int, uses: tuple[str, ...], weights: tuple[int, ...]) -> None:
         nonlocal serial
-        letters = f"{chr(65 + rng.randrange(0, 22))}{chr(65 + rng.randrange(0, 26))}"
+        postcode = new_postcode(pc4)
         for i in range(count):
             number = i + 1
             if number % 24 == 1 and number > 1:  # a new postcode every 12 numbers per side
-                letters = f"{chr(65 + rng.randrange(0, 22))}{chr(65 + rng.randrange(0, 26))}"
-            if letters in ("SA", "SD", "SS"):
-                letters = "SB"
+                postcode = new_postcode(pc4)
             t = (i + 0.5) / count
             side = 28 if number % 2 else -28
             x = start[0] + t * (end[0] - start[0]) + side + rng.uniform(-6, 6)
@@ -126,7 +135,7 @@ def demo_addresses(rng: random.Random, parks: dict[str, Polygon]) -> pd.DataFram
             for addition in additions:
                 serial += 1
                 rows.append({
-                    "id": f"{GEMEENTE_ASSEN}01{serial:010d}", "postcode": f"{pc4} {letters}",
+                    "id": f"{GEMEENTE_ASSEN}01{serial:010d}", "postcode": postcode,
                     "huisnummer": str(number), "toevoeging": addition, "straat": street,
                     "woonplaats": "Assen", "gebruiksdoel": rng.choices(uses, weights)[0],
                     "x": f"{x:.2f}", "y": f"{y:.2f}",
@@ -144,7 +153,7 @@ def demo_addresses(rng: random.Random, parks: dict[str, Polygon]) -> pd.DataFram
             else:  # south-north street
                 x = minx + frac * (maxx - minx)
                 start, end = (x, miny + 120), (x, maxy - 120)
-            street_rows(street, park.postcode4, start, end, rng.randint(48, 64),
+            street_rows(street, park.postcode4, start, end, rng.randint(54, 70),
                         BUSINESS_USES, (30, 25, 10, 5, 10, 20))
     centre = (233900.0, 556800.0)
     for street, pc4 in TOWN_STREETS:
@@ -152,7 +161,7 @@ def demo_addresses(rng: random.Random, parks: dict[str, Polygon]) -> pd.DataFram
         r0, r1 = rng.uniform(300, 900), rng.uniform(900, 1800)
         start = (centre[0] + r0 * np.cos(angle), centre[1] + r0 * np.sin(angle))
         end = (centre[0] + r1 * np.cos(angle), centre[1] + r1 * np.sin(angle))
-        street_rows(street, pc4, start, end, rng.randint(36, 48),
+        street_rows(street, pc4, start, end, rng.randint(40, 52),
                     ("woonfunctie", "kantoorfunctie", "winkelfunctie", "woonfunctie,winkelfunctie"),
                     (70, 12, 12, 6))
     return pd.DataFrame(rows)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+import re
 from collections.abc import Iterable
 
 from wtforms import DecimalField, FloatField, IntegerField, SelectChoice
+from wtforms.widgets import TextInput
 from wtforms.validators import ValidationError
 
 
@@ -17,45 +20,84 @@ def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+_THOUSANDS_DOTS = re.compile(r"^[-+]?\d{1,3}(\.\d{3})+(,\d+)?$")
+
+
+def parse_local_number(text: str) -> Decimal:
+    """Parse a number as Dutch and English users type it.
+
+    ``12,5`` and ``12.5`` are twelve and a half; ``1.200`` and ``1.234,5`` use dots as
+    thousands separators (Dutch), so ``1.200`` is twelve hundred. Raises ``ValueError``.
+    """
+    cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
+    if _THOUSANDS_DOTS.match(cleaned):
+        cleaned = cleaned.replace(".", "")
+    cleaned = cleaned.replace(",", ".")
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation as exc:
+        raise ValueError(cleaned) from exc
+    if not number.is_finite():
+        raise ValueError(cleaned)
+    return number
+
+
 class LocalDecimalField(DecimalField):
-    """A decimal field that accepts the Dutch decimal comma (``12,5``)."""
+    """A decimal field that accepts Dutch notation (``12,5``, ``1.200``) and shows it back.
+
+    A text input with a decimal keyboard: ``type=number`` would refuse the decimal comma in
+    some browsers.
+    """
+
+    widget = TextInput()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(*args, **kwargs)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        if isinstance(self.data, Decimal | int | float):
+            text = format(Decimal(str(self.data)).normalize(), "f")
+            return text.replace(".", ",") if str(get_locale()) == "nl" else text
+        return ""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist or valuelist[0] in ("", None):
-            self.data = None
+        self.data = None
+        if not valuelist or str(valuelist[0]).strip() == "":
             return
-        text = str(valuelist[0]).strip().replace(" ", "")
-        if "," in text and "." in text:  # 1.234,5 (Dutch thousands separator)
-            text = text.replace(".", "")
-        text = text.replace(",", ".")
         try:
-            self.data = Decimal(text)
-        except InvalidOperation as exc:
-            self.data = None
+            self.data = parse_local_number(str(valuelist[0]))
+        except ValueError as exc:
             raise ValueError(_l("Enter a number, for example 12,5.")) from exc
-        if not self.data.is_finite():
-            self.data = None
-            raise ValueError(_l("Enter a number, for example 12,5."))
 
 
 class LocalFloatField(FloatField):
-    """A float field that accepts the Dutch decimal comma; NaN and infinity are refused."""
+    """A float field that accepts Dutch notation; NaN and infinity are refused."""
+
+    widget = TextInput()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("render_kw", {"inputmode": "decimal"})
+        super().__init__(*args, **kwargs)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        if isinstance(self.data, int | float):
+            text = f"{self.data:g}" if abs(self.data) < 1e15 else str(self.data)
+            return text.replace(".", ",") if str(get_locale()) == "nl" else text
+        return ""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist or valuelist[0] in ("", None):
-            self.data = None
+        self.data = None
+        if not valuelist or str(valuelist[0]).strip() == "":
             return
-        text = str(valuelist[0]).strip().replace(" ", "")
-        if "," in text and "." in text:
-            text = text.replace(".", "")
         try:
-            self.data = float(text.replace(",", "."))
+            self.data = float(parse_local_number(str(valuelist[0])))
         except ValueError as exc:
-            self.data = None
             raise ValueError(_l("Enter a number, for example 12,5.")) from exc
-        if self.data != self.data or self.data in (float("inf"), float("-inf")):
-            self.data = None
-            raise ValueError(_l("Enter a number, for example 12,5."))
 
 
 class OptionalIntegerField(IntegerField):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from flask import current_app, session
 from flask_babel import gettext
 from flask_login import current_user
@@ -25,6 +28,21 @@ def select_locale() -> str:
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
+def localized(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters for a message: decimals and floats in the user's notation (``0,15``).
+
+    Integers stay as they are: they are years, house numbers and counts as often as amounts.
+    """
+    from matchmaker.main.templating import number
+
+    return {k: number(v, 3) if isinstance(v, float | Decimal) else v for k, v in params.items()}
+
+
+def translate(msgid: str, params: dict[str, Any] | None = None) -> str:
+    """Translate a message id from a service or ``geo`` with its parameters."""
+    return gettext(msgid, **localized(params or {}))
+
+
 def translate_error(err: GeoError | ServiceError) -> str:
     """The error's message in the current language, parameters filled in."""
-    return gettext(err.msgid, **err.params)
+    return translate(err.msgid, err.params)

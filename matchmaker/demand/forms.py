@@ -14,10 +14,10 @@ class OverviewFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    product = SelectField(_l("Product"))
-    kring_id = SelectField(_l("Kring"), coerce=int)
-    area_id = SelectField(_l("Area"), coerce=int)
-    stage = SelectField(_l("Stage"), choices=choices([
+    product = SelectField(_l("Product"), default="")
+    kring_id = SelectField(_l("Kring"), coerce=int, default=0)
+    area_id = SelectField(_l("Area"), coerce=int, default=0)
+    stage = SelectField(_l("Stage"), default="", choices=choices([
         ("", _l("all except withdrawn")),
         (Stage.INTEREST.value, _l("interested")),
         (Stage.COMMITTED.value, _l("committed")),

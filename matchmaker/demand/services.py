@@ -44,7 +44,7 @@ def _quantity(value: Any, product: Product, field: str) -> Decimal | None:
     if number > product.max_quantity:
         raise ServiceError(
             N_("At most %(max)s %(unit)s per site."), field=field,
-            max=f"{product.max_quantity.normalize():f}", unit=product.unit,
+            max=product.max_quantity, unit=product.unit,
         )
     if product.integer_only and number != number.to_integral_value():
         raise ServiceError(N_("Enter a whole number."), field=field)
@@ -140,8 +140,8 @@ def suggestions(site: Site, config: dict[str, Any]) -> dict[str, Suggestion]:
             result["solar_roof"] = Suggestion(
                 "solar_roof", kwp,
                 N_("%(roof)s m² of flat roof × %(factor)s kWp/m² ≈ %(kwp)s kWp"),
-                {"roof": f"{site.flat_roof_area_m2:g}", "factor": f"{config['PV_KWP_PER_M2']:g}",
-                 "kwp": f"{kwp:f}"},
+                {"roof": Decimal(str(site.flat_roof_area_m2)),
+                 "factor": Decimal(str(config["PV_KWP_PER_M2"])), "kwp": kwp},
             )
     if label_c_required(site, min_office_m2=config["LABEL_C_MIN_OFFICE_M2"],
                         min_share=config["LABEL_C_MIN_OFFICE_SHARE"]):
@@ -150,7 +150,7 @@ def suggestions(site: Site, config: dict[str, Any]) -> dict[str, Suggestion]:
             "insulation", area,
             N_("Label C required: this office has label %(label)s; insulating %(area)s m² of "
                "office space helps reach C."),
-            {"label": site.energy_label, "area": f"{area:f}"},
+            {"label": site.energy_label, "area": area},
         )
     return result
 

@@ -11,6 +11,7 @@ from flask_babel import format_decimal, get_locale
 from matchmaker.auth.forms import LanguageForm
 from matchmaker.auth.models import Role
 from matchmaker.demand.models import Stage
+from matchmaker.i18n import translate
 
 
 def number(value: Any, digits: int = 1) -> str:
@@ -28,12 +29,11 @@ def number(value: Any, digits: int = 1) -> str:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["number"] = number
+    app.jinja_env.globals.update(Role=Role, Stage=Stage, translate=translate)  # also in macros
 
     @app.context_processor
     def globals_() -> dict[str, Any]:
         return {
-            "Role": Role,
-            "Stage": Stage,
             "language_form": LanguageForm(lang=str(get_locale())),
             "current_locale": str(get_locale()),
             "demo_mode": current_app.config["DEMO_MODE"],

@@ -14,7 +14,7 @@ from matchmaker.auth.decorators import member_required
 from matchmaker.auth.forms import legal_form_choices
 from matchmaker.demand import services as demand_services
 from matchmaker.demand.models import Demand, Stage
-from matchmaker.errors import ServiceError
+from matchmaker.errors import Conflict, ServiceError
 from matchmaker.extensions import db
 from matchmaker.forms import apply_service_error, choices
 from matchmaker.i18n import translate_error
@@ -174,6 +174,7 @@ def demand(site_id: int, product_code: str) -> str | Response | tuple[str, int]:
     existing = next((d for d in site.demands if d.product_id == product.id), None)
     suggestion = demand_services.suggestions(site, current_app.config).get(product.code)
     form = DemandForm(obj=existing)
+    current = None
     if request.method == "GET":
         if existing is None:
             form.quantity.data = suggestion.quantity if suggestion else (
@@ -194,6 +195,10 @@ def demand(site_id: int, product_code: str) -> str | Response | tuple[str, int]:
         except ServiceError as err:
             _error(form, err)
             status = err.status
+            if isinstance(err, Conflict) and existing is not None:
+                # Show what is stored now; saving again deliberately overwrites it.
+                form.version.data = str(existing.version)
+                current = existing
         else:
             flash(_("Your demand for %(product)s is saved.",
                     product=product.name(str(get_locale()))), "success")
@@ -201,7 +206,7 @@ def demand(site_id: int, product_code: str) -> str | Response | tuple[str, int]:
     else:
         status = 422 if form.errors else 200
     return render_template("members/demand.html", form=form, site=site, product=product,
-                           existing=existing, suggestion=suggestion,
+                           existing=existing, suggestion=suggestion, current=current,
                            locale=str(get_locale())), status
 
 

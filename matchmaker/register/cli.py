@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -28,7 +29,7 @@ def import_addresses_command(file: Path, layer: str | None, assume_crs: str | No
     updates existing records (by id).
     """
     total = count_rows(file) if file.exists() else 0
-    with click.progressbar(length=total, label=_("Importing"), file=click.get_text_stream("stderr"),
+    with click.progressbar(length=total, label=_("Importing"), file=sys.stderr,
                            show_pos=True) as bar:
         report = import_addresses(file, actor=None, prune=prune, layer=layer,
                                   assume_crs=assume_crs, progress=bar.update)

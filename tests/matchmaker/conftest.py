@@ -39,7 +39,7 @@ DATABASES = [d.strip() for d in os.environ.get(
 PASSWORD = "Zonnedak-Assen-42"
 
 
-def test_config(url: str, instance: str, **extra: Any) -> dict[str, Any]:
+def app_config(url: str, instance: str, **extra: Any) -> dict[str, Any]:
     return {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
@@ -85,7 +85,7 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture(scope="session")
 def base_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    app = create_app(test_config(database_url, str(tmp_path_factory.mktemp("instance"))))
+    app = create_app(app_config(database_url, str(tmp_path_factory.mktemp("instance"))))
     app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()

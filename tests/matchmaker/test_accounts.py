@@ -78,7 +78,7 @@ def test_wrong_password_and_unknown_email_get_the_same_message(client, make, tex
     wrong = client.post("/login", data={"email": user.email, "password": "wrong-password"})
     unknown = client.post("/login", data={"email": "nobody@example.org", "password": "x" * 10})
     assert wrong.status_code == unknown.status_code == 422
-    message = "Onbekend e-mailadres of verkeerd wachtwoord."
+    message = "Onbekend e-mailadres of onjuist wachtwoord."
     assert message in text_of(wrong) and message in text_of(unknown)
     assert client.get("/dashboard").status_code == 302
 

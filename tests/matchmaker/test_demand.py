@@ -1,0 +1,158 @@
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from shapely.geometry import box
+
+from matchmaker.auth.models import Role
+from matchmaker.demand.models import Demand, Stage
+from matchmaker.extensions import db
+from matchmaker.register.models import AreaKind
+
+
+@pytest.fixture
+def member(make, auth):
+    user = make.user(Role.MEMBER)
+    auth.login(user)
+    return user
+
+
+def demand_of(site, code):
+    return db.session.scalar(sa.select(Demand).join(Demand.product)
+                             .where(Demand.site_id == site.id).where(sa.text(f"products.code = '{code}'")))
+
+
+def test_solar_demand_is_prefilled_from_the_flat_roof(client, make, member):
+    site = make.site(member.organisation, flat_roof_area_m2=833)
+    html = client.get(f"/sites/{site.id}/demand/solar_roof").get_data(as_text=True)
+    assert 'value="124,9"' in html  # 833 m² × 0.15 kWp/m², rounded down to 0.1 kWp
+    response = client.post(f"/sites/{site.id}/demand/solar_roof",
+                           data={"quantity": "124,9", "stage": "interest", "consent_providers": "y"})
+    assert response.status_code == 302
+    demand = demand_of(site, "solar_roof")
+    assert demand.quantity == Decimal("124.9") and demand.consent_providers
+    assert demand.stage == Stage.INTEREST
+
+
+def test_label_c_sites_are_flagged_with_an_insulation_suggestion(client, make, member, text_of):
+    site = make.site(member.organisation, office_area_m2=900, floor_area_m2=1000, energy_label="F")
+    page = text_of(client.get("/dashboard"))
+    assert "Label C verplicht" in page
+    html = client.get(f"/sites/{site.id}/demand/insulation").get_data(as_text=True)
+    assert 'value="900"' in html
+
+
+@pytest.mark.parametrize("code, data, field", [
+    ("solar_roof", {"quantity": "-3"}, "quantity"),
+    ("solar_roof", {"quantity": "0"}, "quantity"),
+    ("solar_roof", {"quantity": "12,3456"}, "quantity"),
+    ("solar_roof", {"quantity": "20000"}, "quantity"),
+    ("solar_roof", {"quantity": "abc"}, "quantity"),
+    ("solar_roof", {"quantity": "Infinity"}, "quantity"),
+    ("fibre", {"quantity": "1,5"}, "quantity"),
+    ("solar_roof", {"quantity": "10", "quantity_min": "12"}, "quantity_min"),
+    ("solar_roof", {"quantity": "10", "quantity_max": "8"}, "quantity_max"),
+])
+def test_impossible_quantities_are_refused_next_to_the_field(client, make, member, code, data, field):
+    site = make.site(member.organisation)
+    response = client.post(f"/sites/{site.id}/demand/{code}", data={"stage": "interest", **data})
+    assert response.status_code in (400, 422)
+    assert f'id="{field}-error"' in response.get_data(as_text=True)
+    assert demand_of(site, code) is None
+
+
+def test_a_stale_edit_is_refused_instead_of_overwriting(client, make, member, text_of):
+    site = make.site(member.organisation)
+    demand = make.demand(site, "insulation", 100)
+    seen_version = demand.version
+    first = client.post(f"/sites/{site.id}/demand/insulation",
+                        data={"quantity": "120", "stage": "interest", "version": seen_version})
+    assert first.status_code == 302
+    second = client.post(f"/sites/{site.id}/demand/insulation",
+                         data={"quantity": "90", "stage": "committed", "version": seen_version})
+    assert second.status_code == 409
+    page = text_of(second)
+    assert "Iemand anders heeft deze vraag intussen gewijzigd" in page
+    assert "Nu opgeslagen: 120 m²" in page  # the member sees what the other saved
+    db.session.refresh(demand)
+    assert demand.quantity == Decimal("120") and demand.version == seen_version + 1
+    # The form now carries the current version: saving again is a deliberate overwrite.
+    html = second.get_data(as_text=True)
+    assert f'name="version" type="hidden" value="{seen_version + 1}"' in html
+
+
+def test_withdrawn_demand_can_be_registered_again(client, make, member):
+    site = make.site(member.organisation)
+    make.demand(site, "fibre", 1)
+    assert client.post(f"/sites/{site.id}/demand/fibre/withdraw").status_code == 302
+    assert demand_of(site, "fibre").stage == Stage.WITHDRAWN
+    again = client.post(f"/sites/{site.id}/demand/fibre", data={"quantity": "2", "stage": "committed"})
+    assert again.status_code == 302
+    demand = demand_of(site, "fibre")
+    assert (demand.stage, demand.quantity) == (Stage.COMMITTED, Decimal(2))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Demand)) == 1
+
+
+@pytest.fixture
+def overview(make, auth):
+    """Two kringen, a park whose boundary runs through a site, and demand of several kinds."""
+    north = make.area("Noord", AreaKind.KRING, box(233000, 558000, 236000, 561000))
+    south = make.area("Zuid", AreaKind.KRING, box(230000, 551000, 235000, 555000))
+    park = make.area("Messchenveld", AreaKind.PARK, box(231000, 553000, 233000, 555000))
+    a = make.organisation("Alfa Metaal", kring=south, contact_email="info@alfa.example")
+    b = make.organisation("Beta Transport", kring=south)
+    c = make.organisation("Gamma ICT", kring=north)
+    on_boundary = make.site(a, x=233000, y=554000, bag_id="0106010000000042")
+    inside = make.site(b, x=232000, y=554000)
+    north_site = make.site(c, x=234000, y=559000)
+    make.demand(on_boundary, "solar_roof", "150.5", consent_providers=True)
+    make.demand(on_boundary, "fibre", 1, stage=Stage.COMMITTED)
+    make.demand(inside, "solar_roof", "80")
+    make.demand(north_site, "fibre", 1)
+    make.demand(north_site, "insulation", 400, stage=Stage.WITHDRAWN)
+    auth.login(make.user(Role.COORDINATOR))
+    return {"north": north, "south": south, "park": park}
+
+
+def test_coordinator_filters_demand(client, overview, text_of):
+    page = text_of(client.get("/coordinator/demand"))
+    assert "4 rijen" in page  # the withdrawn demand is left out by default
+    solar = text_of(client.get("/coordinator/demand?product=solar_roof"))
+    assert "230,5 kWp" in solar and "2 panden, 2 bedrijven" in solar
+    north = text_of(client.get(f"/coordinator/demand?kring_id={overview['north'].id}"))
+    assert "Gamma ICT" in north and "Alfa Metaal" not in north
+    park = text_of(client.get(f"/coordinator/demand?area_id={overview['park'].id}"))
+    assert "Alfa Metaal" in park and "Beta Transport" in park and "Gamma ICT" not in park
+    withdrawn = text_of(client.get("/coordinator/demand?stage=withdrawn"))
+    assert "1 rijen" in withdrawn and "400 m²" in withdrawn
+    assert client.get("/coordinator/demand?stage=bogus").status_code == 400
+
+
+def test_csv_export_keeps_ids_as_text_and_contact_details(client, overview):
+    response = client.get(f"/coordinator/demand.csv?area_id={overview['park'].id}&product=solar_roof")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    assert {r["organisation"] for r in rows} == {"Alfa Metaal", "Beta Transport"}
+    alfa = next(r for r in rows if r["organisation"] == "Alfa Metaal")
+    assert alfa["bag_id"] == "0106010000000042"
+    assert alfa["quantity"] == "150,5" and alfa["unit"] == "kWp"
+    assert alfa["contact_email"] == "info@alfa.example"
+    assert alfa["consent_providers"] == "ja"
+
+
+def test_geojson_for_the_map_is_wgs84_one_feature_per_site(client, overview):
+    data = client.get("/coordinator/demand.geojson").get_json(force=True)
+    assert data["type"] == "FeatureCollection"
+    assert len(data["features"]) == 3
+    for feature in data["features"]:
+        lon, lat = feature["geometry"]["coordinates"]
+        assert 6.4 < lon < 6.7 and 52.9 < lat < 53.1
+    both = next(f for f in data["features"] if len(f["properties"]["products"]) == 2)
+    assert set(both["properties"]["products"]) == {"solar_roof", "fibre"}
+    areas = client.get("/areas.geojson").get_json(force=True)
+    assert {f["properties"]["name"] for f in areas["features"]} == {"Noord", "Zuid", "Messchenveld"}

@@ -1,0 +1,60 @@
+"""Dutch first: every text has a Dutch translation, pages are Dutch unless English is chosen."""
+
+import re
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[2]
+PLACEHOLDER = re.compile(r"%\(\w+\)s")
+
+
+def extracted_messages() -> set[str]:
+    method_map = [("matchmaker/**.py", "python"), ("geo/**.py", "python"),
+                  ("templates/**.html", "jinja2")]
+    keywords = {"_": None, "gettext": None, "_l": None, "N_": None, "lazy_gettext": None,
+                "ngettext": (1, 2)}
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+            str(ROOT), method_map=method_map, keywords=keywords):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def test_every_text_has_a_dutch_translation():
+    with open(ROOT / "matchmaker/translations/nl/LC_MESSAGES/messages.po", "rb") as fh:
+        catalog = read_po(fh)
+    translated = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    missing = sorted(extracted_messages() - set(translated))
+    assert not missing, "untranslated (run `make extract-messages` and translate):\n" + "\n".join(missing)
+    for msgid, text in translated.items():
+        assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(text)), msgid
+
+
+def test_pages_are_dutch_until_english_is_chosen(client, text_of):
+    assert "Registreer uw bedrijf" in text_of(client.get("/")) or "Inloggen" in text_of(client.get("/"))
+    client.post("/language", data={"lang": "en"})
+    page = text_of(client.get("/login"))
+    assert "Log in" in page and "Inloggen" not in page
+    client.post("/language", data={"lang": "nl"})
+    assert "Inloggen" in text_of(client.get("/login"))
+
+
+def test_error_pages_are_dutch_without_internals(client, text_of):
+    response = client.get("/this/does/not/exist")
+    assert response.status_code == 404
+    page = text_of(response)
+    assert "Pagina niet gevonden" in page and "Traceback" not in page
+    assert client.get("/login?next=x", headers={"Accept": "application/json"}).status_code == 200
+
+
+def test_a_chosen_language_sticks_to_the_account(make, auth, client, text_of):
+    from matchmaker.auth.models import Role
+
+    user = make.user(Role.MEMBER)
+    auth.login(user)
+    client.post("/language", data={"lang": "en"})
+    auth.logout()
+    auth.login(user)
+    assert "My company" in text_of(client.get("/dashboard"))
