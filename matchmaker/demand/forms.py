@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import SelectField, StringField
+from wtforms.validators import Length, Optional
 
 from matchmaker.demand.models import Stage
 from matchmaker.forms import choices
@@ -14,6 +15,8 @@ class OverviewFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=100)],
+                    render_kw={"placeholder": _l("company, street or postcode")})
     product = SelectField(_l("Product"), default="")
     kring_id = SelectField(_l("Kring"), coerce=int, default=0)
     area_id = SelectField(_l("Area"), coerce=int, default=0)

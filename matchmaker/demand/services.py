@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
@@ -167,6 +168,7 @@ def site_flags(site: Site, config: dict[str, Any]) -> dict[str, bool]:
 
 @dataclass
 class OverviewFilter:
+    q: str = ""
     product: str = ""
     kring_id: int | None = None
     area_id: int | None = None
@@ -180,6 +182,15 @@ def overview_query(filters: OverviewFilter) -> sa.Select[tuple[Demand]]:
         .options(contains_eager(Demand.site).contains_eager(Site.organisation))
         .order_by(Product.sort_order, Organisation.name, Site.postcode, Site.house_number)
     )
+    if filters.q.strip():
+        term = filters.q.strip()
+        like = f"%{term.replace('%', '').replace('_', '')}%"
+        compact = re.sub(r"\s+", "", term).upper()
+        postcode = f"{compact[:4]} {compact[4:]}" if re.fullmatch(r"\d{4}[A-Z]{0,2}", compact) else None
+        conditions = [Organisation.name.ilike(like), Site.street.ilike(like), Site.city.ilike(like)]
+        if postcode:
+            conditions.append(Site.postcode.like(postcode.strip() + "%"))
+        query = query.where(sa.or_(*conditions))
     if filters.product:
         query = query.where(Product.code == filters.product)
     if filters.kring_id:

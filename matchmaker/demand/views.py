@@ -40,7 +40,7 @@ def _filter_form() -> tuple[OverviewFilterForm, services.OverviewFilter]:
     if request.args and not form.validate():
         abort(400)
     return form, services.OverviewFilter(
-        product=form.product.data or "", kring_id=form.kring_id.data or None,
+        q=form.q.data or "", product=form.product.data or "", kring_id=form.kring_id.data or None,
         area_id=form.area_id.data or None, stage=form.stage.data or "",
     )
 

@@ -36,12 +36,13 @@
     }
   }).addTo(map);
   L.control.layers(null, (function () { var o = {}; o[el.dataset.labelSites] = sites; o[el.dataset.labelAreas] = areas; return o; })()).addTo(map);
-  function load(url, layer, fit) {
+  function load(url, layer, fit, name) {
     return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (data) {
       layer.addData(data);
-      if (fit && layer.getLayers().length) map.fitBounds(layer.getBounds(), { padding: [20, 20], maxZoom: 15 });
+      if (fit && layer.getLayers().length) map.fitBounds(layer.getBounds(), { padding: [20, 20], maxZoom: 15, animate: false });
+      el.dataset[name] = String(data.features.length);  // how many features are shown
     });
   }
-  load(el.dataset.areas, areas, false);
-  load(el.dataset.sites, sites, true);
+  load(el.dataset.areas, areas, false, "areasLoaded");
+  load(el.dataset.sites, sites, true, "sitesLoaded");
 })();

@@ -126,8 +126,11 @@ def test_coordinator_filters_demand(client, overview, text_of):
     park = text_of(client.get(f"/coordinator/demand?area_id={overview['park'].id}"))
     assert "Alfa Metaal" in park and "Beta Transport" in park and "Gamma ICT" not in park
     withdrawn = text_of(client.get("/coordinator/demand?stage=withdrawn"))
-    assert "1 rijen" in withdrawn and "400 m²" in withdrawn
+    assert "1 rij " in withdrawn and "400 m²" in withdrawn
     assert client.get("/coordinator/demand?stage=bogus").status_code == 400
+    search = text_of(client.get("/coordinator/demand?q=beta"))
+    assert "Beta Transport" in search and "Alfa Metaal" not in search
+    assert "Gamma ICT" in text_of(client.get("/coordinator/demand?q=9401a"))  # postcode prefix
 
 
 def test_csv_export_keeps_ids_as_text_and_contact_details(client, overview):
