@@ -121,9 +121,8 @@ def new_site() -> str | Response | tuple[str, int]:
                 )
             except ServiceError as err:
                 needs_map = err.field == "location"
-                _error(form, err)
-                if needs_map:
-                    form.postcode.errors = []
+                if not needs_map:  # the map notice shows the location error itself
+                    _error(form, err)
                 return render_template("members/site_new.html", form=form, needs_map=needs_map,
                                        error=translate_error(err)), err.status
             flash(_("The site %(address)s is added.", address=site.address), "success")
