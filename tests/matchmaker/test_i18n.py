@@ -66,3 +66,21 @@ def test_a_chosen_language_sticks_to_the_account(make, auth, client, text_of):
     auth.logout()
     auth.login(user)
     assert "My company" in text_of(client.get("/dashboard"))
+
+
+def test_unexpected_errors_show_a_dutch_page_without_a_stack_trace(database_url, tmp_path):
+    from matchmaker import create_app
+
+    from .conftest import app_config
+
+    app = create_app(app_config(database_url, str(tmp_path)))
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Er ging iets mis" in body
+    assert "secret internals" not in body and "Traceback" not in body
