@@ -32,7 +32,7 @@ extract-messages: $(STAMP)
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -D messages --no-fuzzy-matching --ignore-obsolete
 
 migrate: install
-	$(BIN)/matchmaker db upgrade
+	$(BIN)/matchmaker db upgrade heads
 
 demo: migrate
 	MATCHMAKER_DEMO=1 $(BIN)/matchmaker demo

@@ -40,7 +40,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "PASSWORD_TIME_COST": 1, "PASSWORD_MEMORY_COST_KIB": 64,
     })
     with app.app_context(), write_intent():
-        upgrade()
+        upgrade(revision="heads")
         load_demo()
         db.session.commit()
         db.session.remove()

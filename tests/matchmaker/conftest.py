@@ -88,7 +88,7 @@ def base_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     app = create_app(app_config(database_url, str(tmp_path_factory.mktemp("instance"))))
     app.test_client_class = IsolatedClient
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         db.engine.dispose()
     yield app
     with app.app_context():
