@@ -124,32 +124,40 @@ def require_rd(frame: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str = "points")
 
 
 def require_finite_points(frame: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str = "points") -> None:
-    """Raise for missing, empty, non-point or non-finite geometries, naming the first labels."""
-    geoms = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame
-    missing = geoms.isna().to_numpy() | geoms.is_empty.to_numpy()
+    """Raise for missing, empty, non-point or non-finite geometries, naming the first labels.
+
+    Checks type ids and coordinates as arrays (a million points in milliseconds); only a
+    failure pays for finding the offending labels.
+    """
+    geoms = np.asarray((frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame).array)
+    types = shapely.get_type_id(geoms)
+    coords = shapely.get_coordinates(geoms)
+    if (types == shapely.GeometryType.POINT).all() and coords.shape[0] == geoms.size and (
+        np.isfinite(coords).all()
+    ):
+        return
+    index = frame.index
+    missing = (types == shapely.GeometryType.MISSING) | shapely.is_empty(geoms)
     if missing.any():
         raise CoordinateError(
             N_("%(name)s without a location: %(labels)s."),
-            name=name,
-            labels=_labels(geoms.index[missing]),
+            name=name, labels=format_labels(index[missing]),
         )
-    not_point = (geoms.geom_type != "Point").to_numpy()
+    not_point = types != shapely.GeometryType.POINT
     if not_point.any():
         raise CoordinateError(
             N_("%(name)s must be points; other geometries at %(labels)s."),
-            name=name,
-            labels=_labels(geoms.index[not_point]),
+            name=name, labels=format_labels(index[not_point]),
         )
-    bad = ~(np.isfinite(geoms.x.to_numpy()) & np.isfinite(geoms.y.to_numpy()))
-    if bad.any():
-        raise CoordinateError(
-            N_("%(name)s with NaN or infinite coordinates: %(labels)s."),
-            name=name,
-            labels=_labels(geoms.index[bad]),
-        )
+    bad = ~np.isfinite(coords).all(axis=1)
+    raise CoordinateError(
+        N_("%(name)s with NaN or infinite coordinates: %(labels)s."),
+        name=name, labels=format_labels(index[bad]),
+    )
 
 
-def _labels(index: object, limit: int = 5) -> str:
+def format_labels(index: object, limit: int = 5) -> str:
+    """The first ``limit`` labels of ``index`` for a message, with ``...`` when there are more."""
     values = [str(v) for v in list(index)[: limit + 1]]  # type: ignore[call-overload]
     text = ", ".join(values[:limit])
     return text + (", ..." if len(values) > limit else "")

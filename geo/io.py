@@ -15,7 +15,7 @@ import pandas as pd
 import pyogrio
 
 from geo.crs import RD_NEW, WGS84, in_netherlands, to_rd, wgs84_to_rd
-from geo.errors import N_, ColumnError, CoordinateError, FileFormatError
+from geo.errors import N_, ColumnError, CoordinateError, CRSError, FileFormatError
 
 CSV_SUFFIXES = {".csv", ".txt"}
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg"}
@@ -83,8 +83,14 @@ def to_numbers(
     raw = frame[column]
     if pd.api.types.is_numeric_dtype(raw):
         return raw.astype(float)
+    comma = decimal_comma if decimal_comma is not None else frame.attrs.get("decimal_comma", False)
+    if not comma:
+        try:  # the common case, clean numbers: no string work at all
+            return pd.to_numeric(raw).astype(float)
+        except (ValueError, TypeError):
+            pass
     text = raw.astype("string").str.strip()
-    if decimal_comma if decimal_comma is not None else frame.attrs.get("decimal_comma", False):
+    if comma:
         text = text.str.replace(",", ".", regex=False)
     values = pd.to_numeric(text, errors="coerce").astype(float)
     bad = values.isna() & text.notna()
@@ -171,7 +177,13 @@ def _vector_points(
     path: str | Path, name: str, *, layer: str | None, assume_crs: str | None
 ) -> gpd.GeoDataFrame:
     frame = read_vector(path, layer=layer)
-    frame = to_rd(frame, assume_crs=assume_crs)
+    try:
+        frame = to_rd(frame, assume_crs=assume_crs)
+    except CRSError as exc:
+        raise CRSError(
+            N_("%(file)s has no coordinate reference system; state it (for example "
+               "EPSG:28992)."), file=name,
+        ) from exc
     frame = frame.rename(columns={c: c.strip().lower() for c in frame.columns if c != "geometry"})
     frame = frame.reset_index(drop=True)
     geoms = frame.geometry

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, render_template, request, url_for
@@ -17,6 +14,7 @@ from matchmaker.auth.decorators import staff_required
 from matchmaker.demand import services
 from matchmaker.demand.forms import OverviewFilterForm
 from matchmaker.demand.models import Demand
+from matchmaker.exports import csv_response, nl_number, stamp
 from matchmaker.extensions import db
 from matchmaker.forms import choices
 from matchmaker.register.models import Area, AreaKind
@@ -65,43 +63,33 @@ def overview() -> str:
     )
 
 
-def _number(value: object) -> str:
-    """Decimal comma for Dutch spreadsheets."""
-    text = f"{value:f}" if hasattr(value, "as_tuple") else str(value)
-    return text.replace(".", ",")
-
-
 @bp.route("/demand.csv")
 @staff_required
 def overview_csv() -> Response:
     _form, filters = _filter_form()
     rows = services.demand_overview(filters)
     locale = str(get_locale())
-    out = io.StringIO()
-    out.write("\ufeff")  # BOM: Excel opens UTF-8 correctly
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([
+    header = [
         "demand_id", "organisation", "kvk_number", "kring", "site_id", "bag_id", "street",
         "house_number", "addition", "postcode", "city", "x_rd", "y_rd", "product", "quantity",
         "unit", "quantity_min", "quantity_max", "stage", "consent_providers", "contact_name",
         "contact_email", "contact_phone", "updated_at",
-    ])
-    for d in rows:
-        site, org = d.site, d.site.organisation
-        writer.writerow([
-            str(d.id), org.name, org.kvk_number, org.kring.name if org.kring else "",
-            str(site.id), site.bag_id or "", site.street, str(site.house_number), site.addition,
-            site.postcode, site.city, _number(round(site.x, 2)), _number(round(site.y, 2)),
-            d.product.name(locale), _number(d.quantity.normalize()), d.product.unit,
-            _number(d.quantity_min.normalize()) if d.quantity_min is not None else "",
-            _number(d.quantity_max.normalize()) if d.quantity_max is not None else "",
-            d.stage.value, "ja" if d.consent_providers else "nee", org.contact_name,
-            org.contact_email, org.contact_phone, d.updated_at.isoformat(timespec="seconds"),
-        ])
-    stamp = datetime.now().strftime("%Y%m%d-%H%M")
-    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="vraag-{stamp}.csv"',
-    })
+    ]
+    body = (
+        [
+            str(d.id), d.site.organisation.name, d.site.organisation.kvk_number,
+            d.site.organisation.kring.name if d.site.organisation.kring else "",
+            str(d.site.id), d.site.bag_id or "", d.site.street, str(d.site.house_number),
+            d.site.addition, d.site.postcode, d.site.city, nl_number(round(d.site.x, 2)),
+            nl_number(round(d.site.y, 2)), d.product.name(locale), nl_number(d.quantity),
+            d.product.unit, nl_number(d.quantity_min), nl_number(d.quantity_max), d.stage.value,
+            "ja" if d.consent_providers else "nee", d.site.organisation.contact_name,
+            d.site.organisation.contact_email, d.site.organisation.contact_phone,
+            d.updated_at.isoformat(timespec="seconds"),
+        ]
+        for d in rows
+    )
+    return csv_response(header, body, f"vraag-{stamp()}.csv")
 
 
 @bp.route("/demand.geojson")

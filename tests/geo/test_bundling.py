@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
-import geo.bundling as bundling
+from geo import bundling
 from geo.bundling import bundle_by_area, bundle_by_distance, summarize_bundles
 from geo.errors import ColumnError, CoordinateError, CRSError, GeometryError, ParameterError
 
@@ -49,11 +49,10 @@ def brute_force_bundles(xy: list[tuple[float, float]], gap: float) -> set[frozen
             i = parent[i]
         return i
 
-    geoms = [Point(p) for p in xy]
-    for i in range(len(xy)):
-        for j in range(i + 1, len(xy)):
-            if shapely.distance(geoms[i], geoms[j]) <= gap:
-                parent[find(i)] = find(j)
+    geoms = shapely.points(np.asarray(xy, dtype=float).reshape(-1, 2))
+    close = shapely.distance(geoms[:, None], geoms[None, :]) <= gap
+    for i, j in zip(*np.nonzero(np.triu(close, 1)), strict=True):
+        parent[find(int(i))] = find(int(j))
     return partition([find(i) for i in range(len(xy))])
 
 
@@ -158,6 +157,57 @@ def test_ids_are_deterministic_under_reordering_of_equal_input() -> None:
     assert seen.tolist() == list(range(len(seen)))
 
 
+def test_pair_across_a_grid_cell_diagonal() -> None:
+    # Two points a hair more than the gap apart along a diagonal, and two at exactly the gap.
+    gap = 100.0
+    step = gap / math.sqrt(2) * (1 + 1e-9)
+    apart = sites([(X0, Y0), (X0 + step, Y0 + step)])
+    assert bundle_by_distance(apart, max_gap_m=gap).tolist() == [0, 1]
+    close = sites([(X0, Y0), (X0 + 60, Y0 + 80)])
+    assert bundle_by_distance(close, max_gap_m=gap).tolist() == [0, 0]
+
+
+# Positions in grid units (a cell is just under gap/sqrt(2) wide); an anchor far away at (0, 0)
+# fixes the grid's origin. Each layout has two groups joined only by the pair p-q, whose cells
+# are two rows (and zero or one column) apart while the cells in between are occupied.
+_UNIT = 100.0 / math.sqrt(2)
+_SAME_COLUMN_TWO_ROWS_UP = [  # p, q, then a filler next to q only
+    (10.0, 10.6), (10.0, 10.6 + 99.9 / _UNIT), (10.99, 11.99),
+]
+_NEXT_COLUMN_TWO_ROWS_UP = [  # p, q, then fillers in the next column, rows -2..+1
+    (10.98, 10.98), (11.0, 12.0), (11.99, 11.99), (11.99, 10.01), (11.99, 9.01), (11.99, 8.01),
+]
+
+
+@pytest.mark.parametrize("layout", [_SAME_COLUMN_TWO_ROWS_UP, _NEXT_COLUMN_TWO_ROWS_UP])
+@pytest.mark.parametrize("mirror", [False, True])
+def test_cells_two_rows_apart_are_neighbours(
+    layout: list[tuple[float, float]], mirror: bool
+) -> None:
+    units = [(a, 40.0 - b if mirror else b) for a, b in layout]
+    xy = [(X0, Y0)] + [(X0 + a * _UNIT, Y0 + b * _UNIT) for a, b in units]
+    assert brute_force_bundles(xy, 100.0) == {frozenset({0}), frozenset(range(1, len(xy)))}
+    assert partition(bundle_by_distance(sites(xy), max_gap_m=100)) == brute_force_bundles(
+        xy, 100.0
+    )
+
+
+def test_many_dense_configurations_match_brute_force() -> None:
+    # Few points per gap-sized square in every arrangement: exercises every neighbour offset,
+    # the witness test and the exhaustive check of undecided cell pairs.
+    rng = np.random.default_rng(2024)
+    for trial in range(300):
+        gap = float(rng.choice([1.0, 7.5, 50.0, 250.0]))
+        n = int(rng.integers(2, 120))
+        side = gap * float(rng.uniform(1.5, 8.0))
+        pts = rng.uniform(0, side, size=(n, 2))
+        if trial % 3 == 0:  # snap to a lattice so that distances tie with the gap
+            pts = np.round(pts / (gap / 4)) * (gap / 4)
+        xy = [(X0 + a, Y0 + b) for a, b in pts]
+        got = partition(bundle_by_distance(sites(xy), max_gap_m=gap))
+        assert got == brute_force_bundles(xy, gap), (trial, gap, n)
+
+
 def test_dense_clusters_just_over_the_gap_apart_stay_apart() -> None:
     # Two dense blobs whose closest points are 100.5 m apart: many cell pairs between them
     # are tried and must all be refused.
@@ -171,6 +221,15 @@ def test_dense_clusters_just_over_the_gap_apart_stay_apart() -> None:
     points = sites(xy)
     assert partition(bundle_by_distance(points, max_gap_m=100)) == brute_force_bundles(xy, 100)
     assert bundle_by_distance(points, max_gap_m=100.5).nunique() == 1
+
+
+def test_tiny_gap_at_huge_coordinates_uses_the_exact_fallback() -> None:
+    # At 1e12 m a float moves in steps of 1.2e-4 m: too coarse for a grid of 0.7 mm cells.
+    base = 1e12
+    xy = [(base, 5.0), (base + 2.0**-10, 5.0), (base + 0.01, 5.0), (base + 0.01, 5.0 + 2.0**-10)]
+    result = bundle_by_distance(sites(xy), max_gap_m=0.001)
+    assert result.tolist() == [0, 0, 1, 1]
+    assert partition(result) == brute_force_bundles(xy, 0.001)
 
 
 def test_delaunay_path_matches_brute_force(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -461,7 +520,10 @@ def test_summary_of_one_site_is_a_buffered_polygon() -> None:
     hull = summary.geometry.iloc[0]
     assert hull.geom_type == "Polygon"
     assert hull.contains(Point(X0, Y0))
-    assert hull.area == pytest.approx(math.pi * 25**2, rel=0.02)
+    # A regular 16-gon inscribed in the 25 m circle.
+    assert hull.area == pytest.approx(8 * math.sin(math.pi / 8) * 25**2, rel=1e-9)
+    ring = shapely.get_coordinates(hull.exterior)
+    assert np.hypot(ring[:, 0] - X0, ring[:, 1] - Y0) == pytest.approx(np.full(17, 25.0))
     assert summary.crs.equals(RD)
 
 
@@ -471,7 +533,11 @@ def test_summary_of_two_sites_is_a_polygon_around_the_segment() -> None:
     hull = summary.geometry.iloc[0]
     assert hull.geom_type == "Polygon"
     assert summary.span_m.iloc[0] == 50.0
-    assert hull.area == pytest.approx(50 * 20 + math.pi * 10**2, rel=0.02)
+    # A 50 x 20 m band with half 16-gons of radius 10 m at both ends.
+    assert hull.area == pytest.approx(50 * 20 + 8 * math.sin(math.pi / 8) * 10**2, rel=1e-9)
+    for site in points.geometry:  # every site lies 10 m (less the polygon's flats) inside
+        assert hull.contains(site)
+        assert hull.exterior.distance(site) >= 10 * math.cos(math.pi / 16) - 1e-9
     assert summary.centroid_x.iloc[0] == X0 + 15
     assert summary.centroid_y.iloc[0] == Y0 + 20
 
@@ -590,6 +656,22 @@ def test_span_and_counts_match_brute_force(
         hull = summary.geometry.loc[g]
         assert hull.geom_type == "Polygon"
         assert shapely.covers(hull.buffer(1e-6), shapely.multipoints(members))
+        exact = shapely.convex_hull(shapely.multipoints(members))
+        if exact.geom_type == "Polygon":  # real hulls are exactly the convex hull
+            assert shapely.equals(hull, exact)
+
+
+def test_hull_of_a_big_bundle_is_its_convex_hull() -> None:
+    rng = np.random.default_rng(5)
+    pts = np.vstack([rng.normal(0, 300, size=(5000, 2)), rng.uniform(-900, 900, size=(500, 2))])
+    xy = pts + [X0, Y0]
+    points = sites([tuple(p) for p in xy])
+    summary = summarize_bundles(points, pd.Series(0, index=points.index))
+    assert shapely.equals(summary.geometry.iloc[0], shapely.convex_hull(shapely.multipoints(xy)))
+    hull_xy = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(xy)))
+    diff = hull_xy[:, None, :] - hull_xy[None, :, :]
+    assert summary.span_m.iloc[0] == pytest.approx(np.sqrt((diff**2).sum(axis=2)).max(), rel=1e-12)
+    assert summary.centroid_x.iloc[0] == pytest.approx(xy[:, 0].mean(), rel=1e-12)
 
 
 @settings(max_examples=40, deadline=None)

@@ -1,0 +1,172 @@
+"""Bundles of demand for the coordinator: by distance (neighbours) and by area.
+
+Rows come from the database, the grouping from :mod:`geo.bundling`; nothing here writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from geo.bundling import bundle_by_area, bundle_by_distance, summarize_bundles
+from geo.crs import RD_NEW
+from matchmaker.demand.models import Demand, Product, Stage
+from matchmaker.extensions import db
+from matchmaker.members.models import Organisation, Site
+from matchmaker.register.models import Area, AreaKind
+
+DEFAULT_GAP_M = 250.0
+MIN_GAP_M, MAX_GAP_M = 10.0, 5000.0
+
+POINT_COLUMNS = [
+    "demand_id", "site_id", "organisation_id", "organisation", "kvk_number", "kring", "bag_id",
+    "street", "house_number", "addition", "postcode", "city", "quantity", "stage",
+    "consent_providers", "contact_name", "contact_email", "contact_phone", "x", "y",
+]
+
+
+@dataclass
+class BundleFilter:
+    product: str
+    max_gap_m: float = DEFAULT_GAP_M
+    stage: str = ""
+    kring_id: int | None = None
+    area_kind: str = AreaKind.PARK.value
+
+
+def demand_points(filters: BundleFilter) -> gpd.GeoDataFrame:
+    """One point per site with demand for the product (withdrawn left out unless asked for),
+    in site order so that bundle ids are stable for the same data."""
+    kring = sa.orm.aliased(Area)
+    query = (
+        sa.select(
+            Demand.id, Site.id, Organisation.id, Organisation.name, Organisation.kvk_number,
+            kring.name, Site.bag_id, Site.street, Site.house_number, Site.addition,
+            Site.postcode, Site.city, Demand.quantity, Demand.stage, Demand.consent_providers,
+            Organisation.contact_name, Organisation.contact_email, Organisation.contact_phone,
+            Site.x, Site.y,
+        )
+        .join(Demand.site).join(Site.organisation).join(Demand.product)
+        .outerjoin(kring, Organisation.kring_id == kring.id)
+        .where(Product.code == filters.product)
+        .order_by(Site.id)
+    )
+    if filters.stage:
+        query = query.where(Demand.stage == Stage(filters.stage))
+    else:
+        query = query.where(Demand.stage != Stage.WITHDRAWN)
+    if filters.kring_id:
+        query = query.where(Organisation.kring_id == filters.kring_id)
+    frame = pd.DataFrame(db.session.execute(query).all(), columns=POINT_COLUMNS)
+    frame["stage"] = frame["stage"].astype(str)  # StrEnum → its value
+    return gpd.GeoDataFrame(
+        frame.drop(columns=["x", "y"]),
+        geometry=gpd.points_from_xy(frame["x"].astype(float), frame["y"].astype(float)),
+        crs=RD_NEW,
+    )
+
+
+def areas_frame(kind: AreaKind | str) -> gpd.GeoDataFrame:
+    areas = list(db.session.scalars(
+        sa.select(Area).where(Area.kind == AreaKind(kind)).order_by(Area.name)
+    ))
+    return gpd.GeoDataFrame({"name": [a.name for a in areas], "area_id": [a.id for a in areas]},
+                            geometry=[a.geometry for a in areas], crs=RD_NEW)
+
+
+@dataclass
+class Bundles:
+    points: gpd.GeoDataFrame  # one row per site, with bundle_id and area
+    summary: gpd.GeoDataFrame  # one row per bundle, largest volume first, with rank
+    area_totals: pd.DataFrame  # one row per area (and one for sites outside every area)
+
+
+def bundle_demand(filters: BundleFilter) -> Bundles:
+    points = demand_points(filters)
+    points["bundle_id"] = bundle_by_distance(points, max_gap_m=filters.max_gap_m)
+    areas = areas_frame(filters.area_kind)
+    points["area"] = bundle_by_area(points, areas) if len(areas) else pd.Series(
+        pd.NA, index=points.index, dtype="string")
+    quantity = points["quantity"].map(float)
+    summary = summarize_bundles(points, points["bundle_id"], quantity=quantity,
+                                organisation="organisation_id")
+    # Exact totals for negotiation: sum the decimals, not the floats.
+    summary["total_quantity"] = points.groupby("bundle_id")["quantity"].sum().reindex(
+        summary.index, fill_value=Decimal(0))
+    summary["anchor_site_id"] = points.groupby("bundle_id")["site_id"].first().reindex(
+        summary.index)
+    summary["areas"] = points.groupby("bundle_id")["area"].agg(
+        lambda a: ", ".join(sorted({str(v) for v in a.dropna()}))).reindex(summary.index)
+    summary = summary.sort_values(["total_quantity", "n_sites"], ascending=False, kind="stable")
+    summary["rank"] = np.arange(1, len(summary) + 1)
+    return Bundles(points, summary, _area_totals(points))
+
+
+def _area_totals(points: gpd.GeoDataFrame) -> pd.DataFrame:
+    if points.empty:
+        return pd.DataFrame(columns=["area", "n_sites", "n_organisations", "total_quantity"])
+    grouped = points.assign(area=points["area"].astype("object").where(
+        points["area"].notna(), "")).groupby("area")
+    totals = pd.DataFrame({
+        "n_sites": grouped["site_id"].nunique(),
+        "n_organisations": grouped["organisation_id"].nunique(),
+        "total_quantity": grouped["quantity"].sum(),
+    }).reset_index()
+    return totals.sort_values("total_quantity", ascending=False, kind="stable")
+
+
+def bundle_of_site(bundles: Bundles, site_id: int) -> tuple[pd.Series, gpd.GeoDataFrame] | None:
+    """The summary row and the sites of the bundle that holds ``site_id``."""
+    match = bundles.points[bundles.points["site_id"] == site_id]
+    if match.empty:
+        return None
+    bundle_id = match["bundle_id"].iloc[0]
+    return (bundles.summary.loc[bundle_id],
+            bundles.points[bundles.points["bundle_id"] == bundle_id])
+
+
+def multi_product_sites(*, max_gap_m: float) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Sites that want two or more products (one site visit can serve them), bundled.
+
+    Returns the sites (with ``products``, a sorted tuple of codes, and ``bundle_id``) and one
+    row per bundle with the number of sites and how many sites want each product.
+    """
+    rows = db.session.execute(
+        sa.select(Site.id, Organisation.name, Site.street, Site.house_number, Site.addition,
+                  Site.postcode, Site.city, Site.x, Site.y, Product.code)
+        .join(Demand.site).join(Site.organisation).join(Demand.product)
+        .where(Demand.stage != Stage.WITHDRAWN)
+        .order_by(Site.id, Product.sort_order)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["site_id", "organisation", "street", "house_number",
+                                        "addition", "postcode", "city", "x", "y", "product"])
+    per_site = frame.groupby("site_id", sort=True).agg(
+        organisation=("organisation", "first"), street=("street", "first"),
+        house_number=("house_number", "first"), addition=("addition", "first"),
+        postcode=("postcode", "first"), city=("city", "first"), x=("x", "first"),
+        y=("y", "first"), products=("product", tuple),
+    ).reset_index()
+    per_site = per_site[per_site["products"].map(len) >= 2].reset_index(drop=True)
+    sites = gpd.GeoDataFrame(per_site.drop(columns=["x", "y"]),
+                             geometry=gpd.points_from_xy(per_site["x"], per_site["y"]),
+                             crs=RD_NEW)
+    sites["bundle_id"] = bundle_by_distance(sites, max_gap_m=max_gap_m)
+    order = list(db.session.scalars(sa.select(Product.code).order_by(Product.sort_order)))
+    exploded = sites[["bundle_id", "products"]].explode("products")
+    counts = pd.crosstab(exploded["bundle_id"], exploded["products"])
+    counts = counts[[code for code in order if code in counts.columns]]
+    counts.insert(0, "n_sites", sites.groupby("bundle_id").size())
+    counts = counts.sort_values("n_sites", ascending=False, kind="stable")
+    counts["number"] = np.arange(1, len(counts) + 1)
+    sites["bundle_number"] = counts["number"].reindex(sites["bundle_id"]).to_numpy()
+    return sites.sort_values(["bundle_number", "site_id"]), counts
+
+
+def product_combinations(sites: gpd.GeoDataFrame) -> pd.Series:
+    """How many sites want each combination of products, most common first."""
+    return sites["products"].value_counts()

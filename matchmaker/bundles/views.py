@@ -1,0 +1,173 @@
+"""The coordinator's bundles: neighbours that can share one deal, totals per area, exports."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import geopandas as gpd
+import shapely
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from shapely.geometry import mapping
+
+from geo.crs import geometry_to_wgs84, rd_to_wgs84
+from matchmaker.auth.decorators import staff_required
+from matchmaker.bundles import services
+from matchmaker.bundles.forms import BundleFilterForm, MultiProductForm
+from matchmaker.bundles.printing import svg_map
+from matchmaker.demand.services import product_by_code, products
+from matchmaker.exports import csv_response, nl_number, stamp, vector_response
+from matchmaker.extensions import db
+from matchmaker.forms import choices
+from matchmaker.main.templating import number
+from matchmaker.register.models import Area, AreaKind
+
+bp = Blueprint("bundles", __name__, url_prefix="/coordinator")
+
+EXPORT_COLUMNS = [
+    "bundle", "demand_id", "site_id", "bag_id", "organisation", "kvk_number", "kring", "street",
+    "house_number", "addition", "postcode", "city", "area", "product", "quantity", "unit",
+    "stage", "consent_providers", "contact_name", "contact_email", "contact_phone",
+]
+
+
+def _filters() -> tuple[BundleFilterForm, services.BundleFilter]:
+    locale = str(get_locale())
+    form = BundleFilterForm(request.args)
+    form.product.choices = choices((p.code, p.name(locale)) for p in products())
+    form.kring_id.choices = choices([(0, _("all kringen"))] + [
+        (a.id, a.name) for a in db.session.scalars(
+            sa.select(Area).where(Area.kind == AreaKind.KRING).order_by(Area.name))
+    ])
+    if not form.validate():
+        abort(400)
+    return form, services.BundleFilter(
+        product=form.product.data, max_gap_m=float(form.gap.data), stage=form.stage.data or "",
+        kring_id=form.kring_id.data or None, area_kind=form.area_kind.data,
+    )
+
+
+def _args(form: BundleFilterForm) -> dict[str, Any]:
+    return {"product": form.product.data, "gap": f"{form.gap.data:g}", "stage": form.stage.data,
+            "kring_id": form.kring_id.data, "area_kind": form.area_kind.data}
+
+
+@bp.route("/bundles")
+@staff_required
+def index() -> str | tuple[str, int]:
+    form, filters = _filters()
+    product = product_by_code(filters.product)
+    if product is None:
+        abort(404)
+    bundles = services.bundle_demand(filters)
+    args = _args(form)
+    return render_template(
+        "bundles/index.html", form=form, product=product, bundles=bundles, args=args,
+        locale=str(get_locale()), geojson_url=url_for("bundles.geojson", **args),
+        total=sum(bundles.points["quantity"], start=0),
+    )
+
+
+@bp.route("/bundles.geojson")
+@staff_required
+def geojson() -> Response:
+    """Hulls (labelled with volume and number of sites) and the sites, WGS84."""
+    _form, filters = _filters()
+    product = product_by_code(filters.product)
+    if product is None:
+        abort(404)
+    bundles = services.bundle_demand(filters)
+    features = []
+    for row in bundles.summary.itertuples():
+        label = " · ".join([
+            ngettext("%(num)s site", "%(num)s sites", int(row.n_sites)),
+            f"{number(row.total_quantity)} {product.unit}",
+        ])
+        features.append({
+            "type": "Feature",
+            "geometry": mapping(shapely.set_precision(geometry_to_wgs84(row.geometry), 1e-6)),
+            "properties": {"kind": "bundle", "rank": int(row.rank), "label": label,
+                           "n_sites": int(row.n_sites), "span_m": round(float(row.span_m))},
+        })
+    points = bundles.points
+    lon, lat = rd_to_wgs84(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
+    ranks = bundles.summary["rank"].reindex(points["bundle_id"]).to_numpy()
+    for i, site in enumerate(points.itertuples()):
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Point",
+                         "coordinates": [round(float(lon[i]), 6), round(float(lat[i]), 6)]},
+            "properties": {"kind": "site", "rank": int(ranks[i]),
+                           "label": f"{site.organisation}: {number(site.quantity)} {product.unit}"},
+        })
+    return Response(json.dumps({"type": "FeatureCollection", "features": features}),
+                    mimetype="application/geo+json")
+
+
+def _bundle_sites() -> tuple[BundleFilterForm, Any, Any, gpd.GeoDataFrame, Any]:
+    form, filters = _filters()
+    product = product_by_code(filters.product)
+    site_id = request.args.get("site", type=int)
+    if product is None or site_id is None:
+        abort(404)
+    bundles = services.bundle_demand(filters)
+    found = services.bundle_of_site(bundles, site_id)
+    if found is None:
+        abort(404)
+    summary, sites = found
+    return form, product, summary, sites, bundles
+
+
+@bp.route("/bundles/export.<any(csv,geojson,gpkg):fmt>")
+@staff_required
+def export(fmt: str) -> Response:
+    """One bundle for negotiation, with contact details (coordinators only)."""
+    _form, product, summary, sites, _bundles = _bundle_sites()
+    locale = str(get_locale())
+    name = f"bundel-{product.code}-{int(summary['rank'])}-{stamp()}"
+    table = sites.assign(
+        bundle=str(int(summary["rank"])), demand_id=sites["demand_id"].astype(str),
+        site_id=sites["site_id"].astype(str), bag_id=sites["bag_id"].fillna(""),
+        house_number=sites["house_number"].astype(str), kring=sites["kring"].fillna(""),
+        area=sites["area"].astype("object").where(sites["area"].notna(), ""),
+        product=product.name(locale), unit=product.unit,
+        consent_providers=sites["consent_providers"].map({True: "ja", False: "nee"}),
+    )
+    if fmt == "csv":
+        rows = (
+            [*(str(v) for v in r[EXPORT_COLUMNS[:14]]), nl_number(r["quantity"]),
+             *(str(v) for v in r[EXPORT_COLUMNS[15:]]), nl_number(round(r.geometry.x, 2)),
+             nl_number(round(r.geometry.y, 2))]
+            for _, r in table.iterrows()
+        )
+        return csv_response([*EXPORT_COLUMNS, "x_rd", "y_rd"], rows, f"{name}.csv")
+    frame = gpd.GeoDataFrame(table[EXPORT_COLUMNS].assign(
+        quantity=table["quantity"].map(lambda q: float(q))), geometry=table.geometry)
+    if fmt == "geojson":
+        return vector_response(frame, driver="GeoJSON", filename=f"{name}.geojson", layer=name)
+    return vector_response(frame, driver="GPKG", filename=f"{name}.gpkg", layer="bundle")
+
+
+@bp.route("/bundles/print")
+@staff_required
+def print_summary() -> str:
+    form, product, summary, sites, _bundles = _bundle_sites()
+    drawing = svg_map(summary.geometry, sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
+    return render_template("bundles/print.html", form=form, product=product, summary=summary,
+                           sites=sites, drawing=drawing, locale=str(get_locale()))
+
+
+@bp.route("/multi-product")
+@staff_required
+def multi_product() -> str:
+    form = MultiProductForm(request.args)
+    if not form.validate():
+        abort(400)
+    sites, counts = services.multi_product_sites(max_gap_m=float(form.gap.data))
+    catalogue = {p.code: p for p in products(active_only=False)}
+    return render_template("bundles/multi_product.html", form=form, sites=sites, counts=counts,
+                           combinations=services.product_combinations(sites),
+                           catalogue=catalogue, locale=str(get_locale()))

@@ -1,0 +1,130 @@
+"""The coordinator's bundles page, its exports and the multi-product view."""
+
+import csv
+import io
+import json
+
+import pyogrio
+import pytest
+from shapely.geometry import box
+
+from matchmaker.auth.models import Role
+from matchmaker.demand.models import Stage
+from matchmaker.register.models import AreaKind
+
+
+@pytest.fixture
+def park_demand(make, auth):
+    """Three neighbours on a park (150 m apart), one loner, and a withdrawn neighbour."""
+    make.area("Messchenveld", AreaKind.PARK, box(231000, 553000, 233000, 555000))
+    orgs = [make.organisation(f"Bedrijf {c}", contact_email=f"{c}@x.example") for c in "ABCDE"]
+    sites = [
+        make.site(orgs[0], x=231100, y=553100, bag_id="0106010000000001"),
+        make.site(orgs[1], x=231250, y=553100),
+        make.site(orgs[2], x=231400, y=553100),
+        make.site(orgs[3], x=236000, y=556000),  # outside the park, far away
+        make.site(orgs[4], x=231550, y=553100),
+    ]
+    make.demand(sites[0], "solar_roof", "100.5")
+    make.demand(sites[1], "solar_roof", "200")
+    make.demand(sites[2], "solar_roof", "50")
+    make.demand(sites[3], "solar_roof", "400")
+    make.demand(sites[4], "solar_roof", "75", stage=Stage.WITHDRAWN)
+    make.demand(sites[0], "insulation", "300")
+    make.demand(sites[1], "fibre", 1)
+    auth.login(make.user(Role.COORDINATOR))
+    return sites
+
+
+def test_bundles_are_ranked_by_volume_and_follow_the_gap(client, park_demand, text_of):
+    page = text_of(client.get("/coordinator/bundles?product=solar_roof&gap=150"))
+    # 100.5 + 200 + 50 = 350.5 kWp in one bundle; the loner (400) ranks first.
+    assert "350,5 kWp" in page and "400 kWp" in page
+    assert "4 panden · 2 bundels" in page
+    smaller_gap = text_of(client.get("/coordinator/bundles?product=solar_roof&gap=149,9"))
+    assert "4 bundels" in smaller_gap
+    committed_only = text_of(client.get("/coordinator/bundles?product=solar_roof&gap=150"
+                                        "&stage=committed"))
+    assert "0 panden" in committed_only
+    for bad in ("gap=0", "gap=-5", "gap=abc", "gap=99999", "product=solar_roof&gap=nan"):
+        assert client.get(f"/coordinator/bundles?product=solar_roof&{bad}").status_code == 400
+
+
+def test_totals_per_area_include_sites_outside_every_area(client, park_demand, text_of):
+    page = text_of(client.get("/coordinator/bundles?product=solar_roof&gap=150&area_kind=park"))
+    assert "Messchenveld 350,5 kWp 3 3" in page
+    assert "buiten elk gebied 400 kWp 1 1" in page
+
+
+def test_the_map_gets_labelled_hulls_and_sites_in_wgs84(client, park_demand):
+    data = json.loads(client.get("/coordinator/bundles.geojson?product=solar_roof&gap=150").data)
+    hulls = [f for f in data["features"] if f["properties"]["kind"] == "bundle"]
+    sites = [f for f in data["features"] if f["properties"]["kind"] == "site"]
+    assert [h["properties"]["rank"] for h in hulls] == [1, 2]
+    assert hulls[1]["properties"]["label"] == "3 panden · 350,5 kWp"
+    assert hulls[1]["geometry"]["type"] == "Polygon"
+    assert len(sites) == 4
+    for lon, lat in (s["geometry"]["coordinates"] for s in sites):
+        assert 6.4 < lon < 6.7 and 52.9 < lat < 53.1
+
+
+def export(client, sites, fmt):
+    return client.get(f"/coordinator/bundles/export.{fmt}?product=solar_roof&gap=150"
+                      f"&site={sites[1].id}")
+
+
+def test_csv_export_of_one_bundle_with_contact_details(client, park_demand):
+    response = export(client, park_demand, "csv")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")),
+                               delimiter=";"))
+    assert sorted(r["organisation"] for r in rows) == ["Bedrijf A", "Bedrijf B", "Bedrijf C"]
+    first = next(r for r in rows if r["organisation"] == "Bedrijf A")
+    assert first["bag_id"] == "0106010000000001"  # text, leading zeros kept
+    assert first["quantity"] == "100,5" and first["contact_email"] == "A@x.example"
+    assert {r["bundle"] for r in rows} == {"2"}
+
+
+def test_geojson_and_geopackage_exports_open_in_a_gis_reader(client, park_demand, tmp_path):
+    geojson = export(client, park_demand, "geojson")
+    path = tmp_path / "bundle.geojson"
+    path.write_bytes(geojson.data)
+    frame = pyogrio.read_dataframe(path)
+    assert frame.crs.to_epsg() == 4326 and len(frame) == 3
+    assert set(frame["organisation"]) == {"Bedrijf A", "Bedrijf B", "Bedrijf C"}
+    assert "crs" not in json.loads(geojson.data)  # RFC 7946: WGS84 implied, no crs member
+    assert frame.geometry.x.between(6.4, 6.7).all()
+
+    gpkg = export(client, park_demand, "gpkg")
+    path = tmp_path / "bundle.gpkg"
+    path.write_bytes(gpkg.data)
+    frame = pyogrio.read_dataframe(path)
+    assert frame.crs.to_epsg() == 28992
+    assert sorted(frame.geometry.x.round(1)) == [231100.0, 231250.0, 231400.0]
+    assert frame["site_id"].dtype == object  # ids as text
+
+
+def test_printable_summary_has_the_map_and_the_contacts(client, park_demand, text_of):
+    response = client.get(f"/coordinator/bundles/print?product=solar_roof&gap=150"
+                          f"&site={park_demand[0].id}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<svg" in html and 'class="hull"' in html
+    assert html.count('class="site"') == 3
+    page = text_of(response)
+    assert "350,5 kWp" in page and "a@x.example" in page.lower()
+
+
+def test_exports_of_unknown_bundles_are_not_found(client, park_demand):
+    assert client.get("/coordinator/bundles/export.csv?product=solar_roof&gap=150"
+                      f"&site={park_demand[4].id}").status_code == 404  # withdrawn: no bundle
+    assert client.get("/coordinator/bundles/export.csv?product=solar_roof&gap=150"
+                      ).status_code == 404
+    assert client.get("/coordinator/bundles?product=nothing&gap=150").status_code == 400
+
+
+def test_sites_with_several_products(client, park_demand, text_of):
+    page = text_of(client.get("/coordinator/multi-product?gap=150"))
+    # Site A wants solar and insulation, site B solar and fibre: one bundle of two sites.
+    assert "Bedrijf A" in page and "Bedrijf B" in page and "Bedrijf C" not in page
+    assert "Zonnepanelen op dak + Isolatie: 1 pand" in page
+    assert "Zonnepanelen op dak + Glasvezel: 1 pand" in page
