@@ -1,0 +1,212 @@
+"""Energy: members enter PV and use (or upload meter data) and read their matches; coordinators
+run the matching and see who could supply whom."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from geo.crs import rd_to_wgs84
+from geo.errors import GeoError
+from matchmaker.auth.decorators import member_required, staff_required
+from matchmaker.energy import services
+from matchmaker.energy.forms import ElectricityForm, MeterUploadForm, RunForm
+from matchmaker.energy.models import AssetKind, MatchRun, RunStatus
+from matchmaker.errors import ServiceError
+from matchmaker.extensions import db
+from matchmaker.forms import apply_service_error
+from matchmaker.i18n import translate_error
+from matchmaker.jobs import submit
+from matchmaker.members.models import Site
+from matchmaker.members.views import own_site
+
+bp = Blueprint("energy", __name__)
+
+
+# --- members -----------------------------------------------------------------------------------
+
+@bp.route("/sites/<int:site_id>/energy", methods=["GET", "POST"])
+@member_required
+def site_energy(site_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    site = own_site(site_id)
+    pv = services.asset(site, AssetKind.PV)
+    use = services.asset(site, AssetKind.CONSUMPTION)
+    form = ElectricityForm()
+    if request.method == "GET":
+        form.pv_kwp.data = pv.capacity_kw if pv and not pv.planned else None
+        form.pv_planned.data = bool(pv and pv.planned)
+        form.tilt_deg.data = pv.tilt_deg if pv else None
+        form.azimuth_deg.data = pv.azimuth_deg if pv else None
+        form.feed_in_limit_kw.data = pv.feed_in_limit_kw if pv else None
+        form.annual_use_kwh.data = use.annual_kwh if use else None
+        form.profile_category.data = use.profile_category if use else "g0"
+        form.share_name.data = bool((pv and pv.share_name) or (use and use.share_name))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.save_electricity(
+                site, actor=current_user, pv_kwp=form.pv_kwp.data,
+                pv_planned=form.pv_planned.data, tilt_deg=form.tilt_deg.data,
+                azimuth_deg=form.azimuth_deg.data, feed_in_limit_kw=form.feed_in_limit_kw.data,
+                annual_use_kwh=form.annual_use_kwh.data,
+                profile_category=form.profile_category.data, share_name=form.share_name.data,
+            )
+        except ServiceError as err:
+            if not apply_service_error(form, err, translate_error(err)):
+                flash(translate_error(err), "error")
+            status = err.status
+        else:
+            flash(_("The energy data of this site is saved."), "success")
+            return redirect(url_for("energy.site_energy", site_id=site.id))
+    elif form.errors:
+        status = 422
+    return render_template("energy/site.html", site=site, form=form, pv=pv, use=use,
+                           upload=MeterUploadForm()), status
+
+
+@bp.route("/sites/<int:site_id>/energy/meter", methods=["POST"])
+@member_required
+def upload_meter(site_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    site = own_site(site_id)
+    upload = MeterUploadForm()
+    if upload.validate_on_submit():
+        file = upload.file.data
+        try:
+            services.upload_meter_data(site, actor=current_user, kind=AssetKind(upload.kind.data),
+                                       data=file.read(), filename=file.filename or "meter.csv")
+        except (GeoError, ServiceError) as err:
+            upload.file.errors.append(translate_error(err))
+        else:
+            flash(_("The meter data is stored; this site's profile is now measured."), "success")
+            return redirect(url_for("energy.site_energy", site_id=site.id))
+    form = ElectricityForm(formdata=None)
+    return render_template(
+        "energy/site.html", site=site, form=form, upload=upload,
+        pv=services.asset(site, AssetKind.PV), use=services.asset(site, AssetKind.CONSUMPTION),
+    ), 400
+
+
+@bp.route("/sites/<int:site_id>/energy/meter/<any(pv,consumption):kind>/delete",
+          methods=["POST"])
+@member_required
+def delete_meter(site_id: int, kind: str) -> WerkzeugResponse:
+    site = own_site(site_id)
+    services.remove_meter_data(site, actor=current_user, kind=AssetKind(kind))
+    flash(_("The meter data is removed; the profile is estimated again."), "info")
+    return redirect(url_for("energy.site_energy", site_id=site.id))
+
+
+@bp.route("/energy/meter-example.csv")
+@member_required
+def meter_example() -> Response:
+    return Response("\ufeff" + services.meter_template(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="meterdata.csv"'})
+
+
+@bp.route("/energy/matches")
+@member_required
+def my_matches() -> str:
+    run = services.latest_run()
+    org = current_user.organisation
+    matches = services.member_matches(run, org) if run else []
+    what_ifs = {}
+    if run is not None:
+        for site in org.sites:
+            if any(m.own_site.id == site.id for m in matches) or services.asset(
+                    site, AssetKind.PV) or services.asset(site, AssetKind.CONSUMPTION):
+                what_ifs[site.id] = services.what_if(run, site)
+    return render_template("energy/my_matches.html", run=run, matches=matches,
+                           what_ifs=what_ifs, sites=org.sites, extra_kwp=services.EXTRA_KWP,
+                           shift_share=services.SHIFT_SHARE)
+
+
+# --- coordinators ------------------------------------------------------------------------------
+
+@bp.route("/coordinator/energy")
+@staff_required
+def runs() -> str:
+    form = RunForm(formdata=None)
+    history = list(db.session.scalars(sa.select(MatchRun).order_by(MatchRun.id.desc()).limit(20)))
+    return render_template("energy/runs.html", form=form, runs=history)
+
+
+@bp.route("/coordinator/energy/runs", methods=["POST"])
+@staff_required
+def start_run() -> str | WerkzeugResponse | tuple[str, int]:
+    form = RunForm()
+    if not form.validate_on_submit():
+        history = list(db.session.scalars(sa.select(MatchRun).order_by(MatchRun.id.desc())
+                                          .limit(20)))
+        return render_template("energy/runs.html", form=form, runs=history), 422
+    try:
+        run = services.start_run(actor=current_user, mode=form.mode.data,
+                                 max_distance_m=float(form.max_distance_m.data))
+    except ServiceError as err:
+        flash(translate_error(err), "error")
+        return redirect(url_for("energy.runs"))
+    db.session.commit()  # the job (inline or on a worker) must see the run
+    submit(services.execute_run, run.id)
+    return redirect(url_for("energy.run", run_id=run.id))
+
+
+def _run_or_404(run_id: int) -> MatchRun:
+    run = db.session.get(MatchRun, run_id)
+    if run is None:
+        abort(404)
+    return run
+
+
+@bp.route("/coordinator/energy/runs/<int:run_id>")
+@staff_required
+def run(run_id: int) -> str:
+    run = _run_or_404(run_id)
+    before = services.previous_run(run) if run.status == RunStatus.DONE else None
+    site_ids = {m.producer_site_id for m in run.matches} | {m.consumer_site_id
+                                                            for m in run.matches}
+    sites = {s.id: s for s in db.session.scalars(sa.select(Site).where(Site.id.in_(site_ids)))
+             } if site_ids else {}
+    return render_template(
+        "energy/run.html", run=run, sites=sites, before=before,
+        changes=services.changes(run, before) if before else None,
+        co2_kg=services.co2_avoided_kg(run), locale=str(get_locale()),
+    )
+
+
+@bp.route("/coordinator/energy/runs/<int:run_id>/status.json")
+@staff_required
+def run_status(run_id: int) -> Response:
+    run = _run_or_404(run_id)
+    return Response(json.dumps({"status": run.status.value, "progress": run.progress,
+                                "stage": run.stage}), mimetype="application/json")
+
+
+@bp.route("/coordinator/energy/runs/<int:run_id>.geojson")
+@staff_required
+def run_geojson(run_id: int) -> Response:
+    """Lines between partners (width by kWh) in WGS84."""
+    run = _run_or_404(run_id)
+    site_ids = {m.producer_site_id for m in run.matches} | {m.consumer_site_id
+                                                            for m in run.matches}
+    sites = {s.id: s for s in db.session.scalars(sa.select(Site).where(Site.id.in_(site_ids)))
+             } if site_ids else {}
+    ids = sorted(sites)
+    lon, lat = rd_to_wgs84([sites[i].x for i in ids], [sites[i].y for i in ids])
+    where = {i: [round(float(lon[k]), 6), round(float(lat[k]), 6)] for k, i in enumerate(ids)}
+    peak = max((m.kwh for m in run.matches), default=1.0) or 1.0
+    features = [{
+        "type": "Feature",
+        "geometry": {"type": "LineString",
+                     "coordinates": [where[m.producer_site_id], where[m.consumer_site_id]]},
+        "properties": {"kwh": round(m.kwh), "distance_m": round(m.distance_m),
+                       "weight": round(1.5 + 8.5 * m.kwh / peak, 2),
+                       "producer": sites[m.producer_site_id].organisation.name,
+                       "consumer": sites[m.consumer_site_id].organisation.name},
+    } for m in run.matches]
+    return Response(json.dumps({"type": "FeatureCollection", "features": features}),
+                    mimetype="application/geo+json")

@@ -1,0 +1,187 @@
+"""Energy data per site, matching runs as jobs, and matches explained to members."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from geo.profiles import hourly_index
+from matchmaker.auth.models import Role
+from matchmaker.energy import services
+from matchmaker.energy.models import AssetKind, EnergyAsset, MatchRun, ProfileSource, RunStatus
+from matchmaker.extensions import db
+
+
+def add_energy(site, *, pv_kwp=None, use_kwh=None, share_name=False, category="g1"):
+    if pv_kwp:
+        db.session.add(EnergyAsset(site_id=site.id, kind=AssetKind.PV, capacity_kw=pv_kwp,
+                                   annual_kwh=pv_kwp * 875, share_name=share_name))
+    if use_kwh:
+        db.session.add(EnergyAsset(site_id=site.id, kind=AssetKind.CONSUMPTION,
+                                   annual_kwh=use_kwh, profile_category=category,
+                                   share_name=share_name))
+    db.session.flush()
+
+
+@pytest.fixture
+def neighbours(make):
+    """A producer with a surplus, two consumers near it, and one consumer far away."""
+    producer = make.site(make.organisation("Zon BV"), x=233000, y=556000)
+    near = make.site(make.organisation("Buur BV"), x=233300, y=556000)
+    nearer = make.site(make.organisation("Naast BV"), x=233100, y=556000)
+    far = make.site(make.organisation("Ver BV"), x=240000, y=556000)
+    add_energy(producer, pv_kwp=200, use_kwh=20_000, share_name=True)  # 175 MWh PV, 20 MWh use
+    add_energy(near, use_kwh=100_000, share_name=True)
+    add_energy(nearer, use_kwh=30_000)
+    add_energy(far, use_kwh=500_000)
+    return {"producer": producer, "near": near, "nearer": nearer, "far": far}
+
+
+def test_member_enters_pv_and_use(client, make, auth):
+    user = make.user(Role.MEMBER)
+    site = make.site(user.organisation, flat_roof_area_m2=1000)
+    auth.login(user)
+    response = client.post(f"/sites/{site.id}/energy", data={
+        "pv_planned": "y", "annual_use_kwh": "45.000", "profile_category": "g1",
+        "share_name": "y"})
+    assert response.status_code == 302
+    pv = services.asset(site, AssetKind.PV)
+    use = services.asset(site, AssetKind.CONSUMPTION)
+    assert pv.capacity_kw == 150.0 and pv.planned  # 1000 m² × 0.15 kWp/m²
+    assert pv.annual_kwh == 150 * 875
+    assert use.annual_kwh == 45_000 and use.profile_category == "g1"
+    assert pv.source == use.source == ProfileSource.ESTIMATED
+    bad = client.post(f"/sites/{site.id}/energy", data={"pv_kwp": "-5", "profile_category": "g1"})
+    assert bad.status_code == 400 and 'id="pv_kwp-error"' in bad.get_data(as_text=True)
+
+
+def meter_csv(rows):
+    return ("timestamp;kwh\n" + "".join(f"{t:%Y-%m-%d %H:%M};{v}\n" for t, v in rows)).encode()
+
+
+def test_meter_data_upload_makes_the_profile_measured(client, make, auth, text_of):
+    user = make.user(Role.MEMBER)
+    site = make.site(user.organisation)
+    auth.login(user)
+    hours = hourly_index().tz_localize(None)
+    data = meter_csv((t, "1,5") for t in hours)
+    response = client.post(f"/sites/{site.id}/energy/meter", data={
+        "kind": "consumption", "file": (io.BytesIO(data), "meter.csv")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302, text_of(response)
+    use = services.asset(site, AssetKind.CONSUMPTION)
+    assert use.source == ProfileSource.MEASURED
+    assert use.annual_kwh == pytest.approx(8760 * 1.5, rel=1e-6)
+    assert use.hourly.shape == (8760,)
+
+    broken = meter_csv([(hours[0], "1"), (hours[1], "-2")])
+    response = client.post(f"/sites/{site.id}/energy/meter", data={
+        "kind": "consumption", "file": (io.BytesIO(broken), "kapot.csv")},
+        content_type="multipart/form-data")
+    assert response.status_code == 400 and "kapot.csv" in text_of(response)
+    db.session.refresh(use)
+    assert use.annual_kwh == pytest.approx(8760 * 1.5, rel=1e-6)  # unchanged
+
+
+def run_match(client, mode, distance="1000"):
+    response = client.post("/coordinator/energy/runs", data={"mode": mode,
+                                                             "max_distance_m": distance})
+    assert response.status_code == 302
+    run_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    return db.session.get(MatchRun, run_id)
+
+
+def test_annual_run_is_optimal_certified_and_respects_the_distance(client, make, auth,
+                                                                   neighbours, text_of):
+    auth.login(make.user(Role.COORDINATOR))
+    run = run_match(client, "annual")
+    assert run.status == RunStatus.DONE and run.certificate["ok"]
+    surplus = 200 * 875 - 20_000  # 155 MWh: all of it fits the near consumers (130 MWh)
+    pairs = {(m.producer_site_id, m.consumer_site_id): m.kwh for m in run.matches}
+    producer, near, nearer = (neighbours[k].id for k in ("producer", "near", "nearer"))
+    # The nearest consumer is filled first; the far one is out of reach.
+    assert pairs == {(producer, nearer): pytest.approx(30_000), (producer, near):
+                     pytest.approx(100_000)}
+    assert run.matched_kwh == pytest.approx(130_000) and run.surplus_kwh == pytest.approx(surplus)
+    page = text_of(client.get(f"/coordinator/energy/runs/{run.id}"))
+    assert "130.000 kWh" in page and "HiGHS" in page
+    lines = client.get(f"/coordinator/energy/runs/{run.id}.geojson").get_json(force=True)
+    assert {f["geometry"]["type"] for f in lines["features"]} == {"LineString"}
+
+
+def test_typical_day_run_shows_changes_and_hours(client, make, auth, neighbours, text_of):
+    auth.login(make.user(Role.COORDINATOR))
+    first = run_match(client, "annual")
+    second = run_match(client, "typical_day")
+    assert second.status == RunStatus.DONE and second.certificate["ok"]
+    assert second.certificate["steps_total"] > 1
+    # PV cannot serve the night: with hours, less is matched than the yearly balance suggests.
+    assert second.matched_kwh < first.matched_kwh
+    for match in second.matches:
+        assert match.by_hour[2] == 0 and max(match.by_hour[10:15]) > 0
+    assert "Wijzigingen sinds run" in text_of(client.get(f"/coordinator/energy/runs/{second.id}"))
+
+
+def test_members_read_their_matches_with_names_only_by_mutual_consent(app, make, auth,
+                                                                      neighbours, text_of):
+    coordinator = app.test_client()
+    coordinator.post("/login", data={"email": make.user(Role.COORDINATOR).email,
+                                     "password": "Zonnedak-Assen-42"})
+    run_match(coordinator, "typical_day")
+    producer_member = make.user(Role.MEMBER, organisation=neighbours["producer"].organisation)
+    auth.login(producer_member)
+    page = text_of(auth.client.get("/energy/matches"))
+    assert "Buur BV" in page  # both agreed to be named
+    assert "Naast BV" not in page and "een bedrijf op 100 m" in page  # Naast did not agree
+    assert "10 kWp" in page  # what an extra 10 kWp would add
+
+
+def test_runs_go_through_the_redis_queue_when_configured(tmp_path, monkeypatch):
+    """With a queue configured the request only queues the run; a worker does the work."""
+    from flask_migrate import upgrade
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from matchmaker import create_app
+    from matchmaker.database import write_intent
+
+    from .conftest import Factory, app_config
+
+    url = f"sqlite:///{tmp_path / 'queue.sqlite3'}"  # committed data, visible to the worker
+    redis_url = "redis://127.0.0.1:6379/15"
+    app = create_app(app_config(url, str(tmp_path), JOB_QUEUE="rq", REDIS_URL=redis_url))
+    with app.app_context(), write_intent():
+        upgrade(revision="heads")
+        make = Factory()
+        producer = make.site(make.organisation(), x=233000, y=556000)
+        consumer = make.site(make.organisation(), x=233200, y=556000)
+        add_energy(producer, pv_kwp=100, use_kwh=10_000)
+        add_energy(consumer, use_kwh=40_000)
+        coordinator = make.user(Role.COORDINATOR)
+        db.session.commit()
+        email = coordinator.email
+    redis = Redis.from_url(redis_url)
+    queue = Queue("matchmaker", connection=redis)
+    queue.empty()
+    try:
+        client = app.test_client()
+        client.post("/login", data={"email": email, "password": "Zonnedak-Assen-42"})
+        response = client.post("/coordinator/energy/runs", data={"mode": "annual",
+                                                                 "max_distance_m": "500"})
+        run_id = int(response.headers["Location"].rsplit("/", 1)[1])
+        status = client.get(f"/coordinator/energy/runs/{run_id}/status.json").get_json()
+        assert status["status"] == "queued" and queue.count == 1
+        monkeypatch.setenv("DATABASE_URL", url)  # the worker builds its own app
+        SimpleWorker([queue], connection=redis).work(burst=True)
+        status = client.get(f"/coordinator/energy/runs/{run_id}/status.json").get_json()
+        assert status == {"status": "done", "progress": 1.0, "stage": "done"}
+        with app.app_context():
+            run = db.session.get(MatchRun, run_id)
+            assert run.matched_kwh == pytest.approx(40_000)
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        queue.empty()
+        redis.close()
