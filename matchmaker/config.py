@@ -8,6 +8,7 @@ mail kept in the outbox. Production sets ``DATABASE_URL`` (PostgreSQL), ``SECRET
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,11 @@ def _bool(name: str, default: bool) -> bool:
 def _float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value not in (None, "") else default
+
+
+def _decimal(name: str, default: str) -> Decimal:
+    value = os.environ.get(name)
+    return Decimal(value if value not in (None, "") else default)
 
 
 def load_config(instance_path: str | Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -66,6 +72,39 @@ def load_config(instance_path: str | Path, overrides: dict[str, Any] | None = No
             "MATCHMAKER_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
         ),
         "PAGE_SIZE": 50,
+        # Electricity CO₂ factor, production and chain (CO2emissiefactoren.nl, 2021).
+        "ELECTRICITY_CO2_KG_PER_KWH": _float("MATCHMAKER_CO2_KG_PER_KWH", 0.374),
+        # Long work (matching runs): "inline" after the request, or "rq" on REDIS_URL.
+        "JOB_QUEUE": os.environ.get("MATCHMAKER_JOB_QUEUE", "inline"),
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # Group buys (matchmaker/campaigns). Electricity price per kWh that a kWh of own solar
+        # power saves a small business (supply plus energy tax, excl. VAT), used only for the
+        # savings estimate on solar offers. Assumption at the 2025 level of the CBS averages
+        # ("Gemiddelde energietarieven", StatLine); the source is shown next to the estimate.
+        # Set the association's own figure and source with the two variables.
+        "ELECTRICITY_PRICE_EUR_PER_KWH": _decimal("MATCHMAKER_ELECTRICITY_PRICE_EUR_PER_KWH",
+                                                  "0.25"),
+        "ELECTRICITY_PRICE_SOURCE": os.environ.get(
+            "MATCHMAKER_ELECTRICITY_PRICE_SOURCE",
+            "CBS StatLine, gemiddelde energietarieven 2025 (aanname)",
+        ),
+        # A tenant's roof or building work needs the owner's consent for these products.
+        "OWNER_CONSENT_PRODUCTS": ("solar_roof", "insulation"),
+        # One-time consent links for building owners expire after this many days.
+        "OWNER_CONSENT_LINK_DAYS": int(os.environ.get("MATCHMAKER_CONSENT_LINK_DAYS", "14")),
+        # Distance bundles in the negotiation export (metres between neighbouring sites).
+        "CAMPAIGN_BUNDLE_GAP_M": _float("MATCHMAKER_BUNDLE_GAP_M", 250.0),
+        # E-mail: without SMTP_HOST mail stays queued in the outbox (see `matchmaker send-mail`).
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", "Samen energie <noreply@example.org>"),
+        "SMTP_STARTTLS": _bool("SMTP_STARTTLS", True),
+        "SMTP_TIMEOUT": _float("SMTP_TIMEOUT", 30.0),
+        # Links in e-mails start with this (e.g. https://energie.example.nl); when empty,
+        # http://127.0.0.1:5000 (the address of `make run`).
+        "BASE_URL": os.environ.get("MATCHMAKER_BASE_URL", ""),
     }
     if overrides:
         config.update(overrides)

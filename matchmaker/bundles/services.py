@@ -92,7 +92,7 @@ def bundle_demand(filters: BundleFilter) -> Bundles:
     areas = areas_frame(filters.area_kind)
     points["area"] = bundle_by_area(points, areas) if len(areas) else pd.Series(
         pd.NA, index=points.index, dtype="string")
-    quantity = points["quantity"].map(float)
+    quantity = points["quantity"].astype(float)  # exact totals are summed separately below
     summary = summarize_bundles(points, points["bundle_id"], quantity=quantity,
                                 organisation="organisation_id")
     # Exact totals for negotiation: sum the decimals, not the floats.

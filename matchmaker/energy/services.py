@@ -54,7 +54,7 @@ def asset(site: Site, kind: AssetKind) -> EnergyAsset | None:
 def _get_or_create(site: Site, kind: AssetKind) -> EnergyAsset:
     found = asset(site, kind)
     if found is None:
-        found = EnergyAsset(site_id=site.id, kind=kind)
+        found = EnergyAsset(site_id=site.id, kind=kind, source=ProfileSource.ESTIMATED)
         db.session.add(found)
     return found
 

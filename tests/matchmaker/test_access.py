@@ -7,10 +7,18 @@ who may use a page is part of adding it.
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from shapely.geometry import box
 
 from matchmaker.auth.models import Role
+from matchmaker.campaigns import services
+from matchmaker.energy.models import MatchRun, RunStatus
+from matchmaker.extensions import db
+from matchmaker.mail.models import Outbox
+from matchmaker.members.models import Tenure
 from matchmaker.register.models import AreaKind
+
+from .test_campaign_support import Buy
 
 ANON, MEMBER, OTHER, COORD, PROVIDER, ADMIN = (
     "anonymous", "member", "other_member", "coordinator", "provider", "admin")
@@ -26,6 +34,12 @@ STAFF = {ANON: LOGIN, MEMBER: FORBIDDEN, OTHER: FORBIDDEN, COORD: OK, PROVIDER: 
          ADMIN: OK}
 PROVIDERS = {**STAFF, PROVIDER: OK}
 ADMINS = {**dict.fromkeys(ROLES, FORBIDDEN), ANON: LOGIN, ADMIN: OK}
+PROVIDER_ONLY = {**dict.fromkeys(ROLES, FORBIDDEN), ANON: LOGIN, PROVIDER: OK}
+# A campaign is seen by members with a site in its areas, invited suppliers and staff.
+CAMPAIGN_VIEWERS = {ANON: LOGIN, MEMBER: OK, OTHER: NOT_FOUND, COORD: OK, PROVIDER: OK, ADMIN: OK}
+# Consent is given by the owner organisation (the other member owns the member's building).
+OWNER_OF_SITE = {**MEMBERS, MEMBER: NOT_FOUND}
+HANDOFF = {**STAFF, PROVIDER: OK}  # staff, and the awarded supplier once contracted
 
 # (endpoint, method) -> expected outcome per role. URL arguments come from `url_args`.
 MATRIX: dict[tuple[str, str], dict[str, object]] = {
@@ -43,6 +57,45 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     ("auth.register", "POST"): EVERYONE,
     ("auth.account", "GET"): LOGGED_IN,
     ("auth.account", "POST"): LOGGED_IN,
+    # Site pages of other features before the member routes (one of them deletes the site).
+    ("energy.site_energy", "GET"): OWN_SITE,
+    ("energy.site_energy", "POST"): OWN_SITE,
+    ("energy.upload_meter", "POST"): OWN_SITE,
+    ("energy.delete_meter", "POST"): OWN_SITE,
+    # Group buys before the member routes below (deleting the site ends its participation).
+    ("mail.outbox", "GET"): ADMINS,
+    ("mail.message", "GET"): ADMINS,
+    ("campaigns.member_list", "GET"): MEMBERS,
+    ("campaigns.member_detail", "GET"): OWN_SITE,
+    ("campaigns.map_geojson", "GET"): CAMPAIGN_VIEWERS,
+    ("campaigns.consent_requests", "GET"): MEMBERS,
+    ("campaigns.owner_consent_link", "GET"): EVERYONE,
+    ("campaigns.owner_consent_link", "POST"): EVERYONE,
+    ("campaigns.manage_list", "GET"): STAFF,
+    ("campaigns.new", "GET"): STAFF,
+    ("campaigns.manage", "GET"): STAFF,
+    ("campaigns.edit", "GET"): STAFF,
+    ("campaigns.compare", "GET"): STAFF,
+    ("campaigns.export_csv", "GET"): STAFF,
+    ("campaigns.summary", "GET"): STAFF,
+    ("campaigns.supplier_list", "GET"): PROVIDER_ONLY,
+    ("campaigns.supplier_detail", "GET"): PROVIDER_ONLY,
+    ("campaigns.handoff_csv", "GET"): HANDOFF,
+    ("campaigns.handoff_list", "GET"): HANDOFF,
+    # State changes last among the campaign routes; each is refused for its state or its data.
+    ("campaigns.join", "POST"): OWN_SITE,
+    ("campaigns.withdraw", "POST"): OWN_SITE,
+    ("campaigns.request_consent", "POST"): OWN_SITE,
+    ("campaigns.decide_offer", "POST"): OWN_SITE,
+    ("campaigns.give_consent", "POST"): OWNER_OF_SITE,
+    ("campaigns.new", "POST"): STAFF,
+    ("campaigns.edit", "POST"): STAFF,
+    ("campaigns.invite_supplier", "POST"): STAFF,
+    ("campaigns.award", "POST"): STAFF,
+    ("campaigns.transition", "POST"): STAFF,
+    ("campaigns.cancel", "POST"): STAFF,
+    ("campaigns.submit_bid", "POST"): PROVIDER_ONLY,
+    ("campaigns.withdraw_bid", "POST"): PROVIDER_ONLY,
     ("members.dashboard", "GET"): MEMBERS,
     ("members.organisation", "GET"): MEMBERS,
     ("members.organisation", "POST"): MEMBERS,
@@ -57,6 +110,18 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     ("demand.overview", "GET"): STAFF,
     ("demand.overview_csv", "GET"): STAFF,
     ("demand.overview_geojson", "GET"): STAFF,
+    ("bundles.index", "GET"): STAFF,
+    ("bundles.geojson", "GET"): STAFF,
+    ("bundles.export", "GET"): STAFF,
+    ("bundles.print_summary", "GET"): STAFF,
+    ("bundles.multi_product", "GET"): STAFF,
+    ("energy.meter_example", "GET"): MEMBERS,
+    ("energy.my_matches", "GET"): MEMBERS,
+    ("energy.runs", "GET"): STAFF,
+    ("energy.start_run", "POST"): STAFF,
+    ("energy.run", "GET"): STAFF,
+    ("energy.run_status", "GET"): STAFF,
+    ("energy.run_geojson", "GET"): STAFF,
     ("admin.users", "GET"): ADMINS,
     ("admin.register", "GET"): ADMINS,
     ("admin.set_role", "POST"): ADMINS,
@@ -81,25 +146,85 @@ def test_every_route_has_an_entry(app):
 
 @pytest.fixture
 def world(make):
-    """A member organisation with a site and demand, another organisation, and staff."""
+    """A member organisation with a site and demand, another organisation, and staff.
+
+    Group buys: one offered (the member has a pending offer; the member rents the building
+    from the other member, who must consent) and one contracted (the provider has the
+    hand-off), both on a park around the member's site.
+    """
     make.area("Kring Test", AreaKind.KRING, box(230000, 550000, 240000, 560000))
     member = make.user(Role.MEMBER)
-    site = make.site(member.organisation)
+    other = make.user(Role.MEMBER)
+    site = make.site(member.organisation, tenure=Tenure.TENANT,
+                     owner_organisation_id=other.organisation_id)
     make.demand(site, "fibre", 1)
+    buy = Buy(make)
+    provider = buy.suppliers[0]
+    offered, _bid = buy.offered([(member, site, "400")])
+    peer, peer_site = buy.member("400")
+    contracted, _bid = buy.offered([(peer, peer_site, "400")], title="Zon 2")
+    services.accept_offer(peer_site_offer(contracted), actor=peer)
+    services.decide(contracted, actor=buy.coordinator)
+    outbox = db.session.scalar(sa.select(Outbox.id))
+    run = MatchRun(mode="annual", max_distance_m=500.0, status=RunStatus.QUEUED)
+    db.session.add(run)
+    db.session.flush()
     return {
         MEMBER: member,
-        OTHER: make.user(Role.MEMBER),
+        OTHER: other,
         COORD: make.user(Role.COORDINATOR),
-        PROVIDER: make.user(Role.PROVIDER),
+        PROVIDER: provider,
         ADMIN: make.user(Role.ADMIN),
         "site_id": site.id,
         "target_user_id": make.user(Role.PROVIDER).id,
+        "campaign_id": offered.id,
+        "contracted_id": contracted.id,
+        "participation_id": offered.participations[0].id,
+        "offer_id": offered.participations[0].offer.id,
+        "bid_id": offered.awarded_bid.id,
+        "message_id": outbox,
+        "run_id": run.id,
     }
+
+
+def peer_site_offer(campaign):
+    return campaign.participations[0].offer
 
 
 def url_args(endpoint, world):
     site_id, user_id = world["site_id"], world["target_user_id"]
+    campaign = {"campaign_id": world["campaign_id"]}
     return {
+        "mail.message": {"message_id": world["message_id"]},
+        "bundles.export": {"fmt": "csv"},
+        "energy.site_energy": {"site_id": site_id},
+        "energy.upload_meter": {"site_id": site_id},
+        "energy.delete_meter": {"site_id": site_id, "kind": "pv"},
+        "energy.run": {"run_id": world["run_id"]},
+        "energy.run_status": {"run_id": world["run_id"]},
+        "energy.run_geojson": {"run_id": world["run_id"]},
+        "campaigns.member_detail": campaign,
+        "campaigns.map_geojson": campaign,
+        "campaigns.owner_consent_link": {"token": "not-a-token"},
+        "campaigns.manage": campaign,
+        "campaigns.edit": campaign,
+        "campaigns.compare": campaign,
+        "campaigns.export_csv": campaign,
+        "campaigns.summary": campaign,
+        "campaigns.supplier_detail": campaign,
+        "campaigns.handoff_csv": {"campaign_id": world["contracted_id"]},
+        "campaigns.handoff_list": {"campaign_id": world["contracted_id"]},
+        "campaigns.join": {**campaign, "site_id": site_id},
+        "campaigns.withdraw": {**campaign, "site_id": site_id},
+        "campaigns.request_consent": {"participation_id": world["participation_id"]},
+        "campaigns.decide_offer": {"offer_id": world["offer_id"], "decision": "accept"},
+        "campaigns.give_consent": {"participation_id": world["participation_id"]},
+        "campaigns.invite_supplier": campaign,
+        "campaigns.award": {**campaign, "bid_id": world["bid_id"]},
+        "campaigns.transition": {**campaign, "action": "decide"},
+        "campaigns.cancel": campaign,
+        "campaigns.submit_bid": campaign,
+        "campaigns.withdraw_bid": campaign,
         "static": {"filename": "css/app.css"},
         "main.leaflet": {"filename": "leaflet.js"},
         "members.edit_site": {"site_id": site_id},

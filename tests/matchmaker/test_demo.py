@@ -3,9 +3,10 @@ from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
 from matchmaker.auth.models import User
+from matchmaker.campaigns.models import Campaign, CampaignState, Offer, OfferStatus, Participation
 from matchmaker.cli import main
 from matchmaker.demand.models import Demand, Product
-from matchmaker.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from matchmaker.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DEMO_SUPPLIERS
 from matchmaker.extensions import db
 from matchmaker.members.models import Organisation
 from matchmaker.register.models import AddressRecord, Area
@@ -31,8 +32,32 @@ def test_demo_data_loads_once_and_covers_every_product(base_app, app, auth):
     second = runner.invoke(main, ["demo"], obj=info)
     assert second.exit_code == 0 and count(Organisation) <= 160
 
+    # Demo accounts that log in: one per role, plus two competing suppliers. The other demo
+    # users are the participating companies' contacts, without a usable password.
     emails = set(db.session.scalars(sa.select(User.email).where(User.is_demo.is_(True))))
-    assert emails == set(DEMO_ACCOUNTS.values())
+    assert set(DEMO_ACCOUNTS.values()) | set(DEMO_SUPPLIERS) <= emails
+    assert all(u.password_hash == "!demo-contact" for u in db.session.scalars(
+        sa.select(User).where(User.is_demo.is_(True), User.email.not_in(
+            [*DEMO_ACCOUNTS.values(), *DEMO_SUPPLIERS]))))
+
+    # One group buy in every state; the demo member has one to join and an offer to decide on.
+    states = sorted(db.session.scalars(sa.select(Campaign.state)))
+    assert states == sorted(CampaignState)
+    member = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS["member"]))
+    open_campaign = db.session.scalar(sa.select(Campaign).where(
+        Campaign.state == CampaignState.OPEN))
+    assert member.organisation_id not in {p.site.organisation_id
+                                          for p in open_campaign.participations}
+    pending = db.session.scalars(sa.select(Offer).join(Offer.participation).join(
+        Participation.site).where(Offer.status == OfferStatus.PENDING)).all()
+    assert any(o.participation.site.organisation_id == member.organisation_id for o in pending)
+    provider = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS["provider"]))
+    bidding = db.session.scalar(sa.select(Campaign).where(
+        Campaign.state == CampaignState.BIDDING))
+    assert provider.id in bidding.supplier_ids
+    contracted = db.session.scalar(sa.select(Campaign).where(
+        Campaign.state == CampaignState.CONTRACTED))
+    assert contracted.awarded_bid.supplier_id == provider.id
     # Demo credentials are refused outside demo mode, and work in it.
     assert auth.login(DEMO_ACCOUNTS["member"], DEMO_PASSWORD).status_code == 422
     base_app.config["DEMO_MODE"] = True

@@ -1,0 +1,1 @@
+"""Group buys (inkoopacties): from first interest to contract."""

@@ -1,0 +1,51 @@
+"""The outbox page: what was queued and sent (admins; anyone logged in while in demo mode)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
+
+from matchmaker.auth.models import Role
+from matchmaker.extensions import db, login_manager
+from matchmaker.mail.models import Outbox
+from matchmaker.mail.services import outbox_page, smtp_configured
+
+bp = Blueprint("mail", __name__, url_prefix="/admin/outbox")
+
+
+def outbox_access(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Admins always; in demo mode every logged-in user (the data is fictional, and the demo
+    needs the consent links and invitations to be visible)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.role != Role.ADMIN and not current_app.config["DEMO_MODE"]:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.route("")
+@outbox_access
+def outbox() -> str:
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, total = outbox_page(page)
+    pages = max((total + 49) // 50, 1)
+    return render_template("mail/outbox.html", rows=rows, total=total, page=page, pages=pages,
+                           smtp=smtp_configured(current_app.config))
+
+
+@bp.route("/<int:message_id>")
+@outbox_access
+def message(message_id: int) -> str:
+    item = db.session.get(Outbox, message_id)
+    if item is None:
+        abort(404)
+    return render_template("mail/message.html", message=item)
