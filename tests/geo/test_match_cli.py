@@ -1,0 +1,131 @@
+"""``matchmaker match`` on files the test writes: flows CSV, totals, one-line errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from matchmaker.energy.cli import match_command
+
+X0, Y0 = 233_000, 556_000
+
+
+@pytest.fixture
+def runner(monkeypatch):
+    monkeypatch.setenv("MATCHMAKER_LANG", "en")
+    return CliRunner()
+
+
+def write(path, text):
+    path.write_text(text.strip() + "\n", encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def files(tmp_path):
+    producers = write(tmp_path / "producers.csv", f"""
+id,x,y,surplus_kwh
+007,{X0},{Y0},10000
+008,{X0 + 500},{Y0},10000
+""")
+    consumers = write(tmp_path / "consumers.csv", f"""
+id,x,y,demand_kwh
+0100,{X0},{Y0 + 100},10000
+0200,{X0},{Y0 - 900},10000
+0300,{X0 + 9000},{Y0},500
+""")
+    return producers, consumers, tmp_path
+
+
+def run(runner, *args):
+    return runner.invoke(match_command, [str(a) for a in args])
+
+
+def test_annual_match_writes_flows_and_prints_totals(runner, files):
+    producers, consumers, tmp = files
+    out = tmp / "flows.csv"
+    result = run(runner, producers, consumers, "--max-distance-m", 1000, "--output", out)
+    assert result.exit_code == 0, result.output
+    flows = pd.read_csv(out, dtype={"producer_id": str, "consumer_id": str})
+    assert list(flows.columns) == ["producer_id", "consumer_id", "kwh", "distance_m"]
+    assert flows.values.tolist() == [["007", "0200", 10000.0, 900.0],
+                                     ["008", "0100", 10000.0, 509.9]]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Matched: 20,000.0 kWh per year in 2 pairs (annual)."
+    assert lines[1] == "Surplus used: 100.0% of 20,000.0 kWh."
+    assert lines[2] == "Demand covered: 97.6% of 20,500.0 kWh."
+    assert lines[4].startswith("Certificate: optimal: HiGHS")
+    assert result.stderr == ""
+
+
+def test_default_distance_and_no_certificate(runner, files):
+    producers, consumers, tmp = files
+    result = run(runner, producers, consumers, "-o", tmp / "f.csv", "--no-certify")
+    assert result.exit_code == 0, result.output
+    assert "Certificate: not checked." in result.stdout
+
+
+def test_typical_day_uses_pv_and_category_profiles(runner, tmp_path):
+    producers = write(tmp_path / "p.csv", f"""
+id;x;y;surplus_kwh
+a;{X0};{Y0};8750
+""")
+    consumers = write(tmp_path / "c.csv", f"""
+id,x,y,demand_kwh,category
+night,{X0 + 10},{Y0},100000,g3
+office,{X0 + 20},{Y0},1000,G1
+""")
+    out = tmp_path / "flows.csv"
+    result = run(runner, producers, consumers, "--mode", "typical_day", "--output", out)
+    assert result.exit_code == 0, result.output
+    flows = pd.read_csv(out)
+    assert list(flows.columns) == ["producer_id", "consumer_id", "kwh", "distance_m", "hours"]
+    assert flows["kwh"].sum() == pytest.approx(8750, rel=1e-3)  # demand is everywhere larger
+    assert (flows["hours"] > 0).all() and (flows["hours"] <= 8760).all()
+    assert "(typical_day)" in result.stdout and "24 of" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("producers", "consumers", "args", "expected"),
+    [
+        ("id,x,y,kwh\na,233000,556000,1", None, (), ["producers.csv", "surplus_kwh"]),
+        (None, "id,x,y,demand_kwh\nx,233000,556000,-5", (), ["demand_kwh", "negative", "x"]),
+        (None, "id,x,y,demand_kwh\nx,233000,556000,lots", (), ["consumers.csv", "demand_kwh",
+                                                                "line(s) 2"]),
+        ("id,x,y,surplus_kwh\na,233000,556000,1\na,233001,556000,1", None, (),
+         ["producers.csv", "duplicate", "line(s) 3"]),
+        (None, None, ("--max-distance-m", "0"), ["max_distance_m"]),
+        (None, None, ("--max-distance-m", "-3"), ["max_distance_m"]),
+        (None, "id,x,y,demand_kwh,category\nx,233000,556000,5,h9", ("--mode", "hourly"),
+         ["h9"]),
+        ("id,x,y,surplus_kwh\na,5.1,52.1,1", None, (), ["producers.csv", "lon,lat"]),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(runner, tmp_path, producers, consumers, args,
+                                         expected):
+    p = write(tmp_path / "producers.csv", producers or "id,x,y,surplus_kwh\na,233000,556000,1")
+    c = write(tmp_path / "consumers.csv", consumers or "id,x,y,demand_kwh\nx,233010,556000,1")
+    result = run(runner, p, c, "--output", tmp_path / "out.csv", *args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ")
+    for part in expected:
+        assert part in lines[0]
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_missing_file_exits_2(runner, tmp_path):
+    c = write(tmp_path / "consumers.csv", "id,x,y,demand_kwh\nx,233010,556000,1")
+    result = run(runner, tmp_path / "nope.csv", c, "--output", tmp_path / "out.csv")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "Error: nope.csv does not exist."]
+
+
+def test_unwritable_output_exits_2(runner, files):
+    producers, consumers, tmp = files
+    result = run(runner, producers, consumers, "--output", tmp / "missing-dir" / "flows.csv")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "flows.csv cannot be written" in lines[0]
