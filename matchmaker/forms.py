@@ -64,8 +64,10 @@ class LocalDecimalField(DecimalField):
         return ""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:  # not in the form data at all: keep the default
+            return
         self.data = None
-        if not valuelist or str(valuelist[0]).strip() == "":
+        if str(valuelist[0]).strip() == "":
             return
         try:
             self.data = parse_local_number(str(valuelist[0]))
@@ -91,8 +93,10 @@ class LocalFloatField(FloatField):
         return ""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:  # not in the form data at all: keep the default
+            return
         self.data = None
-        if not valuelist or str(valuelist[0]).strip() == "":
+        if str(valuelist[0]).strip() == "":
             return
         try:
             self.data = float(parse_local_number(str(valuelist[0])))

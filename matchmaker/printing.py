@@ -1,4 +1,4 @@
-"""A small SVG map of one bundle for the printable summary (no tiles, prints anywhere)."""
+"""Small SVG maps for printable summaries (no tiles: they print anywhere, offline too)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,20 @@ NICE_LENGTHS_M = (10, 20, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000)
 class SvgMap:
     width: int
     height: int
-    hull_path: str
+    hull_path: str  # polygons (a bundle's hull)
+    line_path: str  # lines (a heat network's trench sketch)
     points: list[tuple[float, float, int]]  # x, y in pixels, number in the site list
     scale_px: float
     scale_m: int
 
 
-def svg_map(hull: shapely.Geometry, x: np.ndarray, y: np.ndarray, *, width: int = 640,
-            height: int = 380, margin: int = 24) -> SvgMap:
+def svg_map(hull: shapely.Geometry | None, x: np.ndarray, y: np.ndarray, *,
+            lines: shapely.Geometry | None = None, width: int = 640, height: int = 380,
+            margin: int = 24) -> SvgMap:
     """Project RD New coordinates onto an SVG canvas, north up, same scale on both axes."""
-    minx, miny, maxx, maxy = hull.bounds
+    parts_for_bounds = [g for g in (hull, lines) if g is not None and not g.is_empty]
+    parts_for_bounds.append(shapely.multipoints(np.column_stack([x, y])))
+    minx, miny, maxx, maxy = shapely.total_bounds(parts_for_bounds)
     pad = max(maxx - minx, maxy - miny, 50.0) * 0.08
     minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
     scale = min((width - 2 * margin) / (maxx - minx), (height - 2 * margin) / (maxy - miny))
@@ -33,15 +37,23 @@ def svg_map(hull: shapely.Geometry, x: np.ndarray, y: np.ndarray, *, width: int 
     def px(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return ox + (xs - minx) * scale, height - oy - (ys - miny) * scale
 
+    def path(coords: np.ndarray, close: bool) -> str:
+        rx, ry = px(coords[:, 0], coords[:, 1])
+        return "M " + " L ".join(f"{a:.1f} {b:.1f}" for a, b in zip(rx, ry)) + (" Z" if close
+                                                                              else "")
+
     parts = []
-    for polygon in getattr(hull, "geoms", [hull]):
-        for ring in [polygon.exterior, *polygon.interiors]:
-            coords = np.asarray(ring.coords)
-            rx, ry = px(coords[:, 0], coords[:, 1])
-            parts.append("M " + " L ".join(f"{a:.1f} {b:.1f}" for a, b in zip(rx, ry)) + " Z")
+    if hull is not None and not hull.is_empty:
+        for polygon in getattr(hull, "geoms", [hull]):
+            for ring in [polygon.exterior, *polygon.interiors]:
+                parts.append(path(np.asarray(ring.coords), True))
+    line_parts = []
+    if lines is not None and not lines.is_empty:
+        for line in getattr(lines, "geoms", [lines]):
+            line_parts.append(path(np.asarray(line.coords), False))
     sx, sy = px(np.asarray(x, float), np.asarray(y, float))
     target = (width - 2 * margin) / 4 / scale
     scale_m = min(NICE_LENGTHS_M, key=lambda length: abs(length - target))
-    return SvgMap(width, height, " ".join(parts),
+    return SvgMap(width, height, " ".join(parts), " ".join(line_parts),
                   [(float(a), float(b), i + 1) for i, (a, b) in enumerate(zip(sx, sy))],
                   scale_m * scale, scale_m)

@@ -17,12 +17,12 @@ from geo.crs import geometry_to_wgs84, rd_to_wgs84
 from matchmaker.auth.decorators import staff_required
 from matchmaker.bundles import services
 from matchmaker.bundles.forms import BundleFilterForm, MultiProductForm
-from matchmaker.bundles.printing import svg_map
 from matchmaker.demand.services import product_by_code, products
 from matchmaker.exports import csv_response, nl_number, stamp, vector_response
 from matchmaker.extensions import db
 from matchmaker.forms import choices
 from matchmaker.main.templating import number
+from matchmaker.printing import svg_map
 from matchmaker.register.models import Area, AreaKind
 
 bp = Blueprint("bundles", __name__, url_prefix="/coordinator")

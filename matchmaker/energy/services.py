@@ -278,44 +278,54 @@ def start_run(*, actor: User, mode: str, max_distance_m: float) -> MatchRun:
     return run
 
 
-def _progress(run: MatchRun, stage: str, progress: float) -> None:
+def _commit_progress(run: MatchRun, stage: str, progress: float) -> None:
     run.stage, run.progress = stage, progress
-    db.session.commit()  # a job is an edge: progress must be visible while it runs
+    db.session.commit()  # a job is an edge: its progress must be visible while it runs
+
+
+def compute_run(run: MatchRun, progress: Any = None) -> None:
+    """Build the problem, solve it with its certificate and store the matches (flushes only).
+
+    ``progress(stage, fraction)`` is told how far the work is.
+    """
+    report = progress or (lambda stage, fraction: None)
+    report("profiles", 0.1)
+    energy = site_energy(run.mode)
+    producers, surplus = energy.producers()
+    consumers, deficit = energy.consumers()
+    report("solving", 0.4)
+    profiles = run.mode != "annual"
+    result = match_energy(
+        producers[["id", "feed_in_kw", "geometry"]].assign(surplus_kwh=surplus.sum(axis=1)),
+        consumers[["id", "geometry"]].assign(demand_kwh=deficit.sum(axis=1)),
+        max_distance_m=run.max_distance_m, mode=run.mode,
+        producer_profile=surplus if profiles else None,
+        consumer_profile=deficit if profiles else None,
+        weights=energy.weights if profiles else None,
+    )
+    report("saving", 0.9)
+    _store(run, result)
+    run.status, run.progress, run.stage = RunStatus.DONE, 1.0, "done"
+    run.finished_at = datetime.now(UTC)
+    db.session.flush()
 
 
 def execute_run(run_id: int) -> None:
-    """The job: build the problem, solve it with its certificate, store the matches."""
+    """The job: runs :func:`compute_run`, committing progress; a failure is recorded on the run."""
     run = db.session.get(MatchRun, run_id)
     if run is None or run.status not in (RunStatus.QUEUED, RunStatus.FAILED):
         return
     run.status, run.started_at, run.error = RunStatus.RUNNING, datetime.now(UTC), ""
-    _progress(run, "profiles", 0.1)
     try:
-        energy = site_energy(run.mode)
-        producers, surplus = energy.producers()
-        consumers, deficit = energy.consumers()
-        _progress(run, "solving", 0.4)
-        result = match_energy(
-            producers[["id", "feed_in_kw", "geometry"]].assign(surplus_kwh=surplus.sum(axis=1)),
-            consumers[["id", "geometry"]].assign(demand_kwh=deficit.sum(axis=1)),
-            max_distance_m=run.max_distance_m, mode=run.mode,
-            producer_profile=surplus if run.mode != "annual" else None,
-            consumer_profile=deficit if run.mode != "annual" else None,
-            weights=energy.weights if run.mode != "annual" else None,
-        )
-        _progress(run, "saving", 0.9)
-        _store(run, result)
-        run.status, run.progress, run.stage = RunStatus.DONE, 1.0, "done"
-    except GeoError as err:
+        compute_run(run, lambda stage, fraction: _commit_progress(run, stage, fraction))
+    except Exception as err:  # the run records any failure; the log has the traceback
+        if not isinstance(err, GeoError):
+            current_app.logger.exception("match run %s failed", run_id)
         db.session.rollback()
         run = db.session.get(MatchRun, run_id)
-        run.status, run.error = RunStatus.FAILED, str(err)[:500]
-    except Exception as err:  # the run records any failure; the worker log has the traceback
-        current_app.logger.exception("match run %s failed", run_id)
-        db.session.rollback()
-        run = db.session.get(MatchRun, run_id)
-        run.status, run.error = RunStatus.FAILED, f"{type(err).__name__}: {err}"[:500]
-    run.finished_at = datetime.now(UTC)
+        run.status = RunStatus.FAILED
+        run.error = (str(err) if isinstance(err, GeoError) else f"{type(err).__name__}: {err}")[:500]
+        run.finished_at = datetime.now(UTC)
     db.session.commit()
 
 

@@ -12,6 +12,9 @@ from geo.addresses import AddressError, addition_key, normalize_addition, normal
 from geo.crs import in_netherlands, wgs84_to_rd
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
+from matchmaker.campaigns.models import (
+    Campaign, CampaignState, Participation, ParticipationState,
+)
 from matchmaker.errors import N_, Conflict, ServiceError
 from matchmaker.extensions import db
 from matchmaker.members.models import (
@@ -301,6 +304,20 @@ def update_site(site: Site, *, actor: User, **attrs: Any) -> Site:
 
 
 def delete_site(site: Site, *, actor: User) -> None:
+    """Remove a site and its demand; refused while it takes part in a running group buy."""
+    running = db.session.scalar(
+        sa.select(Campaign.title).join(Participation, Participation.campaign_id == Campaign.id)
+        .where(Participation.site_id == site.id,
+               Participation.state == ParticipationState.REGISTERED,
+               Campaign.state.in_([CampaignState.OPEN, CampaignState.BIDDING,
+                                   CampaignState.OFFERED, CampaignState.CONTRACTED]))
+        .limit(1)
+    )
+    if running is not None:
+        raise Conflict(
+            N_("This site takes part in the group buy \u201c%(title)s\u201d. Withdraw from it "
+               "first, or ask the coordinator when it is contracted."), title=running,
+        )
     record(actor, "site.delete", site, address=site.address)
     db.session.delete(site)
     db.session.flush()

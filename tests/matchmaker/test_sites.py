@@ -133,3 +133,17 @@ def test_label_c_obligation(make, office, floor, label, required):
     site = make.site(make.organisation(), office_area_m2=office, floor_area_m2=floor,
                      energy_label=label)
     assert label_c_required(site) is required
+
+
+def test_a_site_in_a_running_group_buy_cannot_be_removed(make, auth, client, text_of):
+    from .test_campaign_support import Buy
+
+    buy = Buy(make)
+    user, site = buy.member("100")
+    campaign = buy.open(buy.campaign())
+    buy.join(campaign, user, site, "100")
+    auth.login(user)
+    response = client.post(f"/sites/{site.id}/delete")
+    assert response.status_code == 409
+    assert campaign.title in text_of(response)
+    assert db.session.get(Site, site.id) is not None

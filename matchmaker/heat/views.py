@@ -1,0 +1,146 @@
+"""Shared heat: members enter heat data and see their candidate network; coordinators see all
+networks by viability, what would tip them, and export them for the municipality."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import shapely
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from shapely.geometry import mapping
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from geo.crs import geometry_to_wgs84
+from matchmaker.auth.decorators import member_required, staff_required
+from matchmaker.errors import ServiceError
+from matchmaker.exports import stamp, vector_response
+from matchmaker.forms import apply_service_error
+from matchmaker.heat import services
+from matchmaker.heat.forms import HeatFilterForm, HeatForm
+from matchmaker.i18n import translate_error
+from matchmaker.members.views import own_site
+from matchmaker.printing import svg_map
+
+bp = Blueprint("heat", __name__)
+
+
+@bp.route("/sites/<int:site_id>/heat", methods=["GET", "POST"])
+@member_required
+def site_heat(site_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    site = own_site(site_id)
+    source, sink = services.heat_assets(site)
+    form = HeatForm()
+    if request.method == "GET":
+        if source is not None:
+            form.source_mwh.data, form.source_temperature_c.data = (source.annual_mwh,
+                                                                    source.temperature_c)
+            form.source_months.data = ([] if source.months_available is None
+                                       else services.months_of(source.months_available))
+        if sink is not None:
+            form.sink_mwh.data, form.sink_gas_m3.data = sink.annual_mwh, sink.gas_m3
+            form.sink_temperature_class.data = services.temperature_class_of(sink.temperature_c)
+        form.share_name.data = bool((source and source.share_name) or (sink and sink.share_name))
+    status = 422 if form.is_submitted() and not form.validate() else 200
+    if form.is_submitted() and status == 200:
+        try:
+            services.save_heat(
+                site, actor=current_user, source_mwh=form.source_mwh.data,
+                source_temperature_c=form.source_temperature_c.data,
+                source_months=form.source_months.data or [], sink_mwh=form.sink_mwh.data,
+                sink_gas_m3=form.sink_gas_m3.data,
+                sink_temperature_class=form.sink_temperature_class.data,
+                share_name=form.share_name.data,
+            )
+        except ServiceError as err:
+            if not apply_service_error(form, err, translate_error(err)):
+                flash(translate_error(err), "error")
+            status = err.status
+        else:
+            flash(_("The heat data of this site is saved."), "success")
+            return redirect(url_for("heat.my_networks"))
+    return render_template("heat/site.html", site=site, form=form), status
+
+
+@bp.route("/heat")
+@member_required
+def my_networks() -> str:
+    analysis = services.analyse()
+    org = current_user.organisation
+    return render_template("heat/my_networks.html", analysis=analysis,
+                           networks=services.networks_of(analysis, org),
+                           unconnected=services.unconnected_sinks(analysis, org),
+                           sites={s.id: s for s in org.sites},
+                           potential_mwh=services.POTENTIAL_MWH_PER_ADDRESS)
+
+
+def _analysis() -> tuple[HeatFilterForm, services.HeatAnalysis]:
+    form = HeatFilterForm(request.args)
+    if not form.validate():
+        abort(400)
+    return form, services.analyse(max_gap_m=float(form.gap.data),
+                                  detour_factor=float(form.detour.data))
+
+
+def _args(form: HeatFilterForm) -> dict[str, Any]:
+    return {"gap": f"{form.gap.data:g}", "detour": f"{form.detour.data:g}"}
+
+
+@bp.route("/coordinator/heat")
+@staff_required
+def networks() -> str:
+    form, analysis = _analysis()
+    return render_template("heat/networks.html", form=form, analysis=analysis, args=_args(form),
+                           potential_mwh=services.POTENTIAL_MWH_PER_ADDRESS)
+
+
+@bp.route("/coordinator/heat.geojson")
+@staff_required
+def networks_geojson() -> Response:
+    """Trench sketches coloured by viability, and the sources and sinks, in WGS84."""
+    _form, analysis = _analysis()
+    features = []
+    for network_id, n in analysis.networks.iterrows():
+        if n.geometry.is_empty:
+            continue
+        features.append({"type": "Feature", "geometry": mapping(shapely.set_precision(
+            geometry_to_wgs84(n.geometry), 1e-6)), "properties": {
+            "kind": "network", "network_id": int(network_id), "viability": n["viability"],
+            "density": None if n["heat_density_mwh_per_m"] != n["heat_density_mwh_per_m"]
+            else round(float(n["heat_density_mwh_per_m"]), 3)}})
+    for frame, kind in ((analysis.sources, "source"), (analysis.sinks, "sink")):
+        for row in frame.itertuples():
+            point = geometry_to_wgs84(row.geometry)
+            features.append({"type": "Feature", "geometry": mapping(shapely.set_precision(
+                point, 1e-6)), "properties": {
+                "kind": kind, "name": row.organisation, "mwh": round(float(row.mwh), 1),
+                "network_id": None if row.network_id != row.network_id else int(row.network_id)}})
+    return Response(json.dumps({"type": "FeatureCollection", "features": features}),
+                    mimetype="application/geo+json")
+
+
+@bp.route("/coordinator/heat/export.<any(geojson,gpkg):fmt>")
+@staff_required
+def export(fmt: str) -> Response:
+    _form, analysis = _analysis()
+    frame = services.export_frame(analysis)
+    name = f"warmtenetten-{stamp()}"
+    if fmt == "geojson":
+        return vector_response(frame, driver="GeoJSON", filename=f"{name}.geojson", layer=name)
+    return vector_response(frame, driver="GPKG", filename=f"{name}.gpkg", layer="networks")
+
+
+@bp.route("/coordinator/heat/print")
+@staff_required
+def print_summary() -> str:
+    form, analysis = _analysis()
+    x, y = services.site_points(analysis)
+    drawing = None
+    if len(x):
+        drawing = svg_map(None, x, y, lines=shapely.union_all(
+            [g for g in analysis.networks.geometry if not g.is_empty]) if len(
+            analysis.networks) else None)
+    return render_template("heat/print.html", form=form, analysis=analysis, drawing=drawing,
+                           potential_mwh=services.POTENTIAL_MWH_PER_ADDRESS)
