@@ -22,7 +22,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from matchmaker.campaigns.models import InviteBy
@@ -46,6 +46,12 @@ def end_of_day_utc(day: Any) -> datetime:
     """The last moment of a calendar day in Amsterdam, as UTC (validity "until 31 May")."""
     start = datetime.combine(day, time(0, 0), tzinfo=LOCAL_TZ) + timedelta(days=1)
     return (start - timedelta(seconds=1)).astimezone(UTC)
+
+
+def plausible_date(form: Any, field: Any) -> None:
+    """Dates from 2000 to 2100: anything else is a typo (and would overflow time zones)."""
+    if field.data is not None and not 2000 <= field.data.year <= 2100:
+        raise ValidationError(_l("Enter a date between 2000 and 2100."))
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -88,7 +94,8 @@ class CampaignForm(FlaskForm):
     area_ids = MultiCheckboxField(_l("Areas"), coerce=int)
     polygon = HiddenField()
     registration_deadline = DateTimeLocalField(
-        _l("Registration deadline"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()],
+        _l("Registration deadline"), format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired(), plausible_date],
         description=_l("Dutch time. Members can join, change and withdraw until then."))
     decision_days = IntegerField(
         _l("Decision window (days)"), default=14, validators=[DataRequired(), NumberRange(1, 90)],
@@ -116,7 +123,8 @@ class ExtendForm(FlaskForm):
 
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
     registration_deadline = DateTimeLocalField(
-        _l("Registration deadline"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+        _l("Registration deadline"), format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired(), plausible_date])
     allow_late_joiners = BooleanField(
         _l("Allow late joiners after the deadline (marked as late)"))
 
@@ -151,7 +159,7 @@ class BidForm(FlaskForm):
         description=_l("For example survey, scaffolding or connection, per site."))
     conditions = TextAreaField(_l("Conditions"), validators=[Optional(), Length(max=5000)],
                                description=_l("Delivery time, warranty, what is included."))
-    valid_until = DateField(_l("Valid until"), validators=[DataRequired()])
+    valid_until = DateField(_l("Valid until"), validators=[DataRequired(), plausible_date])
 
 
 class ConsentRequestForm(FlaskForm):

@@ -40,6 +40,19 @@ def money(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+#: Bounds that keep every amount far inside the exact range of the database columns (scaled
+#: BIGINT) and every quantity plausible; anything larger is a typo.
+MAX_VOLUME = Decimal(10) ** 9
+MAX_UNIT_PRICE = Decimal(10) ** 6
+MAX_AMOUNT = Decimal(10) ** 8
+
+
+def within(value: Decimal, maximum: Decimal) -> bool:
+    """Finite and not above ``maximum`` (checked before any rounding: huge values would make
+    ``quantize`` fail)."""
+    return value.is_finite() and abs(value) <= maximum
+
+
 def check_tiers(tiers: Iterable[Tier], *, field: str = "tiers") -> list[Tier]:
     """Validate and sort tiers; raises ``ServiceError`` with a message for the form.
 
@@ -58,6 +71,10 @@ def check_tiers(tiers: Iterable[Tier], *, field: str = "tiers") -> list[Tier]:
             raise ServiceError(N_("A tier's minimum volume is 0 or more."), field=field)
         if not tier.unit_price.is_finite() or tier.unit_price <= 0:
             raise ServiceError(N_("A tier's unit price is more than 0."), field=field)
+        if not within(tier.min_volume, MAX_VOLUME) or not within(tier.unit_price,
+                                                                 MAX_UNIT_PRICE):
+            raise ServiceError(N_("A tier's volume or unit price is implausibly large."),
+                               field=field)
         if tier.min_volume != tier.min_volume.quantize(VOLUME_QUANTUM):
             raise ServiceError(N_("Use at most three decimals for volumes."), field=field)
         if tier.unit_price != tier.unit_price.quantize(UNIT_PRICE_QUANTUM):

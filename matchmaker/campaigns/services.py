@@ -74,10 +74,14 @@ from matchmaker.privacy import Cell, disclose
 from matchmaker.register.models import Area
 
 ACTIVE_STATES = (CampaignState.OPEN, CampaignState.BIDDING, CampaignState.OFFERED)
-LATE_JOIN_STATES = (CampaignState.OPEN, CampaignState.BIDDING, CampaignState.OFFERED)
+LATE_JOIN_STATES = ACTIVE_STATES
 CANCELLABLE = (CampaignState.DRAFT, *ACTIVE_STATES)
 NO_GO_REASON = N_("Too few members accepted their offer: the go/no-go threshold was not "
                   "reached.")
+NO_GO_TIER_REASON = N_("The accepted volume is below the lowest tier of the awarded bid, so "
+                       "the supplier has no price for it.")
+#: Reasons the service writes itself (translated when shown); coordinators type the others.
+SERVICE_REASONS = (NO_GO_REASON, NO_GO_TIER_REASON)
 CONSENT_SALT = "owner-consent"
 
 
@@ -413,7 +417,7 @@ def check_settings(settings: CampaignSettings, *, now: datetime) -> list[Area]:
         )
     for name, value in (("threshold_quantity", settings.threshold_quantity),
                         ("capacity_quantity", settings.capacity_quantity)):
-        if value is not None and (not value.is_finite() or value <= 0
+        if value is not None and (not pricing.within(value, pricing.MAX_VOLUME) or value <= 0
                                   or value != value.quantize(pricing.VOLUME_QUANTUM)):
             raise ServiceError(N_("Enter a quantity greater than 0 with at most three "
                                   "decimals."), field=name)
@@ -454,6 +458,7 @@ def _apply(campaign: Campaign, settings: CampaignSettings, areas: list[Area]) ->
 
 
 def create_campaign(settings: CampaignSettings, *, actor: User) -> Campaign:
+    _require_staff(actor)
     areas = check_settings(settings, now=utcnow())
     campaign = Campaign(coordinator=actor, state=CampaignState.DRAFT)
     _apply(campaign, settings, areas)
@@ -465,6 +470,7 @@ def create_campaign(settings: CampaignSettings, *, actor: User) -> Campaign:
 
 def update_campaign(campaign: Campaign, settings: CampaignSettings, *, actor: User) -> Campaign:
     """Change a draft. An open campaign only takes a later deadline and late joiners."""
+    _require_staff(actor)
     if campaign.state == CampaignState.OPEN:
         return update_open_campaign(campaign, actor=actor,
                                     registration_deadline=settings.registration_deadline,
@@ -484,6 +490,8 @@ def update_campaign(campaign: Campaign, settings: CampaignSettings, *, actor: Us
 
 def update_open_campaign(campaign: Campaign, *, actor: User, registration_deadline: datetime,
                          allow_late_joiners: bool, description: str) -> Campaign:
+    _require_staff(actor)
+    _lock(campaign)
     if campaign.state != CampaignState.OPEN:
         raise Conflict(N_("Only an open group buy can be extended."))
     if registration_deadline < campaign.registration_deadline:
@@ -521,6 +529,7 @@ def organisations_to_invite(campaign: Campaign) -> list[int]:
 
 
 def invite_supplier(campaign: Campaign, supplier: User, *, actor: User) -> SupplierInvitation:
+    _require_staff(actor)
     if supplier.role != Role.PROVIDER or not supplier.active:
         raise ServiceError(N_("Only active accounts with the role provider can be invited."),
                            field="supplier_id")
@@ -539,6 +548,11 @@ def invite_supplier(campaign: Campaign, supplier: User, *, actor: User) -> Suppl
 
 
 def _mail_supplier_invitation(campaign: Campaign, supplier: User) -> None:
+    if campaign.state == CampaignState.BIDDING:  # invited late: bidding is open already
+        _mail(supplier, campaign, kind=MailKind.INVITATION, key=f"bidding:{campaign.id}",
+              template="bidding_open", subject=N_("Bidding is open: %(title)s"),
+              title=campaign.title, link=_supplier_link(campaign))
+        return
     _mail(supplier, campaign, kind=MailKind.INVITATION, key=f"invite-supplier:{campaign.id}",
           template="supplier_invitation",
           subject=N_("Invitation to bid: %(title)s"), title=campaign.title,
@@ -551,6 +565,8 @@ def _mail_supplier_invitation(campaign: Campaign, supplier: User) -> None:
 def open_campaign(campaign: Campaign, *, actor: User) -> int:
     """draft → open: registration starts and the invitations go out. Returns the number of
     invited organisations."""
+    _require_staff(actor)
+    _lock(campaign)
     if campaign.state != CampaignState.DRAFT:
         raise Conflict(N_("Only a draft can be opened."))
     if campaign.registration_deadline <= database_time():
@@ -579,6 +595,8 @@ def open_campaign(campaign: Campaign, *, actor: User) -> int:
 
 def start_bidding(campaign: Campaign, *, actor: User, close_early: bool = False) -> None:
     """open → bidding: registration closes and the invited suppliers may bid."""
+    _require_staff(actor)
+    _lock(campaign)
     if campaign.state != CampaignState.OPEN:
         raise Conflict(N_("Bidding starts from an open group buy."))
     now = database_time()
@@ -607,13 +625,14 @@ def start_bidding(campaign: Campaign, *, actor: User, close_early: bool = False)
 def submit_bid(campaign: Campaign, *, actor: User, tiers: Sequence[Tier],
                fixed_cost_per_site: Decimal, conditions: str, valid_until: datetime) -> Bid:
     """A supplier's bid (or its revision) while bidding is open."""
+    _lock(campaign)
     if not visible_to_supplier(campaign, actor):
         raise NotAllowed(N_("You are not invited to bid on this group buy."))
     if campaign.state != CampaignState.BIDDING:
         raise Conflict(N_("Bids are accepted only while bidding is open."))
     checked = pricing.check_tiers(tiers)
-    if not fixed_cost_per_site.is_finite() or fixed_cost_per_site < 0:
-        raise ServiceError(N_("The fixed cost per site is 0 or more."),
+    if not pricing.within(fixed_cost_per_site, pricing.MAX_AMOUNT) or fixed_cost_per_site < 0:
+        raise ServiceError(N_("The fixed cost per site is 0 or more (and below 100 million)."),
                            field="fixed_cost_per_site")
     if fixed_cost_per_site != pricing.money(fixed_cost_per_site):
         raise ServiceError(N_("Use at most two decimals for amounts."),
@@ -643,6 +662,7 @@ def submit_bid(campaign: Campaign, *, actor: User, tiers: Sequence[Tier],
 
 
 def withdraw_bid(bid: Bid, *, actor: User) -> None:
+    _lock(bid.campaign)
     if bid.supplier_id != actor.id:
         raise NotAllowed(N_("This is not your bid."))
     if bid.campaign.state != CampaignState.BIDDING or bid.status != BidStatus.SUBMITTED:
@@ -657,6 +677,8 @@ def award_bid(campaign: Campaign, bid: Bid, *, actor: User) -> int:
 
     Returns the number of offers made.
     """
+    _require_staff(actor)
+    _lock(campaign)
     if campaign.state != CampaignState.BIDDING:
         raise Conflict(N_("A bid is awarded only while bidding is open."))
     if bid.campaign_id != campaign.id or bid.status != BidStatus.SUBMITTED:
@@ -739,6 +761,7 @@ def _decide_offer(offer: Offer, status: OfferStatus, *, actor: User) -> None:
     participation = offer.participation
     if actor.role != Role.MEMBER or actor.organisation_id != participation.site.organisation_id:
         raise NotAllowed(N_("This is not your offer."))
+    _lock(participation.campaign)
     if offer.status != OfferStatus.PENDING:
         raise Conflict(N_("You decided on this offer already."))
     if status == OfferStatus.ACCEPTED and consent_missing(participation):
@@ -779,6 +802,8 @@ def decide(campaign: Campaign, *, actor: User) -> bool:
     bid's lowest tier; everyone then pays the tier the accepted volume reaches. Offers without
     a decision lapse. Returns True for go.
     """
+    _require_staff(actor)
+    _lock(campaign)
     if campaign.state != CampaignState.OFFERED:
         raise Conflict(N_("The go/no-go decision follows the offers."))
     totals = accepted_totals(campaign)
@@ -788,19 +813,24 @@ def decide(campaign: Campaign, *, actor: User) -> bool:
                           "decided yet."), count=totals.pending)
     bid = campaign.awarded_bid
     assert bid is not None
+    if bid.valid_until < database_time():
+        raise Conflict(N_("The awarded bid expired on %(date)s: a contract needs a valid bid. "
+                          "Cancel the group buy, or record the supplier's written extension "
+                          "outside the service first."), date=bid.valid_until.date().isoformat())
     offers = [p.offer for p in campaign.participations if p.offer is not None]
     for offer in offers:
         if offer.status == OfferStatus.PENDING:
             offer.status = OfferStatus.LAPSED
     tiers = tiers_of(bid.tiers)
-    go = (
+    threshold_met = (
         (campaign.threshold_quantity is None or totals.volume >= campaign.threshold_quantity)
         and (campaign.threshold_sites is None or totals.sites >= campaign.threshold_sites)
-        and totals.sites > 0 and totals.volume >= tiers[0].min_volume
+        and totals.sites > 0
     )
     campaign.closed_at = utcnow()
-    if not go:
-        _cancel(campaign, actor=actor, reason=NO_GO_REASON, accepted=totals)
+    if not threshold_met or totals.volume < tiers[0].min_volume:
+        reason = NO_GO_REASON if not threshold_met else NO_GO_TIER_REASON
+        _cancel(campaign, actor=actor, reason=reason, accepted=totals)
         return False
     final = pricing.unit_price_at(tiers, totals.volume)
     assert final is not None
@@ -829,6 +859,8 @@ def decide(campaign: Campaign, *, actor: User) -> bool:
 
 def cancel_campaign(campaign: Campaign, *, actor: User, reason: str) -> None:
     """Any state before contracted → cancelled; every participant and supplier is told why."""
+    _require_staff(actor)
+    _lock(campaign)
     if campaign.state not in CANCELLABLE:
         raise Conflict(N_("This group buy cannot be cancelled any more."))
     if not reason.strip():
@@ -872,12 +904,25 @@ def _cancel(campaign: Campaign, *, actor: User, reason: str,
 
 
 def _lock(campaign: Campaign) -> None:
-    """Serialise joins of one campaign (PostgreSQL row lock; SQLite writes are serial) and
-    reload it: what was read before the lock may have changed while waiting for it."""
+    """Serialise changes to one campaign and work on fresh data.
+
+    Every transition, bid change, join, withdrawal and offer decision starts here: a
+    PostgreSQL row lock (SQLite serialises writers with ``BEGIN IMMEDIATE``) makes concurrent
+    requests queue, and everything read before the lock is expired and read again, so the
+    guards that follow see what the request that went first committed.
+    """
+    db.session.flush()
+    db.session.expire_all()
     db.session.execute(  # fetched: rows only refresh the instance when they are read
         sa.select(Campaign).where(Campaign.id == campaign.id).with_for_update(of=Campaign)
         .execution_options(populate_existing=True)
     ).scalar_one()
+
+
+def _require_staff(actor: User) -> None:
+    """Coordinator transitions refuse other roles here too, not only in the view."""
+    if actor.role not in (Role.COORDINATOR, Role.ADMIN):
+        raise NotAllowed(N_("Only a coordinator can do this."))
 
 
 def _normal_window() -> sa.ColumnElement[bool]:
@@ -1009,6 +1054,7 @@ def withdraw_participation(participation: Participation, *, actor: User) -> None
     """Withdraw while registration is open (late joiners also while bidding)."""
     if actor.role != Role.MEMBER or actor.organisation_id != participation.site.organisation_id:
         raise NotAllowed(N_("This is not your site."))
+    _lock(participation.campaign)
     if not participation.active:
         raise Conflict(N_("This registration is withdrawn already."))
     if participation.offer is not None:
@@ -1093,6 +1139,10 @@ def request_owner_consent(participation: Participation, *, actor: User,
         if owner.id == site.organisation_id:
             raise ServiceError(N_("Your own organisation is the tenant, not the owner."),
                                field="kvk_number")
+        if site.owner_organisation_id not in (None, owner.id):
+            # A known owner is not replaced from the tenant's side.
+            raise Conflict(N_("Another organisation is recorded as the owner of this building; "
+                              "ask the coordinator to correct it."), field="kvk_number")
         site.owner_organisation = owner
         db.session.flush()
         _mail_member_owner(participation)
@@ -1103,6 +1153,12 @@ def request_owner_consent(participation: Participation, *, actor: User,
         raise ServiceError(N_("Enter the owner's KvK number or e-mail address."),
                            field="owner_email")
     email = normalize_email(owner_email)
+    tenant_addresses = {u.email for u in member_users([site.organisation_id])}
+    tenant_addresses.add((site.organisation.contact_email or "").lower())
+    if email in tenant_addresses:
+        # The tenant cannot consent on the owner's behalf through its own mailbox.
+        raise ServiceError(N_("Send the link to the building owner, not to an address of your "
+                              "own organisation."), field="owner_email")
     days = int(_config("OWNER_CONSENT_LINK_DAYS"))
     token = OwnerConsentToken(participation=participation, email=email,
                               nonce=secrets.token_urlsafe(24),
@@ -1197,15 +1253,18 @@ def _participation_frame(campaign: Campaign) -> gpd.GeoDataFrame:
 
 
 def _areas_frame(campaign: Campaign) -> gpd.GeoDataFrame:
+    """The campaign's areas keyed by id (a park and a kring may share a name)."""
     # Parks and other small areas before kringen: a site counts in the most specific area.
     order = {"park": 0, "neighbourhood": 1, "postcode4": 2, "kring": 3}
-    areas = sorted(campaign.areas, key=lambda a: (order.get(a.kind.value, 9), a.name))
-    names = [a.name for a in areas]
-    geoms = [a.geometry for a in areas]
+    areas = sorted(campaign.areas, key=lambda a: (order.get(a.kind.value, 9), a.name, a.id))
+    rows = [(str(a.id), a.id, a.name, a.geometry) for a in areas]
     if campaign.geometry is not None:
-        names.append("")  # the drawn polygon, named in the view
-        geoms.append(campaign.geometry)
-    return gpd.GeoDataFrame({"name": names}, geometry=geoms, crs=RD_NEW)
+        rows.append(("drawn", None, "", campaign.geometry))  # named in the view
+    return gpd.GeoDataFrame(
+        {"key": [r[0] for r in rows], "area_id": [r[1] for r in rows],
+         "name": [r[2] for r in rows]},
+        geometry=[r[3] for r in rows], crs=RD_NEW,
+    )
 
 
 @dataclass
@@ -1217,6 +1276,8 @@ class AreaAggregate:
     volume_min: Decimal
     volume_max: Decimal
     organisations: int
+    area_id: int | None = None  # None for the drawn polygon and the total
+    geometry: shapely.Geometry | None = None
 
 
 def _per_member(volumes: pd.DataFrame) -> list[Decimal]:
@@ -1228,20 +1289,25 @@ def area_aggregates(campaign: Campaign) -> tuple[list[AreaAggregate], AreaAggreg
     supplier may see under the disclosure rule (matchmaker/privacy.py)."""
     points = _participation_frame(campaign)
     areas = _areas_frame(campaign)
-    labels = bundle_by_area(points, areas) if len(areas) else pd.Series(dtype=object)
-    result = []
+    labels = (bundle_by_area(points, areas, name_column="key") if len(areas)
+              else pd.Series(dtype=object))
 
-    def aggregate(name: str, rows: pd.DataFrame) -> AreaAggregate:
+    def aggregate(name: str, rows: pd.DataFrame, area_id: int | None = None,
+                  geometry: shapely.Geometry | None = None) -> AreaAggregate:
         return AreaAggregate(
             name=name, cell=disclose(_per_member(rows)), sites=len(rows),
             volume=sum(rows["quantity"], Decimal(0)),
             volume_min=sum(rows["quantity_min"], Decimal(0)),
             volume_max=sum(rows["quantity_max"], Decimal(0)),
             organisations=int(rows["organisation_id"].nunique()),
+            area_id=area_id, geometry=geometry,
         )
 
-    for name in areas["name"]:
-        result.append(aggregate(name, points[labels == name]))
+    result = [
+        aggregate(row.name, points[(labels == row.key).to_numpy()],
+                  None if pd.isna(row.area_id) else int(row.area_id), row.geometry)
+        for row in areas.itertuples()
+    ]
     return result, aggregate("*", points)
 
 

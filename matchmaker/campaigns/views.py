@@ -103,7 +103,7 @@ def day_filter(value: datetime | None) -> str:
 def reason_filter(value: str) -> str:
     """The cancellation reason: the automatic no-go reason translated, a coordinator's text as
     written."""
-    return _(services.NO_GO_REASON) if value == services.NO_GO_REASON else value
+    return _(value) if value in services.SERVICE_REASONS else value
 
 
 ACTION_LABELS = {
@@ -403,10 +403,9 @@ def map_geojson(campaign_id: int) -> Response:
     if not services.ensure_visible(campaign, current_user):
         abort(404)
     rows, _total = services.area_aggregates(campaign)
-    areas = {a.name: a for a in campaign.areas}
     features = []
     for row in rows:
-        geometry = areas[row.name].geometry if row.name else campaign.geometry
+        geometry = row.geometry
         label = row.name or _("Drawn area")
         features.append({
             "type": "Feature",

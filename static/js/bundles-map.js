@@ -1,5 +1,7 @@
 // Bundles on the map: hulls labelled with their volume and number of sites, sites as dots.
 (function () {
+  // Names come from members and imports: show them as text, never as HTML.
+  function asText(value) { var span = document.createElement("span"); span.textContent = value; return span; }
   var el = document.getElementById("bundle-map");
   if (!el || !window.L) return;
   var center = el.dataset.center.split(",").map(Number);
@@ -14,10 +16,10 @@
       var p = f.properties;
       if (p.kind === "bundle") {
         // A small permanent badge with the rank; the full label on hover, as in the table.
-        l.bindTooltip(String(p.rank), { permanent: true, direction: "center", className: "bundle-label" });
-        l.bindPopup("#" + p.rank + " · " + p.label + " · " + p.span_m + " m");
+        l.bindTooltip(asText(String(p.rank)), { permanent: true, direction: "center", className: "bundle-label" });
+        l.bindPopup(asText("#" + p.rank + " · " + p.label + " · " + p.span_m + " m"));
       } else {
-        l.bindTooltip("#" + p.rank + " · " + p.label);
+        l.bindTooltip(asText("#" + p.rank + " · " + p.label));
       }
     }
   }).addTo(map);

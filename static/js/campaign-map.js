@@ -1,5 +1,7 @@
 // A group buy's map: its areas with the participants as aggregates; a member's own sites.
 (function () {
+  // Names come from members and imports: show them as text, never as HTML.
+  function asText(value) { var span = document.createElement("span"); span.textContent = value; return span; }
   var el = document.getElementById("campaign-map");
   if (!el || !window.L) return;
   var center = el.dataset.center.split(",").map(Number);
@@ -16,7 +18,7 @@
       return L.circleMarker(latlng, { radius: 7, color: "#fff", weight: 2, fillColor: "#f2a900", fillOpacity: 1 });
     },
     onEachFeature: function (f, l) {
-      l.bindTooltip(f.properties.text, { sticky: f.properties.kind === "area" });
+      l.bindTooltip(asText(f.properties.text), { sticky: f.properties.kind === "area" });
     }
   }).addTo(map);
   fetch(el.dataset.url, { credentials: "same-origin" })

@@ -1,5 +1,7 @@
 // The coordinator's demand map: areas as outlines, sites as dots coloured by product.
 (function () {
+  // Names come from members and imports: show them as text, never as HTML.
+  function asText(value) { var span = document.createElement("span"); span.textContent = value; return span; }
   var el = document.getElementById("demand-map");
   if (!el || !window.L) return;
   var center = el.dataset.center.split(",").map(Number);
@@ -11,7 +13,7 @@
         ? { color: "#5b6b76", weight: 1, dashArray: "4 4", fill: false }
         : { color: "#0b6e4f", weight: 2, fillOpacity: 0.06 };
     },
-    onEachFeature: function (f, layer) { layer.bindTooltip(f.properties.name); }
+    onEachFeature: function (f, layer) { layer.bindTooltip(asText(f.properties.name)); }
   }).addTo(map);
   var sites = L.geoJSON(null, {
     pointToLayer: function (f, latlng) {

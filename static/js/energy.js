@@ -1,5 +1,7 @@
 // Matching runs: poll the progress of a running job; draw the matches (width by kWh).
 (function () {
+  // Names come from members and imports: show them as text, never as HTML.
+  function asText(value) { var span = document.createElement("span"); span.textContent = value; return span; }
   var progress = document.getElementById("run-progress");
   if (progress) {
     var poll = function () {
@@ -20,7 +22,7 @@
     style: function (f) { return { color: "#e8a200", weight: f.properties.weight, opacity: 0.85 }; },
     onEachFeature: function (f, l) {
       var p = f.properties;
-      l.bindTooltip(p.producer + " → " + p.consumer + ": " + p.kwh + " kWh · " + p.distance_m + " m");
+      l.bindTooltip(asText(p.producer + " → " + p.consumer + ": " + p.kwh + " kWh · " + p.distance_m + " m"));
     }
   }).addTo(map);
   fetch(el.dataset.source, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (data) {

@@ -1,5 +1,7 @@
 // Candidate heat networks: trench sketches coloured by viability, sources and users as dots.
 (function () {
+  // Names come from members and imports: show them as text, never as HTML.
+  function asText(value) { var span = document.createElement("span"); span.textContent = value; return span; }
   var el = document.getElementById("heat-map");
   if (!el || !window.L) return;
   var colours = { good: "#0b6e4f", sufficient: "#e8a200", critical: "#b42318" };
@@ -18,8 +20,8 @@
     },
     onEachFeature: function (f, l) {
       var p = f.properties;
-      if (p.kind === "network") l.bindTooltip("#" + (p.network_id + 1) + " · " + (p.density === null ? "–" : p.density + " MWh/m"));
-      else l.bindTooltip(p.name + " · " + p.mwh + " MWh");
+      if (p.kind === "network") l.bindTooltip(asText("#" + (p.network_id + 1) + " · " + (p.density === null ? "–" : p.density + " MWh/m")));
+      else l.bindTooltip(asText(p.name + " · " + p.mwh + " MWh"));
     }
   }).addTo(map);
   fetch(el.dataset.source, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (data) {

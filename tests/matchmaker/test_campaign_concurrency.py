@@ -179,3 +179,81 @@ def test_joins_racing_the_deadline_are_decided_by_the_database_clock(fresh_app):
         joined = db.session.scalars(sa.select(Participation.joined_at).where(
             Participation.campaign_id == ids["campaign"])).all()
         assert len(joined) == 4 and all(at < deadline for at in joined)
+
+
+def _postgresql_only(app: Flask) -> None:
+    """Interleaving two requests inside one thread needs row locks: on SQLite the first write
+    transaction (BEGIN IMMEDIATE) would simply make the second wait, which a single thread
+    cannot show."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE")
+
+
+def test_cancel_committed_first_stops_a_go_decision_that_read_the_old_state(fresh_app):
+    _postgresql_only(fresh_app)
+    from matchmaker.auth.models import User
+    from matchmaker.campaigns.models import CampaignState
+    from matchmaker.errors import Conflict
+
+    def build(buy: Buy) -> tuple[int, int]:
+        user, site = buy.member("400")
+        campaign, _bid = buy.offered([(user, site, "400")])
+        services.accept_offer(campaign.participations[0].offer, actor=user)
+        return campaign.id, buy.coordinator.id
+
+    campaign_id, coordinator_id = committed(fresh_app, build)
+    with fresh_app.app_context(), write_intent():  # request A: the go/no-go page was loaded
+        stale = db.session.get(Campaign, campaign_id)
+        assert stale.state == CampaignState.OFFERED and stale.awarded_bid is not None
+        with fresh_app.app_context(), write_intent():  # request B: cancel, committed first
+            services.cancel_campaign(db.session.get(Campaign, campaign_id),
+                                     actor=db.session.get(User, coordinator_id),
+                                     reason="Leverancier failliet")
+            db.session.commit()
+        with pytest.raises(Conflict):
+            services.decide(stale, actor=db.session.get(User, coordinator_id))
+        db.session.rollback()
+    with fresh_app.app_context():
+        campaign = db.session.get(Campaign, campaign_id)
+        assert campaign.state == CampaignState.CANCELLED
+        kinds = {kind for (kind,) in db.session.execute(
+            sa.select(Outbox.kind).where(Outbox.topic == f"campaign:{campaign_id}"))}
+        assert MailKind.CANCELLATION in kinds
+        decided = db.session.scalar(sa.select(sa.func.count()).select_from(Outbox).where(
+            Outbox.topic == f"campaign:{campaign_id}", Outbox.dedupe_key.like("decision:%")))
+        assert decided == 0  # nobody was told "it goes ahead"
+        db.session.remove()
+
+
+def test_a_withdrawal_committed_first_gets_no_offer_at_the_award(fresh_app):
+    _postgresql_only(fresh_app)
+    from matchmaker.auth.models import User
+    from matchmaker.campaigns.models import Bid, ParticipationState
+
+    def build(buy: Buy) -> tuple[int, int, int, int, int]:
+        big, big_site = buy.member("400")
+        small, small_site = buy.member("50")
+        campaign = buy.open(buy.campaign(late=True))
+        buy.join(campaign, big, big_site, "400")
+        buy.join(campaign, small, small_site, "50")
+        buy.close(campaign)
+        bid = buy.bid(campaign, buy.suppliers[0])
+        return campaign.id, bid.id, buy.coordinator.id, small.id, small_site.id
+
+    campaign_id, bid_id, coordinator_id, small_id, small_site = committed(fresh_app, build)
+    with fresh_app.app_context(), write_intent():  # request A: award; the page read the sites
+        campaign = db.session.get(Campaign, campaign_id)
+        assert all(p.active for p in campaign.participations)
+        with fresh_app.app_context(), write_intent():  # request B: the member withdraws first
+            mine = db.session.scalar(sa.select(Participation).where(
+                Participation.site_id == small_site))
+            services.withdraw_participation(mine, actor=db.session.get(User, small_id))
+            db.session.commit()
+        services.award_bid(campaign, db.session.get(Bid, bid_id),
+                           actor=db.session.get(User, coordinator_id))
+        db.session.commit()
+    with fresh_app.app_context():
+        mine = db.session.scalar(sa.select(Participation).where(
+            Participation.site_id == small_site))
+        assert mine.state == ParticipationState.WITHDRAWN and mine.offer is None
+        db.session.remove()
