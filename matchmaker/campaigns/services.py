@@ -1018,12 +1018,20 @@ def join_campaign(campaign: Campaign, site: Site, *, actor: User, quantity: Any,
     if campaign.state == CampaignState.OFFERED and participation.offer is None:
         bid = campaign.awarded_bid
         assert bid is not None
-        volume = registered_totals(campaign.id)[0]
-        tiers = tiers_of(bid.tiers)
-        if pricing.unit_price_at(tiers, volume) is not None:
-            offer = make_offer(participation, bid, volume)
-            db.session.flush()
-            _mail_offer(offer)
+        # Priced at the volume still in play: accepted and open offers plus this one (members
+        # who declined are out).
+        in_play = db.session.scalar(
+            sa.select(sa.func.sum(Offer.quantity)).join(Offer.participation)
+            .where(Participation.campaign_id == campaign.id,
+                   Offer.status.in_([OfferStatus.PENDING, OfferStatus.ACCEPTED]))
+        ) or Decimal(0)
+        volume = in_play + participation.quantity
+        if pricing.unit_price_at(tiers_of(bid.tiers), volume) is None:
+            raise Conflict(N_("The awarded bid has no price for the volume still in play; a late "
+                              "registration is not possible any more."))
+        offer = make_offer(participation, bid, volume)
+        db.session.flush()
+        _mail_offer(offer)
     _after_registration(campaign, participation)
     return participation
 
