@@ -57,11 +57,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from matchmaker.admin.views import bp as admin_bp
+    from matchmaker.api.views import bp as api_bp
     from matchmaker.auth.views import bp as auth_bp
     from matchmaker.bundles.views import bp as bundles_bp
     from matchmaker.campaigns.views import bp as campaigns_bp
     from matchmaker.demand.views import bp as demand_bp
     from matchmaker.energy.views import bp as energy_bp
+    from matchmaker.fibre.views import bp as fibre_bp
     from matchmaker.mail.views import bp as mail_bp
     from matchmaker.main.views import bp as main_bp
     from matchmaker.members.views import bp as members_bp
@@ -75,6 +77,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(energy_bp)
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(mail_bp)
+    app.register_blueprint(fibre_bp)
+    # The API authenticates with bearer tokens, never with the session cookie: no CSRF.
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

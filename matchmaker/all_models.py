@@ -1,19 +1,27 @@
 """Import every model module once, so the metadata is complete."""
 
+from matchmaker.api.models import ApiToken
 from matchmaker.audit.models import AuditLog
 from matchmaker.auth.models import User
 from matchmaker.campaigns.models import (
     Bid, BidTier, Campaign, CampaignInvitation, CampaignTier, Offer, OwnerConsentToken,
     Participation, SupplierInvitation,
 )
-from matchmaker.demand.models import Demand, Product
+from matchmaker.demand.models import Demand, Product, ProviderConsent
 from matchmaker.energy.models import EnergyAsset, Match, MatchRun
+from matchmaker.fibre.models import (
+    FibreCheck, FibreCheckRegion, FibreExclusion, FibrePublication, FibreRegion, FibreSnapshot,
+    FibreSnapshotUnit,
+)
 from matchmaker.mail.models import Outbox
 from matchmaker.members.models import Organisation, Site
 from matchmaker.register.models import AddressRecord, Area
 
 __all__ = [
-    "AddressRecord", "Area", "AuditLog", "Bid", "BidTier", "Campaign", "CampaignInvitation",
-    "CampaignTier", "Demand", "EnergyAsset", "Match", "MatchRun", "Offer", "Organisation", "Outbox", "OwnerConsentToken",
-    "Participation", "Product", "Site", "SupplierInvitation", "User",
+    "AddressRecord", "ApiToken", "Area", "AuditLog", "Bid", "BidTier", "Campaign",
+    "CampaignInvitation", "CampaignTier", "Demand", "EnergyAsset", "FibreCheck",
+    "FibreCheckRegion", "FibreExclusion", "FibrePublication", "FibreRegion", "FibreSnapshot",
+    "FibreSnapshotUnit", "Match", "MatchRun", "Offer", "Organisation", "Outbox",
+    "OwnerConsentToken", "Participation", "Product", "ProviderConsent", "Site",
+    "SupplierInvitation", "User",
 ]

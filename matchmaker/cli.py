@@ -62,15 +62,18 @@ def transactional(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def register(app: Flask) -> None:
+    from matchmaker.api.cli import create_token_command
     from matchmaker.auth.cli import create_user_command
     from matchmaker.campaigns.cli import send_reminders_command
     from matchmaker.demo import demo_command
+    from matchmaker.fibre.cli import snapshot_fibre_command
     from matchmaker.jobs import worker_command
     from matchmaker.mail.cli import send_mail_command
     from matchmaker.register.cli import import_addresses_command, import_areas_command
 
     for command in (create_user_command, import_addresses_command, import_areas_command,
-                    demo_command, send_reminders_command, send_mail_command, worker_command):
+                    demo_command, send_reminders_command, send_mail_command, worker_command,
+                    create_token_command, snapshot_fibre_command):
         app.cli.add_command(command)
 
 

@@ -105,6 +105,8 @@ def load_config(instance_path: str | Path, overrides: dict[str, Any] | None = No
         # Links in e-mails start with this (e.g. https://energie.example.nl); when empty,
         # http://127.0.0.1:5000 (the address of `make run`).
         "BASE_URL": os.environ.get("MATCHMAKER_BASE_URL", ""),
+        # Provider API (/api/v1): requests per token (Flask-Limiter notation).
+        "API_RATE_LIMIT": os.environ.get("MATCHMAKER_API_RATE_LIMIT", "120 per minute"),
     }
     if overrides:
         config.update(overrides)

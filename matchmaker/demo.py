@@ -25,7 +25,7 @@ from matchmaker.auth.models import Role, User
 from matchmaker.auth.services import create_user
 from matchmaker.cli import transactional
 from matchmaker.cli_support import _
-from matchmaker.demand.models import Stage
+from matchmaker.demand.models import Demand, Stage
 from matchmaker.demand.services import product_by_code, register_demand, suggestions
 from matchmaker.extensions import db
 from matchmaker.members.models import LegalForm, Organisation, Site, Tenure
@@ -235,10 +235,11 @@ def load_demo(*, seed: int = SEED) -> dict[str, int]:
                           Role.PROVIDER: "Demo-aanbieder", Role.ADMIN: "Demo-beheerder"}[role])
     db.session.flush()
     campaigns = load_demo_campaigns(member_org, rng)
+    fibre_organisations = load_demo_fibre(len(organisations))
     return {
         "areas": len(kringen) + len(parks), "addresses": len(good), "organisations": len(organisations),
         "sites": db.session.scalar(sa.select(sa.func.count()).select_from(Site)) or 0,
-        "campaigns": campaigns,
+        "campaigns": campaigns, "fibre_organisations": fibre_organisations,
     }
 
 
@@ -309,6 +310,8 @@ def demo_command() -> None:
     counts = load_demo()
     click.echo(_("Demo data loaded: %(areas)s areas, %(addresses)s addresses, %(organisations)s "
                  "organisations, %(sites)s sites, %(campaigns)s group buys.", **counts))
+    click.echo(_("Fibre demand check with a trend of %(days)s days; %(count)s companies joined "
+                 "for fibre.", days=FIBRE_DAYS, count=counts["fibre_organisations"]))
 
 
 # --- group buys: one campaign in every state -----------------------------------------------------
@@ -515,3 +518,105 @@ def load_demo_campaigns(member_org: Organisation, rng: random.Random) -> int:
     cs.decide(cancelled, actor=coordinator)
     return 6
 
+
+
+# --- fibre: a demand check over the parks, one passing and one not ------------------------------
+
+FIBRE_DAYS = 14
+FIBRE_PASSING_PARK = "Stadsbedrijvenpark"  # 66 companies join for fibre: passes 30 %
+FIBRE_VISIBLE_PARK = "Messchenveld"  # 5 interested members sign: shown, far from 30 %
+FIBRE_NEW_COMPANIES = 66
+# New sign-ups per day on the passing park (at least 5 at a time, so every day can be shown).
+FIBRE_BATCHES = (10, 0, 6, 0, 5, 7, 0, 6, 5, 0, 8, 6, 0, 13)
+FIBRE_EXCLUSIONS = {
+    "Stadsbedrijvenpark": (("vacant", 5), ("demolished", 2), ("connected", 3)),
+    "Messchenveld": (("vacant", 2), ("connected", 1)),
+}
+
+
+def load_demo_fibre(known_organisations: int, *, seed: int = SEED) -> int:
+    """A 30 % fibre check of the demo provider over the four parks, with a daily trend.
+
+    Deterministic (its own random generator). The history is built day by day: each day some
+    companies on the Stadsbedrijvenpark sign up (new members who joined for fibre) and the
+    day's snapshot is taken, so the trend shows how the count grew; on one day five interested
+    members on Messchenveld sign. A few sign-ups consent to the demo provider; some register
+    addresses are excluded (vacant, demolished, already connected).
+    """
+    from datetime import timedelta
+
+    from matchmaker.demand.services import grant_consent
+    from matchmaker.fibre import services as fibre
+    from matchmaker.fibre.models import FibreCheck, Grouping
+
+    rng = random.Random(seed + 5)
+    provider = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS[Role.PROVIDER]))
+    assert provider is not None
+    fibre_product = product_by_code("fibre")
+    areas = {a.name: a for a in db.session.scalars(sa.select(Area).where(
+        Area.kind == AreaKind.PARK).order_by(Area.name))}
+    now = utcnow()
+    first_day = fibre.today(now) - timedelta(days=FIBRE_DAYS - 1)
+    check = fibre.create_check(fibre.CheckSettings(
+        title="Glasvezel bedrijventerreinen Assen 2027", provider=provider,
+        deadline=now + timedelta(days=60), threshold_percent=Decimal(30),
+        grouping=Grouping.PER_AREA, area_ids=[areas[p.name].id for p in PARKS],
+    ), actor=provider)
+    check.created_at = now - timedelta(days=FIBRE_DAYS - 1)
+
+    used = {(s.postcode, s.house_number, s.addition) for s in db.session.scalars(sa.select(Site))}
+    records = list(db.session.scalars(sa.select(AddressRecord).order_by(AddressRecord.id)))
+
+    def free_in(park: str) -> list[AddressRecord]:
+        polygon = areas[park].geometry
+        return [r for r in records if (r.postcode, r.house_number, r.addition) not in used
+                and not r.use.startswith("woon") and shapely.intersects_xy(polygon, r.x, r.y)]
+
+    free = free_in(FIBRE_PASSING_PARK)
+    rng.shuffle(free)
+    newcomers = free[:FIBRE_NEW_COMPANIES]
+    for park, reasons in FIBRE_EXCLUSIONS.items():
+        candidates = [r for r in free_in(park) if r not in newcomers]
+        rng.shuffle(candidates)
+        for reason, count in reasons:
+            for record_ in candidates[:count]:
+                fibre.add_exclusion(check, record_, reason=reason, note="", actor=provider)
+            candidates = candidates[count:]
+
+    interested = [
+        d for d in db.session.scalars(sa.select(Demand).join(Demand.site).where(
+            Demand.product_id == fibre_product.id, Demand.stage == Stage.INTEREST)
+            .order_by(Demand.id))
+        if shapely.intersects_xy(areas[FIBRE_VISIBLE_PARK].geometry, d.site.x, d.site.y)
+    ]
+    # Two interested members on Messchenveld consent to the demo provider from the start.
+    for demand in interested[-2:]:
+        grant_consent(demand, provider, actor=None)
+
+    joined = 0
+    for day_index, batch in enumerate(FIBRE_BATCHES):
+        for record_ in newcomers[joined:joined + batch]:
+            n = known_organisations + joined
+            name = f"{rng.choice(COMPANY_FIRST)} {rng.choice(COMPANY_SECOND)} {record_.street}"
+            org = register_organisation(
+                name=name, kvk_number=f"05{610000 + n * 41:06d}", legal_form=LegalForm.BV,
+                kring_id=None, actor=None, contact_name="Demo", contact_email=
+                f"glasvezel{n}@demo.example",
+            )
+            db.session.flush()
+            site = add_site(org, actor=None, postcode=record_.postcode,  # type: ignore[arg-type]
+                            house_number=record_.house_number, addition=record_.addition)
+            db.session.flush()
+            demand = register_demand(site, fibre_product, actor=None, quantity=Decimal(1),
+                                     stage=Stage.COMMITTED)
+            if joined < 3:  # the first three sign-ups consent to the demo provider
+                grant_consent(demand, provider, actor=None)
+            joined += 1
+        if day_index == 4:
+            for demand in interested[:5]:
+                demand.stage = Stage.COMMITTED
+            db.session.flush()
+        fibre.refresh(first_day + timedelta(days=day_index),
+                      now=now - timedelta(days=FIBRE_DAYS - 1 - day_index))
+    db.session.flush()
+    return joined

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import Length, Optional
 
 from matchmaker.auth.models import Role
 from matchmaker.forms import choices
@@ -20,3 +21,9 @@ class RoleForm(FlaskForm):
 
 class ActiveForm(FlaskForm):
     """Only the CSRF token: the action is in the URL."""
+
+
+class TokenForm(FlaskForm):
+    user_id = SelectField(_l("Provider account"), coerce=int)
+    name = StringField(_l("What the token is for"), validators=[Optional(), Length(max=100)],
+                       description=_l("For example: planning system of the provider."))

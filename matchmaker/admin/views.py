@@ -6,12 +6,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from matchmaker.admin.forms import ActiveForm, RoleForm, role_choices
+from matchmaker.admin.forms import ActiveForm, RoleForm, TokenForm, role_choices
+from matchmaker.api import services as api_services
+from matchmaker.api.models import ApiToken
 from matchmaker.auth import services
 from matchmaker.auth.decorators import admin_required
 from matchmaker.auth.models import Role, User
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
+from matchmaker.forms import choices
 from matchmaker.i18n import translate_error
 from matchmaker.register.models import Area
 from matchmaker.register.services import register_stats
@@ -78,3 +81,50 @@ def set_active(user_id: int, action: str) -> Response:
 def register() -> str:
     areas = list(db.session.scalars(sa.select(Area).order_by(Area.kind, Area.name)))
     return render_template("admin/register.html", stats=register_stats(), areas=areas)
+
+
+def _token_form() -> TokenForm:
+    form = TokenForm()
+    form.user_id.choices = choices(
+        (u.id, f"{u.name} <{u.email}>" if u.name else u.email)
+        for u in db.session.scalars(sa.select(User).where(
+            User.role == Role.PROVIDER, User.active.is_(True)).order_by(User.email)))
+    return form
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@admin_required
+def tokens() -> str | tuple[str, int]:
+    """API tokens for providers: issue (the token is shown once) and revoke."""
+    form = _token_form()
+    issued = None
+    status = 200
+    if form.validate_on_submit():
+        user = db.session.get(User, form.user_id.data)
+        try:
+            if user is None:
+                abort(400)
+            row, token = api_services.issue_token(user, actor=current_user,
+                                                  name=form.name.data or "")
+        except ServiceError as err:
+            flash(translate_error(err), "error")
+            status = err.status
+        else:
+            issued = (row, token)
+    elif form.errors:
+        status = 422
+    return render_template("admin/tokens.html", form=form, tokens=api_services.tokens(),
+                           issued=issued, action_form=ActiveForm()), status
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@admin_required
+def revoke_token(token_id: int) -> Response:
+    row = db.session.get(ApiToken, token_id)
+    if row is None:
+        abort(404)
+    if not ActiveForm().validate_on_submit():
+        abort(400)
+    api_services.revoke_token(row, actor=current_user)
+    flash(_("The token %(prefix)s… is revoked; it no longer works.", prefix=row.prefix), "success")
+    return redirect(url_for("admin.tokens"))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -9,10 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matchmaker.auth.models import enum_column
 from matchmaker.extensions import db
-from matchmaker.models import TimestampMixin
-from matchmaker.types import ScaledDecimal
+from matchmaker.models import TimestampMixin, utcnow
+from matchmaker.types import ScaledDecimal, UTCDateTime
 
 if TYPE_CHECKING:
+    from matchmaker.auth.models import User
     from matchmaker.members.models import Site
 
 
@@ -78,3 +80,29 @@ class Demand(TimestampMixin, db.Model):
             "quantity_max IS NULL OR quantity_max >= quantity", name="max_within_quantity"
         ),
     )
+
+
+class ProviderConsent(db.Model):
+    """A member's consent that one provider may see the company name and address of one
+    demand (address-level lists). Withdrawing deletes the row; both are in the audit log.
+
+    ``Demand.consent_providers`` stays as the member's general choice on the demand form:
+    ticking it gives consent to every active provider at that moment, unticking withdraws
+    every consent of that demand.
+    """
+
+    __tablename__ = "provider_consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("demands.id", ondelete="CASCADE"), index=True
+    )
+    provider_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    demand: Mapped[Demand] = relationship()
+    provider: Mapped[User] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("demand_id", "provider_id"),)

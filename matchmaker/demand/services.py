@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
 from matchmaker.audit.services import record
-from matchmaker.auth.models import User
-from matchmaker.demand.models import Demand, Product, Stage
+from matchmaker.auth.models import Role, User
+from matchmaker.demand.models import Demand, Product, ProviderConsent, Stage
 from matchmaker.errors import N_, Conflict, ServiceError
 from matchmaker.extensions import db
 from matchmaker.members.models import Organisation, Site
@@ -103,7 +103,7 @@ def register_demand(
         )
     demand.quantity, demand.quantity_min, demand.quantity_max = q, q_min, q_max
     demand.stage = Stage(stage)
-    demand.consent_providers = bool(consent_providers)
+    general_consent = demand.consent_providers if demand.id is not None else False
     demand.note = (note or "").strip()[:500]
     try:
         db.session.flush()
@@ -112,6 +112,8 @@ def register_demand(
             N_("Someone else changed this demand in the meantime. Check the current values "
                "and save again."),
         ) from exc
+    demand.consent_providers = bool(general_consent)
+    _set_general_consent(demand, bool(consent_providers), actor=actor)
     record(actor, "demand.create" if created else "demand.update", demand,
            product=product.code, quantity=str(q), stage=str(demand.stage))
     return demand
@@ -239,3 +241,68 @@ def overview_totals(rows: list[Demand]) -> list[dict[str, Any]]:
         {**t, "sites": len(t["sites"]), "organisations": len(t["organisations"])}
         for t in sorted(totals.values(), key=lambda t: t["product"].sort_order)
     ]
+
+
+# --- consent to providers (name and address, per provider) --------------------------------------
+
+
+def active_providers() -> list[User]:
+    return list(db.session.scalars(
+        sa.select(User).where(User.role == Role.PROVIDER, User.active.is_(True))
+        .order_by(User.name, User.email)
+    ))
+
+
+def consents_of(demand: Demand) -> list[ProviderConsent]:
+    if demand.id is None:
+        return []
+    return list(db.session.scalars(
+        sa.select(ProviderConsent).where(ProviderConsent.demand_id == demand.id)
+        .order_by(ProviderConsent.granted_at, ProviderConsent.id)
+    ))
+
+
+def _set_general_consent(demand: Demand, value: bool, *, actor: User | None) -> None:
+    """The demand form's checkbox: ticking it consents to every active provider now (what
+    the box always meant); unticking it withdraws every consent of the demand."""
+    before = bool(demand.consent_providers)
+    demand.consent_providers = value
+    if value == before:
+        return
+    db.session.flush()
+    if value:
+        for provider in active_providers():
+            grant_consent(demand, provider, actor=actor)
+    else:
+        for consent in consents_of(demand):
+            withdraw_consent(demand, consent.provider, actor=actor)
+
+
+def grant_consent(demand: Demand, provider: User, *, actor: User | None) -> ProviderConsent:
+    """``provider`` may see the company name and address of ``demand`` (idempotent)."""
+    if provider.role != Role.PROVIDER:
+        raise ServiceError(N_("Choose a provider."), field="provider_id")
+    existing = db.session.scalar(sa.select(ProviderConsent).where(
+        ProviderConsent.demand_id == demand.id, ProviderConsent.provider_id == provider.id))
+    if existing is not None:
+        return existing
+    consent = ProviderConsent(demand=demand, provider=provider)
+    db.session.add(consent)
+    demand.consent_providers = True
+    db.session.flush()
+    record(actor, "consent.grant", demand, provider_id=provider.id, provider=provider.email)
+    return consent
+
+
+def withdraw_consent(demand: Demand, provider: User, *, actor: User | None) -> bool:
+    """Withdraw the consent for ``provider``; the general flag follows the remaining ones."""
+    consent = db.session.scalar(sa.select(ProviderConsent).where(
+        ProviderConsent.demand_id == demand.id, ProviderConsent.provider_id == provider.id))
+    if consent is None:
+        return False
+    db.session.delete(consent)
+    db.session.flush()
+    demand.consent_providers = bool(consents_of(demand))
+    db.session.flush()
+    record(actor, "consent.withdraw", demand, provider_id=provider.id, provider=provider.email)
+    return True

@@ -60,8 +60,11 @@ def dashboard() -> str:
         }
         for site in org.sites
     ]
+    from matchmaker.fibre.services import member_progress
+
     return render_template("members/dashboard.html", org=org, sites=sites,
-                           products=demand_services.products(), locale=str(get_locale()))
+                           products=demand_services.products(), locale=str(get_locale()),
+                           fibre_checks=member_progress(org))
 
 
 @bp.route("/organisation", methods=["GET", "POST"])

@@ -6,16 +6,23 @@ who may use a page is part of adding it.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 from shapely.geometry import box
 
+from matchmaker.api.services import issue_token
 from matchmaker.auth.models import Role
 from matchmaker.campaigns import services
+from matchmaker.demand.services import grant_consent
 from matchmaker.energy.models import MatchRun, RunStatus
 from matchmaker.extensions import db
+from matchmaker.fibre import services as fibre_services
 from matchmaker.mail.models import Outbox
 from matchmaker.members.models import Tenure
+from matchmaker.models import utcnow
 from matchmaker.register.models import AreaKind
 
 from .test_campaign_support import Buy
@@ -23,7 +30,7 @@ from .test_campaign_support import Buy
 ANON, MEMBER, OTHER, COORD, PROVIDER, ADMIN = (
     "anonymous", "member", "other_member", "coordinator", "provider", "admin")
 ROLES = (ANON, MEMBER, OTHER, COORD, PROVIDER, ADMIN)
-OK, LOGIN, FORBIDDEN, NOT_FOUND = "ok", "login", 403, 404
+OK, LOGIN, FORBIDDEN, NOT_FOUND, NO_TOKEN = "ok", "login", 403, 404, 401
 
 EVERYONE = dict.fromkeys(ROLES, OK)
 LOGGED_IN = {**dict.fromkeys(ROLES, OK), ANON: LOGIN}
@@ -40,6 +47,11 @@ CAMPAIGN_VIEWERS = {ANON: LOGIN, MEMBER: OK, OTHER: NOT_FOUND, COORD: OK, PROVID
 # Consent is given by the owner organisation (the other member owns the member's building).
 OWNER_OF_SITE = {**MEMBERS, MEMBER: NOT_FOUND}
 HANDOFF = {**STAFF, PROVIDER: OK}  # staff, and the awarded supplier once contracted
+# Fibre demand checks: providers and staff; the check in `world` belongs to *another*
+# provider, so for the provider it does not exist.
+FIBRE_CHECK = {**STAFF, PROVIDER: NOT_FOUND}
+# The API takes bearer tokens only: a logged-in session is not enough for anyone.
+API = dict.fromkeys(ROLES, NO_TOKEN)
 
 # (endpoint, method) -> expected outcome per role. URL arguments come from `url_args`.
 MATRIX: dict[tuple[str, str], dict[str, object]] = {
@@ -126,6 +138,32 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     ("admin.register", "GET"): ADMINS,
     ("admin.set_role", "POST"): ADMINS,
     ("admin.set_active", "POST"): ADMINS,
+    ("admin.tokens", "GET"): ADMINS,
+    ("admin.tokens", "POST"): ADMINS,
+    ("admin.revoke_token", "POST"): ADMINS,
+    ("fibre.checks", "GET"): PROVIDERS,
+    ("fibre.new", "GET"): PROVIDERS,
+    ("fibre.new", "POST"): PROVIDERS,
+    ("fibre.check", "GET"): FIBRE_CHECK,
+    ("fibre.edit", "GET"): FIBRE_CHECK,
+    ("fibre.edit", "POST"): FIBRE_CHECK,
+    ("fibre.progress_geojson", "GET"): FIBRE_CHECK,
+    ("fibre.progress_csv", "GET"): FIBRE_CHECK,
+    ("fibre.addresses", "GET"): FIBRE_CHECK,
+    ("fibre.addresses_csv", "GET"): FIBRE_CHECK,
+    ("fibre.add_exclusion", "POST"): FIBRE_CHECK,
+    ("fibre.remove_exclusion", "POST"): FIBRE_CHECK,
+    ("fibre.consents", "GET"): MEMBERS,
+    ("fibre.grant_consent", "POST"): OWN_SITE,
+    ("fibre.withdraw_consent", "POST"): OWN_SITE,
+    ("api.openapi", "GET"): EVERYONE,
+    ("api.checks", "GET"): API,
+    ("api.check", "GET"): API,
+    ("api.progress", "GET"): API,
+    ("api.progress_geojson_view", "GET"): API,
+    ("api.progress_csv_view", "GET"): API,
+    ("api.addresses", "GET"): API,
+    ("api.addresses_csv_view", "GET"): API,
     ("auth.logout", "POST"): LOGGED_IN,  # last: it ends the session
 }
 
@@ -157,7 +195,7 @@ def world(make):
     other = make.user(Role.MEMBER)
     site = make.site(member.organisation, tenure=Tenure.TENANT,
                      owner_organisation_id=other.organisation_id)
-    make.demand(site, "fibre", 1)
+    fibre_demand = make.demand(site, "fibre", 1)
     buy = Buy(make)
     provider = buy.suppliers[0]
     offered, _bid = buy.offered([(member, site, "400")])
@@ -169,10 +207,20 @@ def world(make):
     run = MatchRun(mode="annual", max_distance_m=500.0, status=RunStatus.QUEUED)
     db.session.add(run)
     db.session.flush()
+    other_provider = make.user(Role.PROVIDER)
+    coordinator = make.user(Role.COORDINATOR)
+    check = fibre_services.create_check(fibre_services.CheckSettings(
+        title="Glas", provider=other_provider, deadline=utcnow() + timedelta(days=30),
+        threshold_percent=Decimal(30), area_ids=[buy.park.id]), actor=coordinator)
+    exclusion = fibre_services.add_exclusion(
+        check, make.address("9401 ZZ", 1, x=233500, y=556500), reason="vacant", note="",
+        actor=coordinator)
+    grant_consent(fibre_demand, provider, actor=None)
+    token, _secret = issue_token(other_provider, actor=None)
     return {
         MEMBER: member,
         OTHER: other,
-        COORD: make.user(Role.COORDINATOR),
+        COORD: coordinator,
         PROVIDER: provider,
         ADMIN: make.user(Role.ADMIN),
         "site_id": site.id,
@@ -184,6 +232,11 @@ def world(make):
         "bid_id": offered.awarded_bid.id,
         "message_id": outbox,
         "run_id": run.id,
+        "check_id": check.id,
+        "exclusion_id": exclusion.id,
+        "demand_id": fibre_demand.id,
+        "provider_id": provider.id,
+        "token_id": token.id,
     }
 
 
@@ -194,9 +247,29 @@ def peer_site_offer(campaign):
 def url_args(endpoint, world):
     site_id, user_id = world["site_id"], world["target_user_id"]
     campaign = {"campaign_id": world["campaign_id"]}
+    fibre_check = {"check_id": world["check_id"]}
     return {
         "mail.message": {"message_id": world["message_id"]},
-        "bundles.export": {"fmt": "csv"},
+        "bundles.export": {"fmt": "csv", "product": "fibre", "site": site_id},
+        "bundles.print_summary": {"product": "fibre", "site": site_id},
+        "admin.revoke_token": {"token_id": world["token_id"]},
+        "fibre.check": fibre_check,
+        "fibre.edit": fibre_check,
+        "fibre.progress_geojson": fibre_check,
+        "fibre.progress_csv": fibre_check,
+        "fibre.addresses": fibre_check,
+        "fibre.addresses_csv": fibre_check,
+        "fibre.add_exclusion": fibre_check,
+        "fibre.remove_exclusion": {**fibre_check, "exclusion_id": world["exclusion_id"]},
+        "fibre.grant_consent": {"demand_id": world["demand_id"]},
+        "fibre.withdraw_consent": {"demand_id": world["demand_id"],
+                                   "provider_id": world["provider_id"]},
+        "api.check": fibre_check,
+        "api.progress": fibre_check,
+        "api.progress_geojson_view": fibre_check,
+        "api.progress_csv_view": fibre_check,
+        "api.addresses": fibre_check,
+        "api.addresses_csv_view": fibre_check,
         "energy.site_energy": {"site_id": site_id},
         "energy.upload_meter": {"site_id": site_id},
         "energy.delete_meter": {"site_id": site_id, "kind": "pv"},
@@ -239,7 +312,7 @@ def url_args(endpoint, world):
 def outcome(response):
     if response.status_code == 302 and "/login" in response.headers["Location"]:
         return LOGIN
-    if response.status_code in (403, 404):
+    if response.status_code in (401, 403, 404):
         return response.status_code
     assert response.status_code < 500, response.get_data(as_text=True)[:500]
     return OK

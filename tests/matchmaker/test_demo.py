@@ -22,7 +22,8 @@ def test_demo_data_loads_once_and_covers_every_product(base_app, app, auth):
     first = runner.invoke(main, ["demo"], obj=info)
     assert first.exit_code == 0, first.output
     assert 1400 <= count(AddressRecord) <= 1700
-    assert 140 <= count(Organisation) <= 160
+    # 150 companies, plus 66 that joined for fibre on the Stadsbedrijvenpark (demo fibre check)
+    assert 210 <= count(Organisation) <= 220
     assert count(Area) == 8
     per_product = dict(db.session.execute(
         sa.select(Product.code, sa.func.count(Demand.id)).join(Demand).group_by(Product.code)).all())
@@ -30,7 +31,7 @@ def test_demo_data_loads_once_and_covers_every_product(base_app, app, auth):
     assert min(per_product.values()) >= 10
 
     second = runner.invoke(main, ["demo"], obj=info)
-    assert second.exit_code == 0 and count(Organisation) <= 160
+    assert second.exit_code == 0 and count(Organisation) <= 220
 
     # Demo accounts that log in: one per role, plus two competing suppliers. The other demo
     # users are the participating companies' contacts, without a usable password.
@@ -66,3 +67,21 @@ def test_demo_data_loads_once_and_covers_every_product(base_app, app, auth):
         assert auth.client.get("/dashboard").status_code == 200
     finally:
         base_app.config["DEMO_MODE"] = False
+
+
+def test_demo_fibre_check_has_one_park_passing_one_shown_below_and_a_trend(app):
+    from matchmaker.demo import load_demo
+    from matchmaker.fibre import services
+    from matchmaker.fibre.models import FibreCheck
+
+    load_demo()
+    check = db.session.scalar(sa.select(FibreCheck))
+    assert check.provider.email == DEMO_ACCOUNTS["provider"]
+    rows = {r.name: r for r in services.progress(check).areas}
+    assert rows["Stadsbedrijvenpark"].passes is True
+    assert rows["Messchenveld"].passes is False  # shown, far below 30 %
+    assert rows["Assen-Zuid"].committed is None  # too few members: hidden
+    trend = [p.committed for p in rows["Stadsbedrijvenpark"].trend]
+    assert len(trend) == 14 and trend == sorted(trend) and trend[0] < trend[-1]
+    assert check.exclusions and services.consented_addresses(check, actor=check.provider,
+                                                             via="web")

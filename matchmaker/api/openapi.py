@@ -1,0 +1,189 @@
+"""The OpenAPI 3 document of the provider API, served at ``/api/v1/openapi.json``.
+
+Kept by hand next to the views; ``tests/matchmaker/test_api_openapi.py`` runs schemathesis
+against the app so that every documented response matches the real one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+
+
+def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "nullable": True, **extra}
+
+
+AREA_PROGRESS = {
+    "type": "object",
+    "required": ["area_id", "kind", "name", "addresses", "excluded", "committed",
+                 "interested_not_signed", "percent", "threshold_addresses", "still_needed",
+                 "passes", "hidden", "deciding", "passed_on", "day"],
+    "properties": {
+        "area_id": {"type": "string", "description": "region id, 'all', or ids joined by '+'"},
+        "kind": {"type": "string", "enum": ["area", "group"]},
+        "name": {"type": "string"},
+        "addresses": {"type": "integer", "minimum": 0,
+                      "description": "counted register addresses minus exclusions"},
+        "excluded": {"type": "integer", "minimum": 0},
+        "committed": _nullable("integer", minimum=0,
+                               description="signed-up addresses; null when hidden"),
+        "interested_not_signed": _nullable("integer", minimum=0),
+        "percent": _nullable("number", minimum=0),
+        "threshold_addresses": _nullable("integer", minimum=0),
+        "still_needed": _nullable("integer", minimum=0),
+        "passes": _nullable("boolean"),
+        "hidden": {"type": "boolean"},
+        "deciding": {"type": "boolean"},
+        "passed_on": _nullable("string", format="date"),
+        "day": _nullable("string", format="date"),
+    },
+}
+
+TREND_POINT = {
+    "type": "object", "required": ["day", "committed", "interested_not_signed"],
+    "properties": {"day": {"type": "string", "format": "date"},
+                   "committed": _nullable("integer", minimum=0),
+                   "interested_not_signed": _nullable("integer", minimum=0)},
+}
+
+CHECK_SUMMARY = {
+    "type": "object",
+    "required": ["id", "title", "threshold_percent", "threshold_count", "counted_uses",
+                 "grouping", "deadline", "areas"],
+    "properties": {
+        "id": {"type": "integer"},
+        "title": {"type": "string"},
+        "threshold_percent": _nullable("number"),
+        "threshold_count": _nullable("integer"),
+        "counted_uses": {"type": "array", "items": {"type": "string"},
+                         "description": "empty: every non-residential address"},
+        "grouping": {"type": "string", "enum": ["per_area", "together"]},
+        "deadline": {"type": "string", "format": "date-time"},
+        "areas": {"type": "array", "items": {
+            "type": "object", "required": ["id", "name", "area_id"],
+            "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                           "area_id": _nullable("integer")}}},
+    },
+}
+
+ERROR = {"type": "object", "required": ["error", "message"],
+         "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    texts = {401: "missing, unknown or revoked token", 404: "no such check (or not yours)",
+             429: "rate limit reached"}
+    return {str(c): _json({"$ref": "#/components/schemas/Error"}, texts[c]) for c in codes}
+
+
+def _check_path(summary: str, ok: dict[str, Any]) -> dict[str, Any]:
+    return {"get": {
+        "summary": summary,
+        "parameters": [{"name": "check_id", "in": "path", "required": True, "schema": ID}],
+        "responses": {"200": ok, **_errors(401, 404, 429)},
+    }}
+
+
+def openapi_document() -> dict[str, Any]:
+    csv = {"description": "Semicolon CSV (UTF-8 with BOM); ids as text",
+           "content": {"text/csv": {"schema": {"type": "string"}}}}
+    geojson = {"description": "RFC 7946 FeatureCollection (WGS84), one feature per area",
+               "content": {"application/geo+json": {"schema": {
+                   "type": "object", "required": ["type", "features"],
+                   "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
+                                  "features": {"type": "array", "items": {
+                                      "type": "object", "required": ["type", "properties",
+                                                                     "geometry"],
+                                      "properties": {"type": {"type": "string",
+                                                              "enum": ["Feature"]},
+                                                     "properties": {"type": "object"},
+                                                     "geometry": {"type": "object"}}}}}}}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Samen energie — fibre demand checks for providers",
+            "version": "1.0.0",
+            "description": (
+                "Aggregates per area under the disclosure rule (no number for fewer than 5 "
+                "members or one member above 75 %, nor any number that differs from another "
+                "by such a group); names and addresses only of members who consented to the "
+                "token's provider, each access recorded in the audit log. Numbers are those "
+                "of the day's snapshot (Europe/Amsterdam)."),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": ERROR, "AreaProgress": AREA_PROGRESS,
+                        "CheckSummary": CHECK_SUMMARY, "TrendPoint": TREND_POINT},
+        },
+        "paths": {
+            "/checks": {"get": {
+                "summary": "The token's provider's demand checks",
+                "responses": {"200": _json({
+                    "type": "object", "required": ["checks"],
+                    "properties": {"checks": {"type": "array", "items": {
+                        "$ref": "#/components/schemas/CheckSummary"}}}}),
+                    **_errors(401, 429)},
+            }},
+            "/checks/{check_id}": _check_path("A check with its progress and exclusions", _json({
+                "allOf": [{"$ref": "#/components/schemas/CheckSummary"}, {
+                    "type": "object", "required": ["day", "progress", "exclusions"],
+                    "properties": {
+                        "day": _nullable("string", format="date"),
+                        "progress": {"type": "array",
+                                     "items": {"$ref": "#/components/schemas/AreaProgress"}},
+                        "exclusions": {"type": "array", "items": {
+                            "type": "object",
+                            "required": ["bag_id", "address", "reason", "note", "created_at"],
+                            "properties": {
+                                "bag_id": {"type": "string"}, "address": {"type": "string"},
+                                "reason": {"type": "string", "enum": [
+                                    "vacant", "demolished", "connected", "other"]},
+                                "note": {"type": "string"},
+                                "created_at": {"type": "string", "format": "date-time"}}}},
+                    }}]})),
+            "/checks/{check_id}/progress": _check_path("Progress per area with the daily trend",
+                                                       _json({
+                "type": "object", "required": ["check_id", "day", "areas"],
+                "properties": {
+                    "check_id": {"type": "integer"},
+                    "day": _nullable("string", format="date"),
+                    "areas": {"type": "array", "items": {"allOf": [
+                        {"$ref": "#/components/schemas/AreaProgress"},
+                        {"type": "object", "required": ["trend"], "properties": {
+                            "trend": {"type": "array",
+                                      "items": {"$ref": "#/components/schemas/TrendPoint"}}}},
+                    ]}},
+                }})),
+            "/checks/{check_id}/progress.geojson": _check_path("Progress per area as GeoJSON",
+                                                               geojson),
+            "/checks/{check_id}/progress.csv": _check_path("Progress per area as CSV", csv),
+            "/checks/{check_id}/addresses": _check_path(
+                "Names and addresses of members who consented to this provider (audited)",
+                _json({"type": "object", "required": ["check_id", "addresses"], "properties": {
+                    "check_id": {"type": "integer"},
+                    "addresses": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["demand_id", "organisation", "bag_id", "street",
+                                     "house_number", "addition", "postcode", "city", "stage",
+                                     "areas"],
+                        "properties": {
+                            "demand_id": {"type": "string"},
+                            "organisation": {"type": "string"},
+                            "bag_id": {"type": "string"}, "street": {"type": "string"},
+                            "house_number": {"type": "string"},
+                            "addition": {"type": "string"}, "postcode": {"type": "string"},
+                            "city": {"type": "string"},
+                            "stage": {"type": "string", "enum": ["interest", "committed"]},
+                            "areas": {"type": "array", "items": {"type": "string"}}}}}}})),
+            "/checks/{check_id}/addresses.csv": _check_path(
+                "The consented addresses as CSV (audited)", csv),
+        },
+    }

@@ -1,0 +1,152 @@
+"""The provider API (``/api/v1``): bearer tokens, JSON, GeoJSON and CSV, rate-limited.
+
+Only a token authorises a request; a browser session does not (no cookies, no CSRF). Errors
+are JSON. A provider sees its own checks only; another provider's check is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
+from flask_babel import gettext as _
+
+from matchmaker.api import services
+from matchmaker.api.openapi import openapi_document
+from matchmaker.database import set_write_intent
+from matchmaker.exports import stamp
+from matchmaker.extensions import db, limiter
+from matchmaker.fibre import services as fibre
+from matchmaker.fibre.exports import (
+    address_rows, addresses_csv, progress_csv, progress_geojson, progress_rows,
+)
+from matchmaker.fibre.models import FibreCheck
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_ID = 2**31 - 1
+
+
+def rate_limit_key() -> str:
+    """Per token (its hash), so providers behind one address do not share a limit."""
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    return "token:" + services.token_hash(token)[:24] if token else "ip:" + (
+        request.remote_addr or "")
+
+
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=rate_limit_key)(bp)
+
+
+def _unauthorised(message: str) -> Response:
+    response = jsonify({"error": _("Not authorised"), "message": message})
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Bearer realm="matchmaker"'
+    return response
+
+
+@bp.before_request
+def authenticate() -> Response | None:
+    set_write_intent(True)  # a call may take the day's snapshot (fibre.services.refresh)
+    if request.endpoint == "api.openapi":
+        return None
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return _unauthorised(_("Send an API token: Authorization: Bearer <token>."))
+    scheme, _sep, token = header.partition(" ")
+    row = services.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    if row is None:
+        return _unauthorised(_("This API token is unknown or revoked."))
+    g.api_user = row.user
+    return None
+
+
+def _check(check_id: int) -> FibreCheck:
+    check = db.session.get(FibreCheck, check_id) if 0 < check_id <= MAX_ID else None
+    if check is None or not fibre.can_see(check, g.api_user):
+        abort(404)
+    return check
+
+
+def _summary(check: FibreCheck) -> dict[str, Any]:
+    return {
+        "id": check.id, "title": check.title,
+        "threshold_percent": float(check.threshold_percent)
+        if check.threshold_percent is not None else None,
+        "threshold_count": check.threshold_count,
+        "counted_uses": check.uses, "grouping": check.grouping.value,
+        "deadline": check.deadline.isoformat(timespec="seconds"),
+        "areas": [{"id": r.id, "name": r.name, "area_id": r.area_id} for r in check.regions],
+    }
+
+
+@bp.route("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+@bp.route("/checks")
+def checks() -> Response:
+    return jsonify({"checks": [_summary(c) for c in fibre.checks_for(g.api_user)]})
+
+
+@bp.route("/checks/<int:check_id>")
+def check(check_id: int) -> Response:
+    item = _check(check_id)
+    fibre.refresh()
+    state = fibre.progress(item, trend_days=1)
+    return jsonify({
+        **_summary(item),
+        "day": state.day.isoformat() if state.day else None,
+        "progress": progress_rows(state),
+        "exclusions": [
+            {"bag_id": e.address_id, "address": f"{e.address.street} {e.address.house_number}"
+             f"{e.address.addition and '-' + e.address.addition}, {e.address.postcode}".strip(),
+             "reason": e.reason.value, "note": e.note,
+             "created_at": e.created_at.isoformat(timespec="seconds")}
+            for e in item.exclusions
+        ],
+    })
+
+
+@bp.route("/checks/<int:check_id>/progress")
+def progress(check_id: int) -> Response:
+    item = _check(check_id)
+    fibre.refresh()
+    state = fibre.progress(item)
+    trend = {row.key: [{"day": p.day.isoformat(), "committed": p.committed,
+                        "interested_not_signed": p.interest} for p in row.trend]
+             for row in [*state.areas, *state.groups]}
+    rows = progress_rows(state)
+    for row in rows:
+        row["trend"] = trend.get(row["area_id"], [])
+    return jsonify({"check_id": item.id, "day": state.day.isoformat() if state.day else None,
+                    "areas": rows})
+
+
+@bp.route("/checks/<int:check_id>/progress.geojson")
+def progress_geojson_view(check_id: int) -> Response:
+    item = _check(check_id)
+    fibre.refresh()
+    return progress_geojson(fibre.progress(item, trend_days=1),
+                            f"glasvezel-{item.id}-{stamp()}.geojson")
+
+
+@bp.route("/checks/<int:check_id>/progress.csv")
+def progress_csv_view(check_id: int) -> Response:
+    item = _check(check_id)
+    fibre.refresh()
+    return progress_csv(fibre.progress(item, trend_days=1), f"glasvezel-{item.id}-{stamp()}.csv")
+
+
+@bp.route("/checks/<int:check_id>/addresses")
+def addresses(check_id: int) -> Response:
+    item = _check(check_id)
+    rows = fibre.consented_addresses(item, actor=g.api_user, via="api")
+    return jsonify({"check_id": item.id, "addresses": address_rows(rows)})
+
+
+@bp.route("/checks/<int:check_id>/addresses.csv")
+def addresses_csv_view(check_id: int) -> Response:
+    item = _check(check_id)
+    rows = fibre.consented_addresses(item, actor=g.api_user, via="api-csv")
+    return addresses_csv(rows, f"glasvezel-{item.id}-adressen-{stamp()}.csv")

@@ -1,0 +1,18 @@
+"""``matchmaker snapshot-fibre``: the day's fibre snapshot, publication and threshold e-mail."""
+
+from __future__ import annotations
+
+import click
+
+from matchmaker.cli import transactional
+from matchmaker.cli_support import _
+from matchmaker.fibre.services import refresh
+
+
+@click.command("snapshot-fibre")
+@transactional
+def snapshot_fibre_command() -> None:
+    """Take today's snapshot of fibre demand (once a day; running it again changes nothing),
+    decide what is published and queue the "threshold reached" e-mail. Cron it daily."""
+    snapshot = refresh()
+    click.echo(_("Fibre snapshot of %(day)s is ready.", day=snapshot.day.isoformat()))

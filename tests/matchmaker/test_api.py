@@ -1,0 +1,151 @@
+"""The provider API: bearer tokens (missing, wrong, revoked), JSON errors, own checks only,
+the same numbers as the web pages, audited address lists, and the rate limit."""
+
+from __future__ import annotations
+
+import hashlib
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+from matchmaker.api.models import ApiToken
+from matchmaker.api.services import issue_token, revoke_token
+from matchmaker.audit.models import AuditLog
+from matchmaker.auth.models import Role
+from matchmaker.cli import main
+from matchmaker.demand import services as demand_services
+from matchmaker.extensions import db, limiter
+from matchmaker.fibre import services
+
+from .test_fibre import Fibre
+
+
+@pytest.fixture
+def world(make):
+    fibre = Fibre(make)
+    people = fibre.members(6)
+    demand_services.grant_consent(people[0][2], fibre.provider, actor=None)
+    people[0][1].bag_id = "0000000000000042"  # leading zeros stay in CSV
+    check = fibre.check()
+    other = fibre.check(provider=fibre.other_provider)
+    _row, token = issue_token(fibre.provider, actor=None, name="test")
+    return {"fibre": fibre, "check": check, "other": other, "token": token, "people": people}
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_requests_without_a_valid_token_get_401_as_json(client, world):
+    for headers in ({}, bearer("mmf_wrong"), {"Authorization": f"Basic {world['token']}"}):
+        response = client.get("/api/v1/checks", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert set(response.get_json()) == {"error", "message"}
+    assert client.get("/api/v1/checks", headers=bearer(world["token"])).status_code == 200
+    row = db.session.scalar(sa.select(ApiToken))
+    revoke_token(row, actor=None)
+    assert client.get("/api/v1/checks", headers=bearer(world["token"])).status_code == 401
+
+
+def test_tokens_are_stored_hashed_and_only_for_providers(world, make):
+    row = db.session.scalar(sa.select(ApiToken))
+    assert world["token"] not in (row.token_hash, row.prefix)
+    assert row.token_hash == hashlib.sha256(world["token"].encode()).hexdigest()
+    with pytest.raises(services.ServiceError):
+        issue_token(make.user(Role.MEMBER), actor=None)
+
+
+def test_a_session_cookie_does_not_open_the_api(client, auth, world):
+    auth.login(world["fibre"].provider)
+    assert client.get("/api/v1/checks").status_code == 401
+
+
+def test_own_checks_only_and_the_same_numbers_as_the_web(client, world):
+    headers = bearer(world["token"])
+    listed = client.get("/api/v1/checks", headers=headers).get_json()["checks"]
+    assert [c["id"] for c in listed] == [world["check"].id]
+    other = world["other"].id
+    for suffix in ("", "/progress", "/progress.geojson", "/progress.csv", "/addresses"):
+        response = client.get(f"/api/v1/checks/{other}{suffix}", headers=headers)
+        assert response.status_code == 404 and response.is_json, suffix
+    data = client.get(f"/api/v1/checks/{world['check'].id}/progress", headers=headers).get_json()
+    (park,) = [a for a in data["areas"] if a["kind"] == "area"]
+    web = services.progress(world["check"]).areas[0]
+    assert (park["committed"], park["addresses"], park["still_needed"]) == (
+        web.committed, web.addresses, web.still_needed)
+    geojson = client.get(f"/api/v1/checks/{world['check'].id}/progress.geojson", headers=headers)
+    assert geojson.mimetype == "application/geo+json"
+    assert geojson.get_json()["type"] == "FeatureCollection"
+
+
+def test_consented_addresses_are_listed_and_every_access_is_audited(client, world):
+    headers = bearer(world["token"])
+    data = client.get(f"/api/v1/checks/{world['check'].id}/addresses", headers=headers).get_json()
+    demand = world["people"][0][2]
+    assert [a["demand_id"] for a in data["addresses"]] == [str(demand.id)]
+    csv_text = client.get(f"/api/v1/checks/{world['check'].id}/addresses.csv",
+                          headers=headers).get_data(as_text=True)
+    assert ";0000000000000042;" in csv_text
+    vias = db.session.scalars(sa.select(AuditLog.detail).where(
+        AuditLog.action == "fibre.address_access", AuditLog.object_id == str(demand.id))).all()
+    assert [v["via"] for v in vias] == ["api", "api-csv"]
+
+
+def test_create_token_command_prints_the_token_once(app, world):
+    runner = CliRunner()
+    result = runner.invoke(main, ["create-token", world["fibre"].provider.email],
+                           obj=ScriptInfo(create_app=lambda: app))
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    assert token.startswith("mmf_")
+    assert db.session.scalar(sa.select(ApiToken).where(
+        ApiToken.token_hash == hashlib.sha256(token.encode()).hexdigest())) is not None
+    refused = runner.invoke(main, ["create-token", "nobody@example.org"],
+                            obj=ScriptInfo(create_app=lambda: app))
+    assert refused.exit_code == 2
+
+
+def test_admins_issue_and_revoke_tokens_in_the_admin_pages(client, auth, make, world):
+    auth.login(make.user(Role.ADMIN))
+    response = client.post("/admin/tokens", data={"user_id": str(world["fibre"].provider.id),
+                                                  "name": "planning"})
+    assert response.status_code == 200
+    token = response.get_data(as_text=True).split('id="new-token">')[1].split("<")[0]
+    assert client.get("/api/v1/checks", headers=bearer(token)).status_code == 200
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.name == "planning"))
+    assert client.post(f"/admin/tokens/{row.id}/revoke").status_code == 302
+    assert client.get("/api/v1/checks", headers=bearer(token)).status_code == 401
+    assert token not in client.get("/admin/tokens").get_data(as_text=True)
+
+
+@pytest.fixture
+def limited_app(database_url, tmp_path):
+    """An app with rate limiting on. The limiter object is shared by every app in the test
+    run, so its switches are put back afterwards."""
+    from matchmaker import create_app
+
+    from .conftest import app_config
+
+    saved = (limiter.enabled, limiter.initialized)
+    app = create_app(app_config(database_url, str(tmp_path), RATELIMIT_ENABLED=True,
+                                API_RATE_LIMIT="3 per minute"))
+    try:
+        yield app
+    finally:
+        limiter.enabled, limiter.initialized = saved
+        limiter.reset()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_the_api_is_rate_limited(limited_app):
+    client = limited_app.test_client()
+    statuses = [client.get("/api/v1/checks", headers=bearer("mmf_x")).status_code
+                for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    response = client.get("/api/v1/checks", headers=bearer("mmf_x"))
+    assert response.status_code == 429 and response.is_json
+    # Another token has its own budget.
+    assert client.get("/api/v1/checks", headers=bearer("mmf_y")).status_code == 401
