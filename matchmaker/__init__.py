@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_request_hooks(app)
     register_error_handlers(app)
+    register_security_headers(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -64,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from matchmaker.demand.views import bp as demand_bp
     from matchmaker.energy.views import bp as energy_bp
     from matchmaker.fibre.views import bp as fibre_bp
+    from matchmaker.heat.views import bp as heat_bp
     from matchmaker.mail.views import bp as mail_bp
     from matchmaker.main.views import bp as main_bp
     from matchmaker.members.views import bp as members_bp
@@ -78,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(mail_bp)
     app.register_blueprint(fibre_bp)
+    app.register_blueprint(heat_bp)
     # The API authenticates with bearer tokens, never with the session cookie: no CSRF.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
@@ -102,6 +105,12 @@ def register_error_handlers(app: Flask) -> None:
     from matchmaker.main.errors import register
 
     register(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    from matchmaker.security import register_headers
+
+    register_headers(app)
 
 
 def register_template_helpers(app: Flask) -> None:

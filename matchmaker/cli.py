@@ -64,6 +64,7 @@ def transactional(command: Callable[..., Any]) -> Callable[..., Any]:
 def register(app: Flask) -> None:
     from matchmaker.api.cli import create_token_command
     from matchmaker.auth.cli import create_user_command
+    from matchmaker.backup import backup_command, restore_command
     from matchmaker.campaigns.cli import send_reminders_command
     from matchmaker.demo import demo_command
     from matchmaker.fibre.cli import snapshot_fibre_command
@@ -73,26 +74,34 @@ def register(app: Flask) -> None:
 
     for command in (create_user_command, import_addresses_command, import_areas_command,
                     demo_command, send_reminders_command, send_mail_command, worker_command,
-                    create_token_command, snapshot_fibre_command):
+                    create_token_command, snapshot_fibre_command, backup_command,
+                    restore_command, check_command):
         app.cli.add_command(command)
 
 
-def _add_analysis_commands() -> None:
-    """File-only commands, added when their modules are present."""
-    import importlib
+@click.command("check")
+@click.option("--deploy", is_flag=True, help="Check the settings for running in production.")
+@with_appcontext
+def check_command(deploy: bool) -> None:
+    """Report unsafe settings; with --deploy, exit 1 when production would be insecure."""
+    from matchmaker.security import current_findings, report_lines, secure_enough
 
-    for module, name in (("matchmaker.bundles.cli", "bundle_command"),
-                         ("matchmaker.energy.cli", "match_command"),
-                         ("matchmaker.heat.cli", "heat_command")):
-        try:
-            command = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            continue
-        main.add_command(command)
+    findings = current_findings()
+    for line in report_lines(findings):
+        click.echo(line)
+    if not findings:
+        click.echo(_("No problems found."))
+    if deploy and not secure_enough(findings):
+        sys.exit(1)
 
 
-_add_analysis_commands()
+# The file-only analysis commands need no app: they are on the group itself.
+from matchmaker.bundles.cli import bundle_command  # noqa: E402
+from matchmaker.energy.cli import match_command  # noqa: E402
+from matchmaker.heat.cli import heat_command  # noqa: E402
 
+for _analysis in (bundle_command, match_command, heat_command):
+    main.add_command(_analysis)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -236,11 +236,32 @@ def load_demo(*, seed: int = SEED) -> dict[str, int]:
     db.session.flush()
     campaigns = load_demo_campaigns(member_org, rng)
     fibre_organisations = load_demo_fibre(len(organisations))
+    load_demo_energy(member_org, seed=seed)
     return {
         "areas": len(kringen) + len(parks), "addresses": len(good), "organisations": len(organisations),
         "sites": db.session.scalar(sa.select(sa.func.count()).select_from(Site)) or 0,
         "campaigns": campaigns, "fibre_organisations": fibre_organisations,
     }
+
+
+def load_demo_energy(member_org: Organisation, *, seed: int) -> None:
+    """PV and electricity use for most sites, a finished typical-day matching run (so members
+    have matches to read), and two heat sources: one viable cluster, one that needs more
+    neighbours."""
+    from flask import current_app
+
+    from matchmaker.energy.demo import load_energy_demo
+    from matchmaker.energy.services import compute_run, start_run
+    from matchmaker.heat.demo import load_heat_demo
+
+    config = current_app.config
+    load_energy_demo(random.Random(seed + 1), pv_kwp_per_m2=config["PV_KWP_PER_M2"],
+                     pv_yield=config["PV_YIELD_KWH_PER_KWP"],
+                     producer_site_id=member_org.sites[0].id)
+    coordinator = db.session.scalar(sa.select(User).where(
+        User.email == DEMO_ACCOUNTS[Role.COORDINATOR]))
+    compute_run(start_run(actor=coordinator, mode="typical_day", max_distance_m=2000.0))
+    load_heat_demo()
 
 
 def _kring_for(x: float, y: float, kringen: dict[str, Area]) -> Area | None:
