@@ -1316,7 +1316,14 @@ def area_aggregates(campaign: Campaign) -> tuple[list[AreaAggregate], AreaAggreg
                   None if pd.isna(row.area_id) else int(row.area_id), row.geometry)
         for row in areas.itertuples()
     ]
-    return result, aggregate("*", points)
+    total = aggregate("*", points)
+    # Complementary suppression: the total minus the areas shown is the hidden areas together,
+    # so the total is shown only when the hidden areas form a safe group themselves.
+    hidden = [row.key for row, item in zip(areas.itertuples(), result, strict=True)
+              if item.cell.suppressed and item.sites]
+    if hidden and disclose(_per_member(points[labels.isin(hidden).to_numpy()])).suppressed:
+        total.cell = Cell(None, None, True)
+    return result, total
 
 
 @dataclass

@@ -736,3 +736,68 @@ def test_absurd_bids_are_refused_with_a_4xx(buy, client, auth, field, value):
     response = client.post(f"/supplier/campaigns/{campaign.id}/bid", data=data)
     assert 400 <= response.status_code < 500
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Bid)) == 0
+
+
+# --- privacy of aggregates -----------------------------------------------------------------------
+
+
+def test_a_hidden_area_cannot_be_derived_from_the_total(buy, make, client, auth, text_of):
+    from shapely.geometry import box
+
+    from matchmaker.register.models import AreaKind
+
+    far = make.area("Verweg", AreaKind.PARK, box(240000, 560000, 241000, 561000))
+    campaign = buy.campaign()
+    campaign.areas = [buy.park, far]
+    db.session.flush()
+    buy.open(campaign)
+    for _ in range(5):
+        user, site = buy.member("100")
+        buy.join(campaign, user, site, "100")
+    lone, lone_site = buy.member("37", x=240500, y=560500)  # the only member in Verweg
+    buy.join(campaign, lone, lone_site, "37")
+    auth.login(buy.suppliers[0])
+    page = text_of(client.get(f"/supplier/campaigns/{campaign.id}"))
+    assert "500" in page and "verborgen" in page
+    assert "537" not in page  # total − Testpark would give away the lone member's 37 kWp
+
+
+def test_members_see_no_exact_totals_while_fewer_than_five_take_part(buy, client, auth,
+                                                                    text_of):
+    first, first_site = buy.member("120")
+    second, second_site = buy.member("80")
+    campaign = buy.open(buy.campaign())
+    buy.join(campaign, first, first_site, "120")
+    buy.join(campaign, second, second_site, "80")
+    auth.login(first)
+    page = text_of(client.get(f"/campaigns/{campaign.id}"))
+    assert "200" not in page.replace("2026", "")  # 200 − own 120 would reveal the other's 80
+    assert "Minder dan 5 leden" in page
+
+
+def test_a_park_and_a_kring_with_one_name_are_counted_apart(buy, make):
+    from shapely.geometry import box
+
+    from matchmaker.register.models import AreaKind
+
+    kring = make.area("Testpark", AreaKind.KRING, box(232000, 555000, 236000, 559000))
+    campaign = buy.campaign()
+    campaign.areas = [buy.park, kring]
+    db.session.flush()
+    buy.open(campaign)
+    in_park, park_site = buy.member("100")
+    in_kring, kring_site = buy.member("50", x=235500, y=558500)
+    buy.join(campaign, in_park, park_site, "100")
+    buy.join(campaign, in_kring, kring_site, "50")
+    rows, total = services.area_aggregates(campaign)
+    assert sorted((r.area_id, r.volume) for r in rows) == [
+        (buy.park.id, Decimal("100")), (kring.id, Decimal("50"))]
+    assert total.volume == Decimal("150")
+
+
+def test_a_tenant_cannot_send_the_owner_consent_link_to_itself(buy):
+    tenant, site = buy.member("400", tenure=Tenure.TENANT)
+    campaign = buy.open(buy.campaign())
+    participation = buy.join(campaign, tenant, site, "400")
+    with pytest.raises(ServiceError):
+        services.request_owner_consent(participation, actor=tenant, owner_email=tenant.email)
