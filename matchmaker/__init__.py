@@ -9,8 +9,8 @@ from flask import Flask, request
 
 from matchmaker.config import load_config
 from matchmaker.database import configure_engine, set_write_intent
-from matchmaker.types import render_migration_type
 from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
+from matchmaker.types import render_migration_type
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

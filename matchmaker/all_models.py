@@ -4,13 +4,25 @@ from matchmaker.api.models import ApiToken
 from matchmaker.audit.models import AuditLog
 from matchmaker.auth.models import User
 from matchmaker.campaigns.models import (
-    Bid, BidTier, Campaign, CampaignInvitation, CampaignTier, Offer, OwnerConsentToken,
-    Participation, SupplierInvitation,
+    Bid,
+    BidTier,
+    Campaign,
+    CampaignInvitation,
+    CampaignTier,
+    Offer,
+    OwnerConsentToken,
+    Participation,
+    SupplierInvitation,
 )
 from matchmaker.demand.models import Demand, Product, ProviderConsent
 from matchmaker.energy.models import EnergyAsset, Match, MatchRun
 from matchmaker.fibre.models import (
-    FibreCheck, FibreCheckRegion, FibreExclusion, FibrePublication, FibreRegion, FibreSnapshot,
+    FibreCheck,
+    FibreCheckRegion,
+    FibreExclusion,
+    FibrePublication,
+    FibreRegion,
+    FibreSnapshot,
     FibreSnapshotUnit,
 )
 from matchmaker.mail.models import Outbox

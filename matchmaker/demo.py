@@ -30,9 +30,9 @@ from matchmaker.demand.services import product_by_code, register_demand, suggest
 from matchmaker.extensions import db
 from matchmaker.members.models import LegalForm, Organisation, Site, Tenure
 from matchmaker.members.services import add_site, register_organisation
+from matchmaker.models import utcnow
 from matchmaker.register.models import AddressRecord, Area, AreaKind
 from matchmaker.register.services import _upsert
-from matchmaker.models import utcnow
 
 DEMO_PASSWORD = "assen-demo-2026"
 DEMO_ACCOUNTS = {

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-import re
-from collections.abc import Iterable
-
 from wtforms import DecimalField, FloatField, IntegerField, SelectChoice
-from wtforms.widgets import TextInput
 from wtforms.validators import ValidationError
+from wtforms.widgets import TextInput
 
 
 def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:

@@ -18,7 +18,11 @@ from matchmaker.exports import stamp
 from matchmaker.extensions import db, limiter
 from matchmaker.fibre import services as fibre
 from matchmaker.fibre.exports import (
-    address_rows, addresses_csv, progress_csv, progress_geojson, progress_rows,
+    address_rows,
+    addresses_csv,
+    progress_csv,
+    progress_geojson,
+    progress_rows,
 )
 from matchmaker.fibre.models import FibreCheck
 

@@ -57,6 +57,8 @@ class RegisterForm(FlaskForm):
 
 class AccountForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)],
+                       description=_l("Changing it logs out your other sessions."))
     locale = SelectField(_l("Language"), choices=choices([("nl", "Nederlands"), ("en", "English")]))
 
 
@@ -71,3 +73,20 @@ class PasswordForm(FlaskForm):
 
 class LanguageForm(FlaskForm):
     lang = SelectField(choices=choices([("nl", "Nederlands"), ("en", "English")]))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)],
+                                 description=_l("At least 8 characters; not a common password."))
+    new_password_confirm = PasswordField(
+        _l("Repeat new password"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
+    )
+
+
+class ReauthenticateForm(FlaskForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
 
 import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
-from matchmaker.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
+from matchmaker.auth.passwords import (
+    hash_password,
+    needs_rehash,
+    password_problems,
+    verify_password,
+)
 from matchmaker.errors import N_, Conflict, ServiceError
 from matchmaker.extensions import db
+from matchmaker.mail.models import MailKind
+from matchmaker.mail.services import external_url, queue_mail
 from matchmaker.members.models import Organisation
 from matchmaker.models import utcnow
 
@@ -117,3 +129,69 @@ def set_active(user: User, active: bool, *, actor: User) -> None:
 
 def set_locale(user: User, locale: str) -> None:
     user.locale = locale
+
+
+# --- password reset ------------------------------------------------------------------------------
+
+RESET_SALT = "password-reset"
+RESET_MAX_AGE_S = 60 * 60
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
+
+
+def _fingerprint(user: User) -> str:
+    """Changes with the password hash: a reset link works once (the reset changes the hash)."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def request_password_reset(email: str, *, demo_mode: bool) -> bool:
+    """Queue a reset link for an active account; always answer the same to the user, so the
+    form does not tell who has an account. Returns whether a message was queued."""
+    user = find_user(email or "")
+    if user is None or not user.active or (user.is_demo and not demo_mode):
+        return False
+    token = _reset_serializer().dumps({"u": user.id, "f": _fingerprint(user)})
+    queue_mail(
+        user.email, kind=MailKind.ACCOUNT, dedupe_key=f"reset:{user.id}:{secrets.token_hex(8)}",
+        template="password_reset", subject=N_("Choose a new password"), locale=user.locale,
+        topic=f"user:{user.id}", user=user,
+        link=external_url("auth.reset_password", token=token),
+        minutes=RESET_MAX_AGE_S // 60,
+    )
+    record(None, "user.password_reset_requested", user)
+    return True
+
+
+def user_for_reset(token: str) -> User:
+    """The account a reset link is for; refuses expired, used and tampered links."""
+    try:
+        data = _reset_serializer().loads(token, max_age=RESET_MAX_AGE_S)
+    except SignatureExpired as exc:
+        raise ServiceError(N_("This link has expired; ask for a new one.")) from exc
+    except BadSignature as exc:
+        raise ServiceError(N_("This link is not valid.")) from exc
+    user = db.session.get(User, int(data.get("u", 0))) if isinstance(data, dict) else None
+    if user is None or not user.active or not hmac.compare_digest(
+            str(data.get("f", "")), _fingerprint(user)):
+        raise ServiceError(N_("This link was used already or is not valid; ask for a new one."))
+    return user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    user = user_for_reset(token)
+    set_password(user, new_password, actor=user)
+    return user
+
+
+def change_email(user: User, new_email: str, *, actor: User) -> None:
+    email = normalize_email(new_email)
+    if email == user.email:
+        return
+    if find_user(email) is not None:
+        raise Conflict(N_("An account with this e-mail address exists already."), field="email")
+    old = user.email
+    user.email = email
+    end_sessions(user)
+    record(actor, "user.email", user, old=old, new=email)

@@ -2,19 +2,38 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from matchmaker.auth import services
-from matchmaker.auth.forms import AccountForm, LoginForm, PasswordForm, RegisterForm, legal_form_choices
+from matchmaker.auth.forms import (
+    AccountForm,
+    ForgotPasswordForm,
+    LoginForm,
+    PasswordForm,
+    ReauthenticateForm,
+    RegisterForm,
+    ResetPasswordForm,
+    legal_form_choices,
+)
 from matchmaker.auth.passwords import verify_password
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import limiter
 from matchmaker.forms import apply_service_error, choices
 from matchmaker.i18n import translate_error
 from matchmaker.members.services import kringen, register_member
+from matchmaker.security import login_is_recent, mark_login
 
 bp = Blueprint("auth", __name__)
 
@@ -41,6 +60,7 @@ def login() -> str | Response | tuple[str, int]:
         if user is not None:
             session.clear()  # a fresh session at login (no fixation)
             login_user(user, remember=form.remember.data)
+            mark_login()
             session["lang"] = user.locale
             return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
         form.password.errors.append(_("Unknown e-mail address or wrong password."))
@@ -84,6 +104,7 @@ def register() -> str | Response | tuple[str, int]:
             return render_template("auth/register.html", form=form), err.status
         session.clear()
         login_user(user)
+        mark_login()
         flash(_("Welcome! Add your first site (pand) to register demand."), "success")
         return redirect(url_for("members.new_site"))
     return render_template("auth/register.html", form=form), 422 if form.errors else 200
@@ -94,14 +115,23 @@ def register() -> str | Response | tuple[str, int]:
 def account() -> str | Response | tuple[str, int]:
     form = AccountForm(obj=current_user, prefix="account")
     password_form = PasswordForm(prefix="pw")
+    if request.method == "POST" and not login_is_recent():
+        # Changing the e-mail address or password needs a recent proof of the password.
+        return redirect(url_for("auth.reauthenticate", next=url_for("auth.account")))
+    user = current_user._get_current_object()
     if request.method == "POST" and "account-name" in request.form and form.validate():
-        current_user.name = form.name.data.strip()
-        services.set_locale(current_user, form.locale.data)
-        session["lang"] = form.locale.data
-        flash(_("Your settings are saved."), "success")
-        return redirect(url_for("auth.account"))
+        try:
+            services.change_email(user, form.email.data, actor=user)
+        except ServiceError as err:
+            apply_service_error(form, err, translate_error(err))
+        else:
+            user.name = form.name.data.strip()
+            services.set_locale(user, form.locale.data)
+            session["lang"] = form.locale.data
+            login_user(user)  # this session continues; others end when the e-mail changed
+            flash(_("Your settings are saved."), "success")
+            return redirect(url_for("auth.account"))
     if request.method == "POST" and "pw-new_password" in request.form and password_form.validate():
-        user = current_user._get_current_object()
         if not verify_password(user.password_hash, password_form.current_password.data):
             password_form.current_password.errors.append(_("This is not your current password."))
         else:
@@ -115,3 +145,51 @@ def account() -> str | Response | tuple[str, int]:
                 return redirect(url_for("auth.account"))
     status = 422 if (form.errors or password_form.errors) else 200
     return render_template("auth/account.html", form=form, password_form=password_form), status
+
+
+@bp.route("/reauthenticate", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10 per minute", methods=["POST"])
+def reauthenticate() -> str | Response | tuple[str, int]:
+    """Confirm the password before a sensitive action (export, consent, account changes)."""
+    form = ReauthenticateForm()
+    if form.validate_on_submit():
+        if verify_password(current_user.password_hash, form.password.data):
+            mark_login()
+            return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+        form.password.errors.append(_("This is not your current password."))
+    return render_template("auth/reauthenticate.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per minute; 20 per hour", methods=["POST"])
+def forgot_password() -> str | Response | tuple[str, int]:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data,
+                                        demo_mode=current_app.config["DEMO_MODE"])
+        flash(_("If an account exists for this address, we sent a link to choose a new "
+                "password. It works for one hour."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def reset_password(token: str) -> str | Response | tuple[str, int]:
+    try:
+        services.user_for_reset(token)
+    except ServiceError as err:
+        flash(translate_error(err), "error")
+        return redirect(url_for("auth.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.new_password.data)
+        except ServiceError as err:
+            if not apply_service_error(form, err, translate_error(err)):
+                flash(translate_error(err), "error")
+            return render_template("auth/reset.html", form=form), err.status
+        flash(_("Your password is changed. Log in with the new one."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form), 422 if form.errors else 200

@@ -24,6 +24,7 @@ from matchmaker.forms import choices
 from matchmaker.main.templating import number
 from matchmaker.printing import svg_map
 from matchmaker.register.models import Area, AreaKind
+from matchmaker.security import recent_login_required
 
 bp = Blueprint("bundles", __name__, url_prefix="/coordinator")
 
@@ -123,6 +124,7 @@ def _bundle_sites() -> tuple[BundleFilterForm, Any, Any, gpd.GeoDataFrame, Any]:
 
 @bp.route("/bundles/export.<any(csv,geojson,gpkg):fmt>")
 @staff_required
+@recent_login_required
 def export(fmt: str) -> Response:
     """One bundle for negotiation, with contact details (coordinators only)."""
     _form, product, summary, sites, _bundles = _bundle_sites()
@@ -153,6 +155,7 @@ def export(fmt: str) -> Response:
 
 @bp.route("/bundles/print")
 @staff_required
+@recent_login_required
 def print_summary() -> str:
     form, product, summary, sites, _bundles = _bundle_sites()
     drawing = svg_map(summary.geometry, sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())

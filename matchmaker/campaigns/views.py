@@ -63,6 +63,7 @@ from matchmaker.forms import apply_service_error, choices
 from matchmaker.i18n import translate_error
 from matchmaker.members.models import Site
 from matchmaker.models import utcnow
+from matchmaker.security import recent_login_required
 
 bp = Blueprint("campaigns", __name__)
 
@@ -868,6 +869,7 @@ def _handoff_campaign(campaign_id: int) -> Campaign:
 
 @bp.route("/supplier/campaigns/<int:campaign_id>/handoff.csv")
 @handoff_roles
+@recent_login_required
 def handoff_csv(campaign_id: int) -> Response | tuple[str, int]:
     campaign = _handoff_campaign(campaign_id)
     try:
@@ -901,6 +903,7 @@ def handoff_csv(campaign_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/supplier/campaigns/<int:campaign_id>/handoff")
 @handoff_roles
+@recent_login_required
 def handoff_list(campaign_id: int) -> str | tuple[str, int]:
     campaign = _handoff_campaign(campaign_id)
     try:

@@ -18,6 +18,7 @@ from matchmaker.exports import csv_response, nl_number, stamp
 from matchmaker.extensions import db
 from matchmaker.forms import choices
 from matchmaker.register.models import Area, AreaKind
+from matchmaker.security import recent_login_required
 
 bp = Blueprint("demand", __name__, url_prefix="/coordinator")
 
@@ -65,6 +66,7 @@ def overview() -> str:
 
 @bp.route("/demand.csv")
 @staff_required
+@recent_login_required
 def overview_csv() -> Response:
     _form, filters = _filter_form()
     rows = services.demand_overview(filters)

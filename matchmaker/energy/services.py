@@ -23,13 +23,23 @@ from geo.errors import N_, GeoError
 from geo.io import read_csv_text
 from geo.matching import marginal_gain, match_energy
 from geo.profiles import (
-    CATEGORIES, Profile, aggregate, consumption_profile, measured_profile, pv_profile,
+    CATEGORIES,
+    Profile,
+    aggregate,
+    consumption_profile,
+    measured_profile,
+    pv_profile,
     step_weights,
 )
 from matchmaker.audit.services import record
 from matchmaker.auth.models import User
 from matchmaker.energy.models import (
-    AssetKind, EnergyAsset, Match, MatchRun, ProfileSource, RunStatus,
+    AssetKind,
+    EnergyAsset,
+    Match,
+    MatchRun,
+    ProfileSource,
+    RunStatus,
 )
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import db

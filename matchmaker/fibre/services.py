@@ -50,8 +50,15 @@ from matchmaker.demand.models import Demand, Product, ProviderConsent, Stage
 from matchmaker.errors import N_, ServiceError
 from matchmaker.extensions import db
 from matchmaker.fibre.models import (
-    ExclusionReason, FibreCheck, FibreCheckRegion, FibreExclusion, FibrePublication, FibreRegion,
-    FibreSnapshot, FibreSnapshotUnit, Grouping,
+    ExclusionReason,
+    FibreCheck,
+    FibreCheckRegion,
+    FibreExclusion,
+    FibrePublication,
+    FibreRegion,
+    FibreSnapshot,
+    FibreSnapshotUnit,
+    Grouping,
 )
 from matchmaker.mail.models import MailKind
 from matchmaker.mail.services import external_url, queue_mail

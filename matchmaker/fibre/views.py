@@ -28,13 +28,20 @@ from matchmaker.fibre import services
 from matchmaker.fibre.charts import trend_chart
 from matchmaker.fibre.exports import addresses_csv, area_label, progress_csv, progress_geojson
 from matchmaker.fibre.forms import (
-    COUNT, PERCENT, ActionForm, CheckForm, ConsentForm, ExclusionForm, WhatIfForm,
+    COUNT,
+    PERCENT,
+    ActionForm,
+    CheckForm,
+    ConsentForm,
+    ExclusionForm,
+    WhatIfForm,
 )
 from matchmaker.fibre.models import FibreCheck, FibreExclusion, Grouping
 from matchmaker.forms import apply_service_error, choices
 from matchmaker.i18n import translate_error
 from matchmaker.members.models import Site
 from matchmaker.members.services import find_address
+from matchmaker.security import recent_login_required
 
 bp = Blueprint("fibre", __name__, url_prefix="/fibre")
 fibre_roles = role_required(Role.PROVIDER, Role.COORDINATOR, Role.ADMIN)
@@ -230,6 +237,7 @@ def progress_csv_view(check_id: int) -> Response:
 
 @bp.route("/checks/<int:check_id>/addresses")
 @fibre_roles
+@recent_login_required
 def addresses(check_id: int) -> str:
     check = _check(check_id)
     rows = services.consented_addresses(check, actor=current_user, via="web")
@@ -238,6 +246,7 @@ def addresses(check_id: int) -> str:
 
 @bp.route("/checks/<int:check_id>/addresses.csv", endpoint="addresses_csv")
 @fibre_roles
+@recent_login_required
 def addresses_csv_view(check_id: int) -> Response:
     check = _check(check_id)
     rows = services.consented_addresses(check, actor=current_user, via="csv")
@@ -320,6 +329,7 @@ def consents() -> str:
 
 @bp.route("/consents/<int:demand_id>/grant", methods=["POST"])
 @member_required
+@recent_login_required
 def grant_consent(demand_id: int) -> Response:
     demand = _own_demand(demand_id)
     form = ConsentForm(prefix=f"d{demand.id}")
@@ -336,6 +346,7 @@ def grant_consent(demand_id: int) -> Response:
 
 @bp.route("/consents/<int:demand_id>/<int:provider_id>/withdraw", methods=["POST"])
 @member_required
+@recent_login_required
 def withdraw_consent(demand_id: int, provider_id: int) -> Response:
     demand = _own_demand(demand_id)
     if not ActionForm().validate_on_submit():

@@ -18,7 +18,12 @@ import sqlalchemy as sa
 from geo.addresses import is_residential
 from geo.crs import RD_NEW
 from geo.heat import (
-    DETOUR_FACTOR, TEMPERATURE_CLASSES, Tipping, assign_sites, candidate_networks, gas_to_heat_mwh,
+    DETOUR_FACTOR,
+    TEMPERATURE_CLASSES,
+    Tipping,
+    assign_sites,
+    candidate_networks,
+    gas_to_heat_mwh,
     tipping_candidates,
 )
 from matchmaker.audit.services import record

@@ -20,6 +20,7 @@ class MailKind(StrEnum):
     DECISION = "decision"
     CANCELLATION = "cancellation"
     CONSENT = "consent"
+    ACCOUNT = "account"  # password reset and other mail about the account itself
 
 
 class Outbox(db.Model):

@@ -7,8 +7,15 @@ import shapely
 import sqlalchemy as sa
 import xstatic.pkg.leaflet
 from flask import (
-    Blueprint, Response, current_app, redirect, render_template, request, send_from_directory,
-    session, url_for,
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
 )
 from flask_babel import get_locale
 from flask_login import current_user, login_required

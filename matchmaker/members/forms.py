@@ -6,7 +6,13 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from matchmaker.demand.models import Stage
-from matchmaker.forms import LocalDecimalField, choices, LocalFloatField, OptionalIntegerField, not_negative
+from matchmaker.forms import (
+    LocalDecimalField,
+    LocalFloatField,
+    OptionalIntegerField,
+    choices,
+    not_negative,
+)
 from matchmaker.members.models import ENERGY_LABELS, Tenure
 
 

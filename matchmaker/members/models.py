@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from matchmaker.auth.models import enum_column
 from matchmaker.extensions import db
 from matchmaker.models import TimestampMixin
+from matchmaker.types import UTCDateTime
 
 if TYPE_CHECKING:
     from matchmaker.auth.models import User
@@ -56,6 +58,9 @@ class Organisation(TimestampMixin, db.Model):
     contact_name: Mapped[str] = mapped_column(sa.String(120), default="")
     contact_email: Mapped[str] = mapped_column(sa.String(254), default="")
     contact_phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    # Set when the organisation asked to be forgotten: personal data is gone, the aggregate
+    # history (demand volumes, group buys) stays correct.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     kring: Mapped[Area | None] = relationship()
     users: Mapped[list[User]] = relationship(back_populates="organisation")

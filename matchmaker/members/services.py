@@ -13,12 +13,20 @@ from geo.crs import in_netherlands, wgs84_to_rd
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
 from matchmaker.campaigns.models import (
-    Campaign, CampaignState, Participation, ParticipationState,
+    Campaign,
+    CampaignState,
+    Participation,
+    ParticipationState,
 )
 from matchmaker.errors import N_, Conflict, ServiceError
 from matchmaker.extensions import db
 from matchmaker.members.models import (
-    ENERGY_LABELS, LegalForm, LocationSource, Organisation, Site, Tenure,
+    ENERGY_LABELS,
+    LegalForm,
+    LocationSource,
+    Organisation,
+    Site,
+    Tenure,
 )
 from matchmaker.register.models import AddressRecord, Area, AreaKind
 

@@ -67,6 +67,12 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     ("auth.login", "POST"): EVERYONE,
     ("auth.register", "GET"): EVERYONE,
     ("auth.register", "POST"): EVERYONE,
+    ("auth.reauthenticate", "GET"): LOGGED_IN,
+    ("auth.reauthenticate", "POST"): LOGGED_IN,
+    ("auth.forgot_password", "GET"): EVERYONE,
+    ("auth.forgot_password", "POST"): EVERYONE,
+    ("auth.reset_password", "GET"): EVERYONE,
+    ("auth.reset_password", "POST"): EVERYONE,
     ("auth.account", "GET"): LOGGED_IN,
     ("auth.account", "POST"): LOGGED_IN,
     # Site pages of other features before the member routes (one of them deletes the site).
@@ -257,6 +263,7 @@ def url_args(endpoint, world):
     fibre_check = {"check_id": world["check_id"]}
     return {
         "mail.message": {"message_id": world["message_id"]},
+        "auth.reset_password": {"token": "not-a-token"},
         "bundles.export": {"fmt": "csv", "product": "fibre", "site": site_id},
         "bundles.print_summary": {"product": "fibre", "site": site_id},
         "admin.revoke_token": {"token_id": world["token_id"]},

@@ -1,0 +1,139 @@
+"""Sessions, password reset, recent login, rate limits, headers and the deployment check."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+from matchmaker import create_app
+from matchmaker.auth.models import Role, User
+from matchmaker.cli import main
+from matchmaker.config import DEFAULT_SECRET_KEY
+from matchmaker.extensions import db
+from matchmaker.mail.models import MailKind, Outbox
+from matchmaker.security import deploy_findings, secure_enough
+
+from .conftest import PASSWORD, app_config
+
+
+def reset_link(user):
+    mail = db.session.scalar(sa.select(Outbox).where(Outbox.kind == MailKind.ACCOUNT,
+                                                      Outbox.recipient == user.email)
+                             .order_by(Outbox.id.desc()))
+    return re.search(r"http://[^\s]+/password/reset/(\S+)", mail.body_text).group(1)
+
+
+def test_password_reset_link_works_once_and_ends_other_sessions(app, make, auth, client):
+    user = make.user(Role.MEMBER)
+    other = app.test_client()
+    other.post("/login", data={"email": user.email, "password": PASSWORD})
+    response = client.post("/password/forgot", data={"email": user.email.upper()})
+    assert response.status_code == 302
+    unknown = client.post("/password/forgot", data={"email": "nobody@example.org"})
+    assert unknown.status_code == 302  # the same answer: no account enumeration
+    token = reset_link(user)
+    assert client.post(f"/password/reset/{token}", data={
+        "new_password": "Glasvezel-Assen-9", "new_password_confirm": "Glasvezel-Assen-9",
+    }).status_code == 302
+    assert other.get("/dashboard").status_code == 302  # the other session has ended
+    assert auth.login(user, "Glasvezel-Assen-9").status_code == 302
+    auth.logout()
+    reused = client.post(f"/password/reset/{token}", data={
+        "new_password": "Nog-een-keer-77", "new_password_confirm": "Nog-een-keer-77"})
+    assert reused.status_code == 302 and "/password/forgot" in reused.headers["Location"]
+    assert auth.login(user, "Nog-een-keer-77").status_code == 422
+    tampered = client.get(f"/password/reset/{token[:-2]}xx")
+    assert "/password/forgot" in tampered.headers["Location"]
+
+
+def test_sensitive_actions_ask_for_the_password_again_after_a_while(make, auth, client):
+    coordinator = make.user(Role.COORDINATOR)
+    auth.login(coordinator)
+    assert client.get("/coordinator/demand.csv").status_code == 200
+    with client.session_transaction() as session:
+        session["auth_at"] = 0  # logged in long ago
+    response = client.get("/coordinator/demand.csv")
+    assert response.status_code == 302 and "/reauthenticate" in response.headers["Location"]
+    wrong = client.post(response.headers["Location"], data={"password": "nope"})
+    assert wrong.status_code == 422
+    right = client.post(response.headers["Location"], data={"password": PASSWORD})
+    assert right.headers["Location"].startswith("/coordinator/demand.csv")
+    assert client.get("/coordinator/demand.csv").status_code == 200
+
+
+def test_changing_the_email_needs_a_recent_login_and_ends_other_sessions(app, make, auth,
+                                                                        client):
+    user = make.user(Role.MEMBER)
+    auth.login(user)
+    other = app.test_client()
+    other.post("/login", data={"email": user.email, "password": PASSWORD})
+    with client.session_transaction() as session:
+        session["auth_at"] = 0
+    stale = client.post("/account", data={"account-name": "A", "account-email": "a@x.example",
+                                           "account-locale": "nl"})
+    assert "/reauthenticate" in stale.headers["Location"]
+    client.post("/reauthenticate", data={"password": PASSWORD})
+    changed = client.post("/account", data={"account-name": "A", "account-email": "A@X.example",
+                                             "account-locale": "nl"})
+    assert changed.status_code == 302
+    assert db.session.get(User, user.id).email == "a@x.example"
+    assert client.get("/dashboard").status_code == 200
+    assert other.get("/dashboard").status_code == 302
+
+
+def test_login_is_rate_limited_before_the_cpu_saturates(database_url, tmp_path):
+    app = create_app(app_config(database_url, str(tmp_path), RATELIMIT_ENABLED=True,
+                                RATELIMIT_STORAGE_URI="memory://"))
+    client = app.test_client()
+    statuses = [client.post("/login", data={"email": "x@example.org", "password": "guess-1234"}
+                            ).status_code for _ in range(12)]
+    assert statuses[:10] == [422] * 10 and statuses[10:] == [429, 429]
+    assert "Te veel" in client.post("/login", data={}).get_data(as_text=True)
+
+
+def test_pages_carry_strict_security_headers(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert "'unsafe-inline'" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in response.headers  # plain HTTP here
+    secure = client.get("/login", base_url="https://energie.example")
+    assert "max-age=" in secure.headers["Strict-Transport-Security"]
+    html = response.get_data(as_text=True)
+    assert "<script>" not in html and ' style="' not in html  # nothing inline for the CSP
+
+
+def test_every_template_avoids_inline_scripts_and_styles():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.html")
+                 if not p.name.startswith("layout") and (
+                     re.search(r"<script(?![^>]*\bsrc=)", p.read_text())
+                     or re.search(r'\sstyle="', p.read_text()))]
+    assert offenders == []
+
+
+def test_deploy_check_flags_the_default_and_passes_a_hardened_setup(app, monkeypatch):
+    default = deploy_findings(dict(app.config) | {
+        "SECRET_KEY": DEFAULT_SECRET_KEY, "SQLALCHEMY_DATABASE_URI": "sqlite:///instance/x.db",
+    }, workers=4)
+    assert not secure_enough(default)
+    messages = " ".join(f.message for f in default)
+    for word in ("SECRET_KEY", "SQLite", "memory", "Secure", "https"):
+        assert word in messages
+    hardened = dict(app.config) | {
+        "SECRET_KEY": "x" * 48, "DEMO_MODE": False, "DEBUG": False,
+        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://app@db/matchmaker",
+        "RATELIMIT_STORAGE_URI": "redis://redis:6379/0", "SESSION_COOKIE_SECURE": True,
+        "REMEMBER_COOKIE_SECURE": True, "BASE_URL": "https://energie.example",
+        "SMTP_HOST": "smtp.example", "JOB_QUEUE": "rq",
+    }
+    assert deploy_findings(hardened, workers=4) == []
+    result = CliRunner().invoke(main, ["check", "--deploy"],
+                                obj=ScriptInfo(create_app=lambda: app))
+    assert result.exit_code == 1 and "SECRET_KEY" in result.output
