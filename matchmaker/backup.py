@@ -73,11 +73,16 @@ def _decode(value: Any, column: sa.Column[Any]) -> Any:
     return value
 
 
+def encode_row(table: sa.Table, row: Any) -> dict[str, Any]:
+    """A row as JSON-ready values by column type (decimals as text, times in ISO 8601)."""
+    return {c.name: _encode(row[c.name], c) for c in table.columns}
+
+
 def _rows(table: sa.Table) -> Iterator[dict[str, Any]]:
     order = list(table.primary_key.columns) or list(table.columns)
     result = db.session.execute(sa.select(table).order_by(*order)).mappings()
     for row in result:
-        yield {c.name: _encode(row[c.name], c) for c in table.columns}
+        yield encode_row(table, row)
 
 
 def backup(path: str | Path) -> dict[str, int]:

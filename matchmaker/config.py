@@ -105,6 +105,11 @@ def load_config(instance_path: str | Path, overrides: dict[str, Any] | None = No
         # Links in e-mails start with this (e.g. https://energie.example.nl); when empty,
         # http://127.0.0.1:5000 (the address of `make run`).
         "BASE_URL": os.environ.get("MATCHMAKER_BASE_URL", ""),
+        # Retention (days; 0 keeps forever), applied by `matchmaker purge`. The audit log
+        # holds who did what, provider access to addresses included; three years lets a
+        # member ask about it later. Sent e-mail only documents what was said.
+        "AUDIT_RETENTION_DAYS": int(os.environ.get("MATCHMAKER_AUDIT_RETENTION_DAYS", "1095")),
+        "MAIL_RETENTION_DAYS": int(os.environ.get("MATCHMAKER_MAIL_RETENTION_DAYS", "365")),
         # Provider API (/api/v1): requests per token (Flask-Limiter notation).
         "API_RATE_LIMIT": os.environ.get("MATCHMAKER_API_RATE_LIMIT", "120 per minute"),
     }

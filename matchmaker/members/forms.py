@@ -69,3 +69,8 @@ class DemandForm(FlaskForm):
     )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])
     version = HiddenField()
+
+
+class EraseForm(FlaskForm):
+    confirm_name = StringField(_l("Type the company name to confirm"),
+                               validators=[DataRequired(), Length(max=200)])

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Response as FlaskResponse
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from geo.addresses import AddressError, parse_house_number
@@ -18,9 +19,13 @@ from matchmaker.errors import Conflict, ServiceError
 from matchmaker.extensions import db
 from matchmaker.forms import apply_service_error, choices
 from matchmaker.i18n import translate_error
-from matchmaker.members import services
-from matchmaker.members.forms import DemandForm, NewSiteForm, OrganisationForm, SiteAttributesForm
+from matchmaker.audit.services import record
+from matchmaker.members import gdpr, services
+from matchmaker.members.forms import (
+    DemandForm, EraseForm, NewSiteForm, OrganisationForm, SiteAttributesForm,
+)
 from matchmaker.members.models import Site
+from matchmaker.security import recent_login_required
 
 bp = Blueprint("members", __name__)
 
@@ -222,3 +227,39 @@ def withdraw(site_id: int, product_code: str) -> Response:
     demand_services.withdraw_demand(item, actor=current_user)
     flash(_("Your demand is withdrawn."), "info")
     return redirect(url_for("members.dashboard"))
+
+
+# --- the organisation's data (AVG/GDPR) -------------------------------------------------------
+
+@bp.route("/organisation/data")
+@member_required
+def data() -> str:
+    return render_template("members/data.html", org=current_user.organisation,
+                           form=EraseForm())
+
+
+@bp.route("/organisation/data.zip")
+@member_required
+@recent_login_required
+def data_export() -> FlaskResponse:
+    org = current_user.organisation
+    record(current_user, "organisation.export", org)
+    return FlaskResponse(gdpr.export_archive(org), mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="gegevens-{org.kvk_number}.zip"'})
+
+
+@bp.route("/organisation/erase", methods=["POST"])
+@member_required
+@recent_login_required
+def erase() -> str | Response | tuple[str, int]:
+    org = current_user.organisation
+    form = EraseForm()
+    if not form.validate_on_submit() or form.confirm_name.data.strip() != org.name:
+        form.confirm_name.errors = [_("Type the company name exactly as shown to confirm.")]
+        return render_template("members/data.html", org=org, form=form), 422
+    gdpr.erase_organisation(org, actor=current_user)
+    logout_user()
+    session.clear()
+    flash(_("Your organisation's personal data is erased and your accounts are closed."),
+          "info")
+    return redirect(url_for("main.index"))

@@ -1,0 +1,185 @@
+"""The AVG/GDPR rights of a member organisation: all its data in one download, and erasure.
+
+Erasure removes personal data (names, contacts, e-mail addresses, addresses, meter data,
+consents, queued mail) but keeps the organisation's demand, participations and offers as
+anonymous rows, so the association's aggregate history (volumes per area, group buy totals,
+fibre trends) stays correct. Sites keep their location for the same reason; without name,
+address or BAG id it no longer points to a company in the service.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+import zipfile
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from matchmaker.audit.models import AuditLog
+from matchmaker.audit.services import record
+from matchmaker.auth.models import User
+from matchmaker.auth.passwords import hash_password
+from matchmaker.auth.services import end_sessions
+from matchmaker.backup import encode_row
+from matchmaker.campaigns.models import Offer, OwnerConsentToken, Participation
+from matchmaker.demand.models import Demand, ProviderConsent
+from matchmaker.energy.models import EnergyAsset, Match
+from matchmaker.errors import N_, Conflict
+from matchmaker.extensions import db
+from matchmaker.mail.models import Outbox
+from matchmaker.members.models import Organisation, Site
+from matchmaker.models import utcnow
+
+#: Columns never handed out, not even to the data subject (secrets, not data about them).
+SECRET_COLUMNS = {"password_hash", "session_version", "nonce", "token_hash"}
+
+
+def _rows(model: Any, condition: Any) -> list[dict[str, Any]]:
+    table = model.__table__
+    result = db.session.execute(sa.select(table).where(condition).order_by(*table.primary_key))
+    return [{k: v for k, v in encode_row(table, row).items() if k not in SECRET_COLUMNS}
+            for row in result.mappings()]
+
+
+def organisation_data(org: Organisation) -> dict[str, list[dict[str, Any]]]:
+    """Everything the service holds about ``org``, table by table."""
+    site_ids = [s.id for s in org.sites]
+    user_ids = [u.id for u in org.users]
+    demand_ids = [d.id for s in org.sites for d in s.demands]
+    participation_ids = list(db.session.scalars(
+        sa.select(Participation.id).where(Participation.site_id.in_(site_ids))))
+    own_object_ids = ([("organisations", str(org.id))] + [("sites", str(i)) for i in site_ids]
+                      + [("demands", str(i)) for i in demand_ids]
+                      + [("users", str(i)) for i in user_ids])
+    audit = sa.or_(
+        AuditLog.actor_id.in_(user_ids),
+        *[sa.and_(AuditLog.object_type == t, AuditLog.object_id == i) for t, i in own_object_ids],
+    )
+    data = {
+        "organisation": _rows(Organisation, Organisation.id == org.id),
+        "users": _rows(User, User.id.in_(user_ids)),
+        "sites": _rows(Site, Site.id.in_(site_ids)),
+        "demand": _rows(Demand, Demand.id.in_(demand_ids)),
+        "provider_consents": _rows(ProviderConsent, ProviderConsent.demand_id.in_(demand_ids)),
+        "energy": _rows(EnergyAsset, EnergyAsset.site_id.in_(site_ids)),
+        "participations": _rows(Participation, Participation.id.in_(participation_ids)),
+        "offers": _rows(Offer, Offer.participation_id.in_(participation_ids)),
+        "audit_log": _rows(AuditLog, audit),
+        "mail": _rows(Outbox, Outbox.recipient.in_([u.email for u in org.users])),
+    }
+    # Matches: our side and the distance only; the partner is someone else's data.
+    data["energy_matches"] = [
+        {"run_id": m.run_id, "our_site_id": m.producer_site_id if m.producer_site_id in site_ids
+         else m.consumer_site_id, "role": "supplies" if m.producer_site_id in site_ids
+         else "receives", "kwh_per_year": m.kwh, "distance_m": round(m.distance_m)}
+        for m in db.session.scalars(sa.select(Match).where(sa.or_(
+            Match.producer_site_id.in_(site_ids), Match.consumer_site_id.in_(site_ids))))
+    ]
+    for row in data["energy"]:
+        row.pop("measured_kwh", None)  # 8760 binary values; summarised in measured_info
+    return data
+
+
+def export_archive(org: Organisation) -> bytes:
+    """A ZIP with ``data.json`` (everything) and one CSV per table."""
+    data = organisation_data(org)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data.json", json.dumps({
+            "exported_at": datetime.now(UTC).isoformat(timespec="seconds"), **data,
+        }, ensure_ascii=False, indent=2, default=str))
+        for name, rows in data.items():
+            out = io.StringIO()
+            if rows:
+                writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=";",
+                                        extrasaction="ignore")
+                writer.writeheader()
+                writer.writerows({k: json.dumps(v, ensure_ascii=False)
+                                  if isinstance(v, dict | list) else v for k, v in r.items()}
+                                 for r in rows)
+            archive.writestr(f"{name}.csv", "\ufeff" + out.getvalue())
+    return buffer.getvalue()
+
+
+def erase_organisation(org: Organisation, *, actor: User) -> None:
+    """Remove the organisation's personal data; keep its anonymous volumes (see module doc)."""
+    if org.erased_at is not None:
+        raise Conflict(N_("This organisation has been erased already."))
+    record(actor, "organisation.erase", org)
+    emails = [u.email for u in org.users]
+    for user in org.users:
+        user.email = f"verwijderd-{user.id}@invalid.example"
+        user.name = ""
+        user.active = False
+        user.password_hash = hash_password(secrets.token_urlsafe(32))
+        end_sessions(user)
+    site_ids = [s.id for s in org.sites]
+    for site in org.sites:
+        site.label = ""
+        site.street = ""
+        site.city = ""
+        site.addition = ""
+        site.bag_id = None
+        site.house_number = site.id  # keeps the per-organisation uniqueness, names no door
+        site.postcode = site.postcode[:4] + " XX"
+        site.grid_connection = None
+    db.session.execute(sa.delete(ProviderConsent).where(ProviderConsent.demand_id.in_(
+        sa.select(Demand.id).where(Demand.site_id.in_(site_ids)))))
+    db.session.execute(sa.update(EnergyAsset).where(EnergyAsset.site_id.in_(site_ids))
+                       .values(measured_kwh=None, measured_info=None, share_name=False))
+    db.session.execute(sa.update(Demand).where(Demand.site_id.in_(site_ids)).values(note=""))
+    db.session.execute(sa.delete(OwnerConsentToken).where(OwnerConsentToken.participation_id.in_(
+        sa.select(Participation.id).where(Participation.site_id.in_(site_ids)))))
+    db.session.execute(sa.delete(Outbox).where(Outbox.recipient.in_(emails),
+                                               Outbox.sent_at.is_(None)))
+    db.session.execute(sa.update(Outbox).where(Outbox.recipient.in_(emails))
+                       .values(recipient="verwijderd@invalid.example", body_text="",
+                               body_html=None))
+    org.name = f"Verwijderd lid {org.id}"
+    org.kvk_number = f"X{org.id:07d}"[:8]
+    org.contact_name = org.contact_email = org.contact_phone = ""
+    org.erased_at = utcnow()
+    db.session.flush()
+
+
+def purge_expired(*, audit_days: int, mail_days: int, now: datetime | None = None
+                  ) -> dict[str, int]:
+    """Delete audit entries and sent e-mail older than the retention periods (0: keep)."""
+    now = now or utcnow()
+    counts = {"audit_log": 0, "outbox": 0}
+    if audit_days > 0:
+        counts["audit_log"] = db.session.execute(
+            sa.delete(AuditLog).where(AuditLog.at < now - timedelta(days=audit_days))
+        ).rowcount or 0
+    if mail_days > 0:
+        counts["outbox"] = db.session.execute(
+            sa.delete(Outbox).where(Outbox.sent_at.is_not(None),
+                                    Outbox.sent_at < now - timedelta(days=mail_days))
+        ).rowcount or 0
+    return counts
+
+
+def _purge_command() -> Any:
+    import click
+    from flask import current_app
+
+    from matchmaker.cli import transactional
+    from matchmaker.cli_support import _
+
+    @click.command("purge")
+    @transactional
+    def purge_command() -> None:
+        """Delete audit entries and sent e-mail past their retention period."""
+        counts = purge_expired(audit_days=current_app.config["AUDIT_RETENTION_DAYS"],
+                               mail_days=current_app.config["MAIL_RETENTION_DAYS"])
+        click.echo(_("Removed %(audit)s audit entries and %(mail)s sent e-mails.",
+                     audit=counts["audit_log"], mail=counts["outbox"]))
+
+    return purge_command
+
+
+purge_command = _purge_command()

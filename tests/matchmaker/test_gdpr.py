@@ -1,0 +1,80 @@
+"""AVG/GDPR: a member downloads everything about its organisation, and can be forgotten
+while the aggregate history stays correct."""
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+from matchmaker.audit.models import AuditLog
+from matchmaker.auth.models import Role, User
+from matchmaker.campaigns import services as campaigns
+from matchmaker.cli import main
+from matchmaker.extensions import db
+from matchmaker.members.models import Organisation
+from matchmaker.models import utcnow
+
+from .conftest import PASSWORD
+from .test_campaign_support import Buy
+
+
+def test_a_member_downloads_all_data_about_its_organisation(make, auth, client):
+    user = make.user(Role.MEMBER)
+    site = make.site(user.organisation, street="Kanaalstraat", bag_id="0106010000000777")
+    make.demand(site, "fibre", 1)
+    other = make.site(make.organisation("Buurman"), street="Elders")
+    make.demand(other, "fibre", 1)
+    auth.login(user)
+    response = client.get("/organisation/data.zip")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert {"data.json", "organisation.csv", "sites.csv", "demand.csv", "audit_log.csv"} <= set(
+        archive.namelist())
+    data = json.loads(archive.read("data.json"))
+    assert data["users"][0]["email"] == user.email
+    assert "password_hash" not in data["users"][0]
+    assert [s["street"] for s in data["sites"]] == ["Kanaalstraat"]
+    assert data["sites"][0]["bag_id"] == "0106010000000777"
+    assert "Buurman" not in archive.read("data.json").decode()
+    assert any(e["action"] == "user.login" for e in data["audit_log"])
+
+
+def test_erasure_removes_personal_data_but_keeps_the_totals(app, make, auth, client):
+    buy = Buy(make)
+    user, site = buy.member("120")
+    neighbour, neighbour_site = buy.member("80")
+    campaign = buy.open(buy.campaign())
+    buy.join(campaign, user, site, "120")
+    buy.join(campaign, neighbour, neighbour_site, "80")
+    volume_before = campaigns.progress(campaign).volume
+    org_id, email = user.organisation_id, user.email
+    auth.login(user)
+    refused = client.post("/organisation/erase", data={"confirm_name": "wrong"})
+    assert refused.status_code == 422
+    erased = client.post("/organisation/erase",
+                         data={"confirm_name": user.organisation.name})
+    assert erased.status_code == 302
+    org = db.session.get(Organisation, org_id)
+    assert org.erased_at is not None and org.name.startswith("Verwijderd")
+    assert org.contact_email == "" and org.sites[0].street == "" and org.sites[0].bag_id is None
+    assert db.session.scalar(sa.select(User).where(User.email == email)) is None
+    assert auth.login(email, PASSWORD).status_code == 422  # the account is closed
+    assert campaigns.progress(campaign).volume == volume_before  # history stays correct
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog).where(
+        AuditLog.action == "organisation.erase")) == 1
+
+
+def test_purge_applies_the_retention_periods(base_app, app, make):
+    old = AuditLog(action="x", object_type="t", object_id="1",
+                   at=utcnow() - timedelta(days=2000))
+    recent = AuditLog(action="y", object_type="t", object_id="2", at=utcnow())
+    db.session.add_all([old, recent])
+    db.session.flush()
+    result = CliRunner().invoke(main, ["purge"], obj=ScriptInfo(create_app=lambda: app))
+    assert result.exit_code == 0, result.output
+    actions = set(db.session.scalars(sa.select(AuditLog.action)))
+    assert "y" in actions and "x" not in actions
