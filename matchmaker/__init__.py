@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, abort, request
 
 from matchmaker.config import load_config
 from matchmaker.database import configure_engine, set_write_intent
@@ -90,6 +90,17 @@ def register_request_hooks(app: Flask) -> None:
     @app.before_request
     def declare_write_intent() -> None:
         set_write_intent(request.method not in SAFE_METHODS)
+
+    @app.before_request
+    def refuse_control_characters() -> None:
+        """No text a person types holds a NUL byte; PostgreSQL would refuse it deep inside a
+        transaction, so refuse it at the door (uploaded files are read as files, not here)."""
+        values = [*request.args.values()]
+        if request.method not in SAFE_METHODS and request.mimetype in (
+                "application/x-www-form-urlencoded", "multipart/form-data"):
+            values += request.form.values()
+        if any("\x00" in value for value in values):
+            abort(400)
 
     @app.after_request
     def commit_at_the_edge(response: Any) -> Any:

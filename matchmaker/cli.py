@@ -97,9 +97,9 @@ def check_command(deploy: bool) -> None:
 
 
 # The file-only analysis commands need no app: they are on the group itself.
-from matchmaker.bundles.cli import bundle_command  # noqa: E402
-from matchmaker.energy.cli import match_command  # noqa: E402
-from matchmaker.heat.cli import heat_command  # noqa: E402
+from matchmaker.bundles.cli import bundle_command
+from matchmaker.energy.cli import match_command
+from matchmaker.heat.cli import heat_command
 
 for _analysis in (bundle_command, match_command, heat_command):
     main.add_command(_analysis)

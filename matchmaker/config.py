@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-DEFAULT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - flagged by `matchmaker check --deploy`
+DEFAULT_SECRET_KEY = "dev-only-not-secret"
 
 
 def _bool(name: str, default: bool) -> bool:

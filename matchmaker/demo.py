@@ -568,7 +568,7 @@ def load_demo_fibre(known_organisations: int, *, seed: int = SEED) -> int:
 
     from matchmaker.demand.services import grant_consent
     from matchmaker.fibre import services as fibre
-    from matchmaker.fibre.models import FibreCheck, Grouping
+    from matchmaker.fibre.models import Grouping
 
     rng = random.Random(seed + 5)
     provider = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS[Role.PROVIDER]))

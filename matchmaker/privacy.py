@@ -23,10 +23,9 @@ rule to the whole history (``matchmaker/fibre/services.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Hashable
 
 import numpy as np
 import numpy.typing as npt

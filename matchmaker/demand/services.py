@@ -148,7 +148,7 @@ def suggestions(site: Site, config: dict[str, Any]) -> dict[str, Suggestion]:
             )
     if label_c_required(site, min_office_m2=config["LABEL_C_MIN_OFFICE_M2"],
                         min_share=config["LABEL_C_MIN_OFFICE_SHARE"]):
-        area = Decimal(str(site.office_area_m2)).quantize(Decimal("1"), rounding=ROUND_DOWN)
+        area = Decimal(str(site.office_area_m2)).quantize(Decimal(1), rounding=ROUND_DOWN)
         result["insulation"] = Suggestion(
             "insulation", area,
             N_("Label C required: this office has label %(label)s; insulating %(area)s m² of "

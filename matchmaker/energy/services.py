@@ -362,8 +362,8 @@ def _store(run: MatchRun, result: Any) -> None:
             by_hour=by_hour.get((row.producer_id, row.consumer_id)),
         ))
     totals = result.totals
-    run.n_producers = int(len(result.problem.producer_ids))
-    run.n_consumers = int(len(result.problem.consumer_ids))
+    run.n_producers = len(result.problem.producer_ids)
+    run.n_consumers = len(result.problem.consumer_ids)
     run.matched_kwh, run.surplus_kwh, run.demand_kwh = (
         totals.matched_kwh, totals.surplus_kwh, totals.demand_kwh)
     run.energy_distance_kwh_m = totals.energy_distance_kwh_m

@@ -34,7 +34,9 @@ def register(app: Flask) -> None:
     @app.context_processor
     def globals_() -> dict[str, Any]:
         return {
-            "language_form": LanguageForm(lang=str(get_locale())),
+            # formdata=None: the footer form never reads this request (which may be the
+            # too-large upload that an error page is being rendered for).
+            "language_form": LanguageForm(formdata=None, lang=str(get_locale())),
             "current_locale": str(get_locale()),
             "demo_mode": current_app.config["DEMO_MODE"],
             "tile_url": current_app.config["MAP_TILE_URL"],

@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from matchmaker.demand.models import Stage
 from matchmaker.forms import (
@@ -68,7 +69,8 @@ class DemandForm(FlaskForm):
         _l("Providers may see my company name and address for this demand")
     )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])
-    version = HiddenField()
+    # The version the member saw (optimistic locking); only tampering makes it invalid.
+    version = OptionalIntegerField(widget=HiddenInput(), validators=[Optional()])
 
 
 class EraseForm(FlaskForm):

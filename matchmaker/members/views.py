@@ -2,7 +2,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask import Response as FlaskResponse
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -11,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from geo.addresses import AddressError, parse_house_number
 from geo.crs import rd_to_wgs84
+from matchmaker.audit.services import record
 from matchmaker.auth.decorators import member_required
 from matchmaker.auth.forms import legal_form_choices
 from matchmaker.demand import services as demand_services
@@ -19,10 +30,13 @@ from matchmaker.errors import Conflict, ServiceError
 from matchmaker.extensions import db
 from matchmaker.forms import apply_service_error, choices
 from matchmaker.i18n import translate_error
-from matchmaker.audit.services import record
 from matchmaker.members import gdpr, services
 from matchmaker.members.forms import (
-    DemandForm, EraseForm, NewSiteForm, OrganisationForm, SiteAttributesForm,
+    DemandForm,
+    EraseForm,
+    NewSiteForm,
+    OrganisationForm,
+    SiteAttributesForm,
 )
 from matchmaker.members.models import Site
 from matchmaker.security import recent_login_required
@@ -189,7 +203,7 @@ def demand(site_id: int, product_code: str) -> str | Response | tuple[str, int]:
         else:
             form.stage.data = (Stage.INTEREST.value if existing.stage == Stage.WITHDRAWN
                                else existing.stage.value)
-            form.version.data = str(existing.version)
+            form.version.data = existing.version
     if form.validate_on_submit():
         try:
             demand_services.register_demand(
@@ -197,14 +211,15 @@ def demand(site_id: int, product_code: str) -> str | Response | tuple[str, int]:
                 quantity_min=form.quantity_min.data, quantity_max=form.quantity_max.data,
                 stage=form.stage.data, consent_providers=form.consent_providers.data,
                 note=form.note.data or "",
-                expected_version=int(form.version.data) if form.version.data else None,
+                expected_version=form.version.data,
             )
         except ServiceError as err:
             _error(form, err)
             status = err.status
             if isinstance(err, Conflict) and existing is not None:
                 # Show what is stored now; saving again deliberately overwrites it.
-                form.version.data = str(existing.version)
+                form.version.data = existing.version
+                form.version.raw_data = []  # render the stored version, not the one posted
                 current = existing
         else:
             flash(_("Your demand for %(product)s is saved.",

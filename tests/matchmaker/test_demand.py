@@ -1,4 +1,5 @@
 import csv
+import re
 import io
 from decimal import Decimal
 
@@ -80,7 +81,7 @@ def test_a_stale_edit_is_refused_instead_of_overwriting(client, make, member, te
     assert demand.quantity == Decimal("120") and demand.version == seen_version + 1
     # The form now carries the current version: saving again is a deliberate overwrite.
     html = second.get_data(as_text=True)
-    assert f'name="version" type="hidden" value="{seen_version + 1}"' in html
+    assert re.search(rf'<input[^>]*name="version"[^>]*value="{seen_version + 1}"', html)
 
 
 def test_withdrawn_demand_can_be_registered_again(client, make, member):

@@ -83,10 +83,25 @@ def test_changing_the_email_needs_a_recent_login_and_ends_other_sessions(app, ma
     assert other.get("/dashboard").status_code == 302
 
 
-def test_login_is_rate_limited_before_the_cpu_saturates(database_url, tmp_path):
+@pytest.fixture
+def rate_limited_app(database_url, tmp_path):
+    """An app with rate limits on. The limiter is one object shared by every app in this
+    process, so it is switched off and emptied again afterwards."""
+    from matchmaker.extensions import limiter
+
     app = create_app(app_config(database_url, str(tmp_path), RATELIMIT_ENABLED=True,
                                 RATELIMIT_STORAGE_URI="memory://"))
-    client = app.test_client()
+    try:
+        yield app
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_login_is_rate_limited_before_the_cpu_saturates(rate_limited_app):
+    client = rate_limited_app.test_client()
     statuses = [client.post("/login", data={"email": "x@example.org", "password": "guess-1234"}
                             ).status_code for _ in range(12)]
     assert statuses[:10] == [422] * 10 and statuses[10:] == [429, 429]
