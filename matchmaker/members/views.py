@@ -55,6 +55,10 @@ def own_site(site_id: int) -> Site:
 
 
 def _error(form: Any, err: ServiceError) -> None:
+    """Show a refused change next to its field. The request ends in a 4xx, so nothing of it is
+    kept: roll back now, so that the page shows what is stored (a failed flush, such as a
+    stale version, would otherwise leave the session unusable for rendering)."""
+    db.session.rollback()
     if not apply_service_error(form, err, translate_error(err)):
         flash(translate_error(err), "error")
 
