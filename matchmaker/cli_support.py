@@ -7,13 +7,18 @@ so they translate with Babel directly instead of through Flask-Babel.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import click
+import geopandas as gpd
+import pyogrio
 from babel.support import NullTranslations, Translations
 
+from geo.crs import WGS84
 from geo.errors import GeoError
 
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
@@ -49,3 +54,36 @@ class InputError(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.echo(_("Error: %(message)s", message=self.format_message()), err=True)
+
+
+@contextmanager
+def replacing(target: Path) -> Iterator[Path]:
+    """Write to a temporary file beside ``target`` and move it into place only when complete,
+    so a failed or interrupted command never leaves half a file behind."""
+    tmp = target.with_name(f".{target.stem}.partial{target.suffix}")
+    with suppress(FileNotFoundError):
+        tmp.unlink()
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def write_vector(frame: gpd.GeoDataFrame, kind: str, path: Path, name: str) -> None:
+    """GeoJSON (WGS84, RFC 7946) or GeoPackage (the frame's CRS); a failure is one line."""
+    try:
+        if kind == "geojson":
+            pyogrio.write_dataframe(
+                frame.to_crs(WGS84), path, driver="GeoJSON", layer=Path(name).stem,
+                layer_options={"RFC7946": "YES"},
+            )
+        else:
+            pyogrio.write_dataframe(frame, path, driver="GPKG", layer=Path(name).stem)
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InputError(
+            _("%(file)s cannot be written: %(reason)s", file=name,
+              reason=str(exc).splitlines()[0])
+        ) from exc

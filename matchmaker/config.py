@@ -46,7 +46,7 @@ def load_config(instance_path: str | Path, overrides: dict[str, Any] | None = No
         "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
         "LANGUAGES": ("nl", "en"),
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
-        "MAX_CONTENT_LENGTH": int(os.environ.get("MATCHMAKER_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MATCHMAKER_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("MATCHMAKER_SECURE_COOKIES", False),
@@ -57,8 +57,8 @@ def load_config(instance_path: str | Path, overrides: dict[str, Any] | None = No
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Argon2id cost (argon2-cffi's RFC 9106 "low memory" profile: t=3, 64 MiB, p=4).
-        "PASSWORD_TIME_COST": int(os.environ.get("MATCHMAKER_PASSWORD_TIME_COST", 3)),
-        "PASSWORD_MEMORY_COST_KIB": int(os.environ.get("MATCHMAKER_PASSWORD_MEMORY_KIB", 65536)),
+        "PASSWORD_TIME_COST": int(os.environ.get("MATCHMAKER_PASSWORD_TIME_COST", "3")),
+        "PASSWORD_MEMORY_COST_KIB": int(os.environ.get("MATCHMAKER_PASSWORD_MEMORY_KIB", "65536")),
         # Numbers we use (DESIGN.md section 5), each with its source.
         # Zonatlas: 1.23 kWp per 8 m² of flat roof ≈ 0.15 kWp/m² usable.
         "PV_KWP_PER_M2": _float("MATCHMAKER_PV_KWP_PER_M2", 0.15),

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from geo.errors import N_ as N_  # re-exported: the one extraction marker for message ids
+from geo.errors import N_
+
+__all__ = ["N_", "Conflict", "NotAllowed", "ServiceError"]  # N_: the one extraction marker
 
 
 class ServiceError(Exception):

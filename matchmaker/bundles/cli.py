@@ -12,23 +12,20 @@ all.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from geo.bundling import bundle_by_area, bundle_by_distance, summarize_bundles
-from geo.crs import RD_NEW, WGS84, to_rd
+from geo.crs import RD_NEW, to_rd
 from geo.errors import N_, GeoError, ParameterError
 from geo.io import file_kind, read_csv_text, read_points, read_vector
-from matchmaker.cli_support import InputError, _
+from matchmaker.cli_support import InputError, _, replacing, write_vector
 
 OUTPUT_SUFFIXES = {".csv": "csv", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}
 COORDINATE_COLUMNS = ("x", "y", "lon", "lat")
@@ -103,10 +100,10 @@ def bundle_command(
     # Both files are written beside their targets and moved into place only when both are
     # complete, so a failure leaves the previous files as they were.
     with ExitStack() as stack:
-        tmp = stack.enter_context(_replacing(output_path))
+        tmp = stack.enter_context(replacing(output_path))
         _write_rows(rows, points, out_kind, tmp, output_path.name, sep, decimal)
         if summary is not None and summary_path is not None and summary_kind is not None:
-            tmp = stack.enter_context(_replacing(summary_path))
+            tmp = stack.enter_context(replacing(summary_path))
             _write_summary(summary, summary_kind, tmp, summary_path.name, sep, decimal)
 
     sizes = np.bincount(bundles.to_numpy()) if len(bundles) else np.zeros(1, dtype=np.int64)
@@ -205,7 +202,7 @@ def _write_rows(
         _write_csv(rows, path, name, sep, decimal)
     else:
         frame = gpd.GeoDataFrame(rows, geometry=points.geometry.to_numpy(), crs=RD_NEW)
-        _write_vector(frame, kind, path, name)
+        write_vector(frame, kind, path, name)
 
 
 def _write_summary(
@@ -219,7 +216,7 @@ def _write_summary(
         )
         _write_csv(table, path, name, sep, decimal)
     else:
-        _write_vector(gpd.GeoDataFrame(table, geometry="geometry", crs=RD_NEW), kind, path, name)
+        write_vector(gpd.GeoDataFrame(table, geometry="geometry", crs=RD_NEW), kind, path, name)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path, name: str, sep: str, decimal: str) -> None:
@@ -231,31 +228,3 @@ def _write_csv(frame: pd.DataFrame, path: Path, name: str, sep: str, decimal: st
         ) from exc
 
 
-def _write_vector(frame: gpd.GeoDataFrame, kind: str, path: Path, name: str) -> None:
-    try:
-        if kind == "geojson":
-            pyogrio.write_dataframe(
-                frame.to_crs(WGS84), path, driver="GeoJSON", layer_options={"RFC7946": "YES"}
-            )
-        else:
-            pyogrio.write_dataframe(frame, path, driver="GPKG", layer=Path(name).stem)
-    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(
-            _("%(file)s cannot be written: %(reason)s", file=name,
-              reason=str(exc).splitlines()[0])
-        ) from exc
-
-
-@contextmanager
-def _replacing(target: Path) -> Iterator[Path]:
-    """Write to a temporary file beside ``target`` and move it into place only when complete."""
-    tmp = target.with_name(f".{target.stem}.partial{target.suffix}")
-    with suppress(FileNotFoundError):
-        tmp.unlink()
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            tmp.unlink()
-        raise

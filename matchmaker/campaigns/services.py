@@ -72,6 +72,7 @@ from matchmaker.members.services import label_c_required
 from matchmaker.models import utcnow
 from matchmaker.privacy import Cell, disclose
 from matchmaker.register.models import Area
+from matchmaker.register.services import chosen_areas
 
 ACTIVE_STATES = (CampaignState.OPEN, CampaignState.BIDDING, CampaignState.OFFERED)
 LATE_JOIN_STATES = ACTIVE_STATES
@@ -427,13 +428,7 @@ def check_settings(settings: CampaignSettings, *, now: datetime) -> list[Area]:
             and settings.capacity_quantity < settings.threshold_quantity):
         raise ServiceError(N_("The maximum capacity cannot be below the threshold."),
                            field="capacity_quantity")
-    areas = list(db.session.scalars(sa.select(Area).where(Area.id.in_(settings.area_ids)))
-                 ) if settings.area_ids else []
-    if len(areas) != len(set(settings.area_ids)):
-        raise ServiceError(N_("Choose areas from the list."), field="area_ids")
-    if not areas and settings.geometry is None:
-        raise ServiceError(N_("Choose at least one area or draw one on the map."),
-                           field="area_ids")
+    areas = chosen_areas(settings.area_ids, drawn=settings.geometry is not None)
     if settings.tiers:
         settings.tiers = pricing.check_tiers(settings.tiers)
     return areas

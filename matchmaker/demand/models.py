@@ -68,7 +68,7 @@ class Demand(TimestampMixin, db.Model):
     site: Mapped[Site] = relationship(back_populates="demands")
     product: Mapped[Product] = relationship(lazy="joined")
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads a dict)
     __table_args__ = (
         sa.UniqueConstraint("site_id", "product_id"),
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),

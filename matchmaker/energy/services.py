@@ -24,8 +24,6 @@ from geo.io import read_csv_text
 from geo.matching import marginal_gain, match_energy
 from geo.profiles import (
     CATEGORIES,
-    Profile,
-    aggregate,
     consumption_profile,
     measured_profile,
     pv_profile,
@@ -246,27 +244,20 @@ def site_energy(mode: str) -> SiteEnergy:
         for i, site_id in enumerate(sites["site_id"]):
             items = by_site[int(site_id)]
             if (item := items.get(AssetKind.PV)) is not None:
-                pv[i] = _profile(item, mode, lambda a: pv_profile(
-                    lon=lon[i], lat=lat[i], kwp=a.capacity_kw or 0.0,
-                    annual_yield_kwh_per_kwp=yield_, tilt=a.tilt_deg or 15.0,
-                    azimuth=a.azimuth_deg or 180.0, mode=mode))
+                pv[i] = item.hourly_profile(mode) if item.hourly is not None else pv_profile(
+                    lon=lon[i], lat=lat[i], kwp=item.capacity_kw or 0.0,
+                    annual_yield_kwh_per_kwp=yield_, tilt=item.tilt_deg or 15.0,
+                    azimuth=item.azimuth_deg or 180.0, mode=mode).values
                 feed_in[i] = item.feed_in_limit_kw if item.feed_in_limit_kw else np.nan
                 share[i] |= item.share_name
             if (item := items.get(AssetKind.CONSUMPTION)) is not None:
-                use[i] = _profile(item, mode, lambda a: consumption_profile(
-                    annual_kwh=a.annual_kwh or 0.0, category=a.profile_category, mode=mode))
+                use[i] = item.hourly_profile(mode) if item.hourly is not None else (
+                    consumption_profile(annual_kwh=item.annual_kwh or 0.0,
+                                        category=item.profile_category, mode=mode).values)
                 share[i] |= item.share_name
     sites["feed_in_kw"] = feed_in
     sites["share_name"] = share
     return SiteEnergy(sites, pv, use, step_weights(mode))
-
-
-def _profile(item: EnergyAsset, mode: str, estimate: Any) -> np.ndarray:
-    hourly = item.hourly
-    if hourly is not None:
-        return aggregate(hourly, mode=mode)
-    profile: Profile = estimate(item)
-    return np.asarray(profile.values, dtype=float)
 
 
 # --- runs --------------------------------------------------------------------------------------

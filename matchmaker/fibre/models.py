@@ -9,7 +9,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-import shapely
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -17,6 +16,7 @@ from matchmaker.auth.models import enum_column
 from matchmaker.demand.models import Stage
 from matchmaker.extensions import db
 from matchmaker.models import TimestampMixin, utcnow
+from matchmaker.register.models import PolygonMixin
 from matchmaker.types import ScaledDecimal, UTCDateTime
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class ExclusionReason(StrEnum):
     OTHER = "other"
 
 
-class FibreRegion(db.Model):
+class FibreRegion(PolygonMixin, db.Model):
     """A polygon that numbers are published for, frozen when first used by a check.
 
     Regions are shared by checks (two checks over the same park use one region) and never
@@ -62,15 +62,6 @@ class FibreRegion(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     area: Mapped[Area | None] = relationship()
-
-    @property
-    def geometry(self) -> shapely.Geometry:
-        return shapely.from_wkb(self.geometry_wkb)
-
-    @geometry.setter
-    def geometry(self, geom: shapely.Geometry) -> None:
-        self.geometry_wkb = shapely.to_wkb(geom)
-        self.minx, self.miny, self.maxx, self.maxy = (float(v) for v in geom.bounds)
 
 
 class FibreCheck(TimestampMixin, db.Model):

@@ -66,6 +66,7 @@ from matchmaker.members.models import Organisation, Site
 from matchmaker.models import utcnow
 from matchmaker.privacy import history_is_safe, may_use, usable_days
 from matchmaker.register.models import AddressRecord, Area
+from matchmaker.register.services import chosen_areas
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 STAGES = (Stage.COMMITTED, Stage.INTEREST)  # the two published cells: signed, interest only
@@ -117,14 +118,7 @@ def _check_settings(settings: CheckSettings, *, now: datetime) -> list[Area]:
     unknown = [u for u in settings.counted_uses if u not in BAG_USES]
     if unknown:
         raise ServiceError(N_("Choose uses from the list."), field="counted_uses")
-    areas = list(db.session.scalars(sa.select(Area).where(Area.id.in_(settings.area_ids)))
-                 ) if settings.area_ids else []
-    if len(areas) != len(set(settings.area_ids)):
-        raise ServiceError(N_("Choose areas from the list."), field="area_ids")
-    if not areas and settings.geometry is None:
-        raise ServiceError(N_("Choose at least one area or draw one on the map."),
-                           field="area_ids")
-    return sorted(areas, key=lambda a: settings.area_ids.index(a.id))
+    return chosen_areas(settings.area_ids, drawn=settings.geometry is not None)
 
 
 def region_for(geometry: shapely.Geometry, *, name: str, area: Area | None) -> FibreRegion:

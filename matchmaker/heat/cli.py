@@ -15,22 +15,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import click
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
-from geo.crs import WGS84
 from geo.errors import N_, ColumnError, GeoError, ParameterError
 from geo.heat import DETOUR_FACTOR, candidate_networks
 from geo.io import read_points
-from matchmaker.cli_support import InputError, _
+from matchmaker.cli_support import InputError, _, replacing, write_vector
 
 HELP = """Find candidate heat networks: heat sources with the heat demand near them.
 
@@ -96,8 +91,8 @@ def heat_command(
     except GeoError as err:
         raise InputError.from_geo(err) from err
 
-    with _replacing(output_path) as tmp:
-        _write(_features(networks, kind), kind, tmp, output_path.name)
+    with replacing(output_path) as tmp:
+        write_vector(_features(networks, kind), kind, tmp, output_path.name)
     _report(networks, n_sinks=len(sinks), output=output_path)
 
 
@@ -159,35 +154,6 @@ def _features(networks: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(table[PROPERTIES], geometry=table.geometry, crs=networks.crs)
 
 
-def _write(frame: gpd.GeoDataFrame, kind: str, path: Path, name: str) -> None:
-    try:
-        if kind == "geojson":
-            pyogrio.write_dataframe(
-                frame.to_crs(WGS84), path, driver="GeoJSON", layer=Path(name).stem,
-                layer_options={"RFC7946": "YES"},
-            )
-        else:
-            pyogrio.write_dataframe(frame, path, driver="GPKG", layer=Path(name).stem)
-    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(
-            _("%(file)s cannot be written: %(reason)s", file=name,
-              reason=str(exc).splitlines()[0])
-        ) from exc
-
-
-@contextmanager
-def _replacing(target: Path) -> Iterator[Path]:
-    """Write to a temporary file beside ``target`` and move it into place only when complete."""
-    tmp = target.with_name(f".{target.stem}.partial{target.suffix}")
-    with suppress(FileNotFoundError):
-        tmp.unlink()
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
 
 
 def _report(networks: gpd.GeoDataFrame, *, n_sinks: int, output: Path) -> None:

@@ -34,6 +34,24 @@ class AddressRecord(db.Model):
     __table_args__ = (sa.Index("ix_address_records_postcode_number", "postcode", "house_number"),)
 
 
+class PolygonMixin:
+    """A polygon stored as WKB in RD New (``geometry_wkb``) with its bounding box (``minx`` ...
+    ``maxy``, for quick candidate queries); the model declares those columns."""
+
+    @property
+    def geometry(self) -> shapely.Geometry:
+        return shapely.from_wkb(self.geometry_wkb)
+
+    @geometry.setter
+    def geometry(self, geom: shapely.Geometry) -> None:
+        self.geometry_wkb = shapely.to_wkb(geom)
+        self.minx, self.miny, self.maxx, self.maxy = (float(v) for v in geom.bounds)
+        self._set_extra(geom)
+
+    def _set_extra(self, geom: shapely.Geometry) -> None:
+        """Subclasses keep more derived values here."""
+
+
 class AreaKind(StrEnum):
     KRING = "kring"
     PARK = "park"
@@ -41,7 +59,7 @@ class AreaKind(StrEnum):
     NEIGHBOURHOOD = "neighbourhood"
 
 
-class Area(TimestampMixin, db.Model):
+class Area(PolygonMixin, TimestampMixin, db.Model):
     __tablename__ = "areas"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,12 +76,5 @@ class Area(TimestampMixin, db.Model):
 
     __table_args__ = (sa.UniqueConstraint("kind", "name"),)
 
-    @property
-    def geometry(self) -> shapely.Geometry:
-        return shapely.from_wkb(self.geometry_wkb)
-
-    @geometry.setter
-    def geometry(self, geom: shapely.Geometry) -> None:
-        self.geometry_wkb = shapely.to_wkb(geom)
-        self.minx, self.miny, self.maxx, self.maxy = (float(v) for v in geom.bounds)
+    def _set_extra(self, geom: shapely.Geometry) -> None:
         self.area_m2 = float(geom.area)

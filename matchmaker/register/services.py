@@ -245,3 +245,18 @@ def register_stats() -> dict[str, int]:
             )
         },
     }
+
+
+def chosen_areas(area_ids: list[int], *, drawn: bool) -> list[Area]:
+    """The areas ticked in a form, in the order ticked; at least one unless an area is drawn."""
+    from matchmaker.errors import N_ as message
+    from matchmaker.errors import ServiceError
+
+    areas = list(db.session.scalars(sa.select(Area).where(Area.id.in_(area_ids)))
+                 ) if area_ids else []
+    if len(areas) != len(set(area_ids)):
+        raise ServiceError(message("Choose areas from the list."), field="area_ids")
+    if not areas and not drawn:
+        raise ServiceError(message("Choose at least one area or draw one on the map."),
+                           field="area_ids")
+    return sorted(areas, key=lambda a: area_ids.index(a.id))
