@@ -3,9 +3,8 @@ park the percentage, the count still needed and the trend on a map and chart; th
 download; the same numbers through the API with a token; names only of those who consented."""
 
 import json
-from datetime import date, timedelta
-
 import urllib.request
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -90,6 +89,6 @@ def issue(live_server, provider_id):
 
 def get_json(url, token):
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local server
+    with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
         return json.loads(response.read())

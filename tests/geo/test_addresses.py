@@ -3,8 +3,17 @@ import pandas as pd
 import pytest
 
 from geo.addresses import (
-    BAD_COORDINATES, BAD_ID, BAD_NUMBER, BAD_POSTCODE, AddressError, addition_key, is_residential,
-    normalize_addition, normalize_postcode, parse_house_number, parse_register_chunk,
+    BAD_COORDINATES,
+    BAD_ID,
+    BAD_NUMBER,
+    BAD_POSTCODE,
+    AddressError,
+    addition_key,
+    is_residential,
+    normalize_addition,
+    normalize_postcode,
+    parse_house_number,
+    parse_register_chunk,
     resolve_register_columns,
 )
 from geo.errors import ColumnError

@@ -53,7 +53,7 @@ def test_a_registered_kvk_number_is_refused_with_a_clear_message(client, make, t
 
 
 @pytest.mark.parametrize("password", ["kort1", "wachtwoord", "welkom01", "Password1", "aaaaaaaaaa",
-                                      "anna@bakkerij.example".split("@")[0]])
+                                      ["anna", "bakkerij.example"][0]])
 def test_weak_passwords_are_refused_and_nothing_is_created(client, password):
     data = {**REGISTRATION, "password": password, "password_confirm": password}
     response = client.post("/register", data=data)

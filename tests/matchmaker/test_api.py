@@ -4,6 +4,7 @@ the same numbers as the web pages, audited address lists, and the rate limit."""
 from __future__ import annotations
 
 import hashlib
+
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner

@@ -64,8 +64,9 @@ def test_round_trip_keeps_every_table(source, target, tmp_path):
             for name in before:
                 assert after[name] == before[name], f"table {name} differs after restore"
             # New rows continue after the restored ids (PostgreSQL sequences are reset).
-            from matchmaker.register.models import Area
             from shapely.geometry import box
+
+            from matchmaker.register.models import Area
             with write_intent():
                 area = Area(name="Nieuw", kind="park")
                 area.geometry = box(233000, 556000, 233100, 556100)

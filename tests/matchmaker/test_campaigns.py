@@ -791,8 +791,8 @@ def test_a_park_and_a_kring_with_one_name_are_counted_apart(buy, make):
     buy.join(campaign, in_kring, kring_site, "50")
     rows, total = services.area_aggregates(campaign)
     assert sorted((r.area_id, r.volume) for r in rows) == [
-        (buy.park.id, Decimal("100")), (kring.id, Decimal("50"))]
-    assert total.volume == Decimal("150")
+        (buy.park.id, Decimal(100)), (kring.id, Decimal(50))]
+    assert total.volume == Decimal(150)
 
 
 def test_a_tenant_cannot_send_the_owner_consent_link_to_itself(buy):

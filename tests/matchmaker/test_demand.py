@@ -1,6 +1,6 @@
 import csv
-import re
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -78,7 +78,7 @@ def test_a_stale_edit_is_refused_instead_of_overwriting(client, make, member, te
     assert "Iemand anders heeft deze vraag intussen gewijzigd" in page
     assert "Nu opgeslagen: 120 m²" in page  # the member sees what the other saved
     db.session.refresh(demand)
-    assert demand.quantity == Decimal("120") and demand.version == seen_version + 1
+    assert demand.quantity == Decimal(120) and demand.version == seen_version + 1
     # The form now carries the current version: saving again is a deliberate overwrite.
     html = second.get_data(as_text=True)
     assert re.search(rf'<input[^>]*name="version"[^>]*value="{seen_version + 1}"', html)

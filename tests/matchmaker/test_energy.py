@@ -2,10 +2,7 @@
 
 import io
 
-import numpy as np
-import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from geo.profiles import hourly_index
 from matchmaker.auth.models import Role

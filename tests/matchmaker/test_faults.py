@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import socket
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -17,7 +15,7 @@ from matchmaker.database import write_intent
 from matchmaker.demand.models import Demand
 from matchmaker.extensions import db
 
-from .conftest import PASSWORD, PG_ADMIN_URL, Factory, app_config
+from .conftest import PASSWORD, Factory, app_config
 from .test_campaign_concurrency import fresh_app  # noqa: F401  (module fixture)
 
 

@@ -3,10 +3,10 @@ import sqlalchemy as sa
 
 from geo.crs import rd_to_wgs84
 from matchmaker.auth.models import Role
+from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
 from matchmaker.members.models import LocationSource, Site
 from matchmaker.members.services import label_c_required, parse_grid_connection
-from matchmaker.errors import ServiceError
 
 SITE = {"postcode": "9401ab", "house_number": "12", "addition": "", "label": "",
         "floor_area_m2": "1.200", "office_area_m2": "800", "flat_roof_area_m2": "950,5",
