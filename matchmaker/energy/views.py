@@ -19,6 +19,7 @@ from matchmaker.energy import services
 from matchmaker.energy.forms import ElectricityForm, MeterUploadForm, RunForm
 from matchmaker.energy.models import AssetKind, MatchRun, RunStatus
 from matchmaker.errors import ServiceError
+from matchmaker.exports import csv_response, nl_number
 from matchmaker.extensions import db
 from matchmaker.forms import apply_service_error
 from matchmaker.i18n import translate_error
@@ -27,6 +28,9 @@ from matchmaker.members.models import Site
 from matchmaker.members.views import own_site
 
 bp = Blueprint("energy", __name__)
+
+#: Matches listed on the run page (largest first); all of them are in the CSV.
+TABLE_ROWS = 100
 
 
 # --- members -----------------------------------------------------------------------------------
@@ -172,10 +176,28 @@ def run(run_id: int) -> str:
     sites = {s.id: s for s in db.session.scalars(sa.select(Site).where(Site.id.in_(site_ids)))
              } if site_ids else {}
     return render_template(
-        "energy/run.html", run=run, sites=sites, before=before,
+        "energy/run.html", run=run, sites=sites, before=before, shown=TABLE_ROWS,
         changes=services.changes(run, before) if before else None,
         co2_kg=services.co2_avoided_kg(run), locale=str(get_locale()),
     )
+
+
+@bp.route("/coordinator/energy/runs/<int:run_id>.csv")
+@staff_required
+def run_csv(run_id: int) -> Response:
+    """Every match of a run, for a spreadsheet (ids as text)."""
+    run = _run_or_404(run_id)
+    site_ids = {m.producer_site_id for m in run.matches} | {m.consumer_site_id
+                                                            for m in run.matches}
+    sites = {s.id: s for s in db.session.scalars(sa.select(Site).where(Site.id.in_(site_ids)))
+             } if site_ids else {}
+    rows = ([str(m.producer_site_id), sites[m.producer_site_id].organisation.name,
+             str(m.consumer_site_id), sites[m.consumer_site_id].organisation.name,
+             nl_number(round(m.kwh, 1)), nl_number(round(m.distance_m, 1)),
+             nl_number(m.hours) if m.hours is not None else ""] for m in run.matches)
+    return csv_response(["producer_site_id", "producer", "consumer_site_id", "consumer",
+                         "kwh_per_year", "distance_m", "hours_per_year"], rows,
+                        f"koppelingen-run-{run.id}.csv")
 
 
 @bp.route("/coordinator/energy/runs/<int:run_id>/status.json")

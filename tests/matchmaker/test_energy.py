@@ -104,6 +104,8 @@ def test_annual_run_is_optimal_certified_and_respects_the_distance(client, make,
     assert run.matched_kwh == pytest.approx(130_000) and run.surplus_kwh == pytest.approx(surplus)
     page = text_of(client.get(f"/coordinator/energy/runs/{run.id}"))
     assert "130.000 kWh" in page and "HiGHS" in page
+    table = client.get(f"/coordinator/energy/runs/{run.id}.csv").get_data(as_text=True)
+    assert "Zon BV;" in table and "100000" in table.replace(".", "")
     lines = client.get(f"/coordinator/energy/runs/{run.id}.geojson").get_json(force=True)
     assert {f["geometry"]["type"] for f in lines["features"]} == {"LineString"}
 
