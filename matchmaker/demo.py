@@ -261,7 +261,7 @@ def load_demo_energy(member_org: Organisation, *, seed: int) -> None:
     coordinator = db.session.scalar(sa.select(User).where(
         User.email == DEMO_ACCOUNTS[Role.COORDINATOR]))
     compute_run(start_run(actor=coordinator, mode="typical_day", max_distance_m=2000.0))
-    load_heat_demo()
+    load_heat_demo(member_org.sites[0])
 
 
 def _kring_for(x: float, y: float, kringen: dict[str, Area]) -> Area | None:
