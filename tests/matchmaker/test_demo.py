@@ -85,3 +85,21 @@ def test_demo_fibre_check_has_one_park_passing_one_shown_below_and_a_trend(app):
     assert len(trend) == 14 and trend == sorted(trend) and trend[0] < trend[-1]
     assert check.exclusions and services.consented_addresses(check, actor=check.provider,
                                                              via="web")
+
+
+def test_demo_energy_and_heat_give_every_role_something_to_see(app):
+    from matchmaker.demo import load_demo
+    from matchmaker.energy import services as energy
+    from matchmaker.heat import services as heat
+
+    load_demo()
+    run = energy.latest_run()
+    assert run is not None and run.mode == "typical_day" and run.certificate["ok"]
+    member = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS["member"]))
+    assert energy.member_matches(run, member.organisation)  # the member has matches to read
+    analysis = heat.analyse()
+    assert sorted(analysis.networks["viability"]) == ["critical", "good"]
+    [critical] = [i for i, n in analysis.networks.iterrows() if n.viability == "critical"]
+    assert analysis.tipping[int(critical)].candidates is not None
+    mine = heat.networks_of(analysis, member.organisation)
+    assert [entry["network"]["viability"] for entry in mine] == ["good"]
