@@ -29,10 +29,22 @@ def import_addresses_command(file: Path, layer: str | None, assume_crs: str | No
     updates existing records (by id).
     """
     total = count_rows(file) if file.exists() else 0
-    with click.progressbar(length=total, label=_("Importing"), file=sys.stderr,
-                           show_pos=True) as bar:
+    if sys.stderr.isatty():
+        with click.progressbar(length=total, label=_("Importing"), file=sys.stderr,
+                               show_pos=True) as bar:
+            report = import_addresses(file, actor=None, prune=prune, layer=layer,
+                                      assume_crs=assume_crs, progress=bar.update)
+    else:  # a log (cron, CI): one line per chunk instead of a redrawn bar
+        done = 0
+
+        def log(rows: int) -> None:
+            nonlocal done
+            done += rows
+            click.echo(_("Importing: %(done)s of %(total)s rows", done=done, total=total),
+                       err=True)
+
         report = import_addresses(file, actor=None, prune=prune, layer=layer,
-                                  assume_crs=assume_crs, progress=bar.update)
+                                  assume_crs=assume_crs, progress=log)
     for line, reason, value in report.bad[:MAX_REPORTED]:
         click.echo(_("line %(line)s: %(reason)s", line=line, reason=_(reason, value=value)),
                    err=True)

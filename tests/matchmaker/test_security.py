@@ -83,14 +83,15 @@ def test_changing_the_email_needs_a_recent_login_and_ends_other_sessions(app, ma
     assert other.get("/dashboard").status_code == 302
 
 
-@pytest.fixture
-def rate_limited_app(database_url, tmp_path):
-    """An app with rate limits on. The limiter is one object shared by every app in this
-    process, so it is switched off and emptied again afterwards."""
+@pytest.fixture(params=["memory://", "redis://127.0.0.1:6379/14"])
+def rate_limited_app(request, database_url, tmp_path):
+    """An app with rate limits on, counting in memory (the embedded default) and in Redis (with
+    several workers). The limiter is one object shared by every app in this process, so it is
+    switched off and emptied again afterwards."""
     from matchmaker.extensions import limiter
 
     app = create_app(app_config(database_url, str(tmp_path), RATELIMIT_ENABLED=True,
-                                RATELIMIT_STORAGE_URI="memory://"))
+                                RATELIMIT_STORAGE_URI=request.param))
     try:
         yield app
     finally:
