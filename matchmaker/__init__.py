@@ -89,7 +89,8 @@ def register_blueprints(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     @app.before_request
     def declare_write_intent() -> None:
-        set_write_intent(request.method not in SAFE_METHODS)
+        view = app.view_functions.get(request.endpoint or "")
+        set_write_intent(request.method not in SAFE_METHODS or getattr(view, "writes", False))
 
     @app.before_request
     def refuse_control_characters() -> None:

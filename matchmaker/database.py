@@ -53,3 +53,11 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+def writes(view: Any) -> Any:
+    """Mark a GET view that writes (an audit entry, the day's snapshot), so its transaction
+    starts as a write transaction too (``BEGIN IMMEDIATE`` on SQLite) instead of failing when
+    it upgrades a read transaction that another writer overtook."""
+    view.writes = True
+    return view

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from matchmaker.api import services
 from matchmaker.api.openapi import openapi_document
-from matchmaker.database import set_write_intent
+from matchmaker.database import set_write_intent, writes
 from matchmaker.exports import stamp
 from matchmaker.extensions import db, limiter
 from matchmaker.fibre import services as fibre
@@ -94,6 +94,7 @@ def checks() -> Response:
 
 
 @bp.route("/checks/<int:check_id>")
+@writes
 def check(check_id: int) -> Response:
     item = _check(check_id)
     fibre.refresh()
@@ -113,6 +114,7 @@ def check(check_id: int) -> Response:
 
 
 @bp.route("/checks/<int:check_id>/progress")
+@writes
 def progress(check_id: int) -> Response:
     item = _check(check_id)
     fibre.refresh()
@@ -128,6 +130,7 @@ def progress(check_id: int) -> Response:
 
 
 @bp.route("/checks/<int:check_id>/progress.geojson")
+@writes
 def progress_geojson_view(check_id: int) -> Response:
     item = _check(check_id)
     fibre.refresh()
@@ -136,6 +139,7 @@ def progress_geojson_view(check_id: int) -> Response:
 
 
 @bp.route("/checks/<int:check_id>/progress.csv")
+@writes
 def progress_csv_view(check_id: int) -> Response:
     item = _check(check_id)
     fibre.refresh()
@@ -143,6 +147,7 @@ def progress_csv_view(check_id: int) -> Response:
 
 
 @bp.route("/checks/<int:check_id>/addresses")
+@writes
 def addresses(check_id: int) -> Response:
     item = _check(check_id)
     rows = fibre.consented_addresses(item, actor=g.api_user, via="api")
@@ -150,6 +155,7 @@ def addresses(check_id: int) -> Response:
 
 
 @bp.route("/checks/<int:check_id>/addresses.csv")
+@writes
 def addresses_csv_view(check_id: int) -> Response:
     item = _check(check_id)
     rows = fibre.consented_addresses(item, actor=g.api_user, via="api-csv")

@@ -55,6 +55,7 @@ from matchmaker.campaigns.models import (
     OfferStatus,
     Participation,
 )
+from matchmaker.database import writes
 from matchmaker.demand.services import products, suggestions
 from matchmaker.errors import N_, ServiceError
 from matchmaker.exports import csv_response, nl_number, stamp
@@ -870,6 +871,7 @@ def _handoff_campaign(campaign_id: int) -> Campaign:
 @bp.route("/supplier/campaigns/<int:campaign_id>/handoff.csv")
 @handoff_roles
 @recent_login_required
+@writes
 def handoff_csv(campaign_id: int) -> Response | tuple[str, int]:
     campaign = _handoff_campaign(campaign_id)
     try:
@@ -904,6 +906,7 @@ def handoff_csv(campaign_id: int) -> Response | tuple[str, int]:
 @bp.route("/supplier/campaigns/<int:campaign_id>/handoff")
 @handoff_roles
 @recent_login_required
+@writes
 def handoff_list(campaign_id: int) -> str | tuple[str, int]:
     campaign = _handoff_campaign(campaign_id)
     try:

@@ -18,7 +18,7 @@ from matchmaker.auth.decorators import member_required, role_required
 from matchmaker.auth.models import Role, User
 from matchmaker.campaigns.forms import LOCAL_TZ, end_of_day_utc
 from matchmaker.campaigns.views import drawn_polygon
-from matchmaker.database import set_write_intent
+from matchmaker.database import set_write_intent, writes
 from matchmaker.demand import services as demand_services
 from matchmaker.demand.models import Demand, Product, Stage
 from matchmaker.errors import N_, ServiceError
@@ -136,6 +136,7 @@ def _form_error(form: Any, err: ServiceError) -> None:
 
 @bp.route("/checks")
 @fibre_roles
+@writes
 def checks() -> str:
     services.refresh()
     rows = [(c, services.progress(c, trend_days=1)) for c in services.checks_for(current_user)]
@@ -202,6 +203,7 @@ def _what_if(check: FibreCheck) -> tuple[WhatIfForm, dict[str, Any], bool]:
 
 @bp.route("/checks/<int:check_id>")
 @fibre_roles
+@writes
 def check(check_id: int) -> str:
     check = _check(check_id)
     services.refresh()
@@ -219,6 +221,7 @@ def check(check_id: int) -> str:
 
 @bp.route("/checks/<int:check_id>/progress.geojson", endpoint="progress_geojson")
 @fibre_roles
+@writes
 def progress_geojson_view(check_id: int) -> Response:
     check = _check(check_id)
     services.refresh()
@@ -228,6 +231,7 @@ def progress_geojson_view(check_id: int) -> Response:
 
 @bp.route("/checks/<int:check_id>/progress.csv", endpoint="progress_csv")
 @fibre_roles
+@writes
 def progress_csv_view(check_id: int) -> Response:
     check = _check(check_id)
     services.refresh()
@@ -238,6 +242,7 @@ def progress_csv_view(check_id: int) -> Response:
 @bp.route("/checks/<int:check_id>/addresses")
 @fibre_roles
 @recent_login_required
+@writes
 def addresses(check_id: int) -> str:
     check = _check(check_id)
     rows = services.consented_addresses(check, actor=current_user, via="web")
@@ -247,6 +252,7 @@ def addresses(check_id: int) -> str:
 @bp.route("/checks/<int:check_id>/addresses.csv", endpoint="addresses_csv")
 @fibre_roles
 @recent_login_required
+@writes
 def addresses_csv_view(check_id: int) -> Response:
     check = _check(check_id)
     rows = services.consented_addresses(check, actor=current_user, via="csv")

@@ -24,6 +24,7 @@ from geo.crs import rd_to_wgs84
 from matchmaker.audit.services import record
 from matchmaker.auth.decorators import member_required
 from matchmaker.auth.forms import legal_form_choices
+from matchmaker.database import writes
 from matchmaker.demand import services as demand_services
 from matchmaker.demand.models import Demand, Stage
 from matchmaker.errors import Conflict, ServiceError
@@ -260,6 +261,7 @@ def data() -> str:
 @bp.route("/organisation/data.zip")
 @member_required
 @recent_login_required
+@writes
 def data_export() -> FlaskResponse:
     org = current_user.organisation
     record(current_user, "organisation.export", org)

@@ -170,3 +170,16 @@ def test_a_database_that_goes_down_gives_503_and_the_app_recovers(base_app, data
         proxy.close()
         with app.app_context():
             db.engine.dispose()
+
+
+def test_pages_that_write_on_get_start_a_write_transaction(app):
+    """GET pages that record an audit entry or the day's snapshot start as write transactions
+    (BEGIN IMMEDIATE on SQLite), like every POST; plain pages stay read transactions."""
+    from matchmaker.database import _write_intent
+
+    for path, writes in (("/fibre/checks/1", True), ("/api/v1/checks/1/addresses", True),
+                         ("/organisation/data.zip", True), ("/coordinator/demand", False),
+                         ("/login", False)):
+        with app.test_request_context(path):
+            app.preprocess_request()
+            assert _write_intent.get() is writes, path
