@@ -237,6 +237,13 @@ def load_demo(*, seed: int = SEED) -> dict[str, int]:
     campaigns = load_demo_campaigns(member_org, rng)
     fibre_organisations = load_demo_fibre(len(organisations))
     load_demo_energy(member_org, seed=seed)
+    # The demand form's tick means consent to the providers that exist when it is given; the
+    # demo ticked before any provider existed, so only the explicit consents count.
+    from matchmaker.demand.models import Demand, ProviderConsent
+
+    db.session.execute(sa.update(Demand).where(
+        Demand.consent_providers.is_(True),
+        Demand.id.not_in(sa.select(ProviderConsent.demand_id))).values(consent_providers=False))
     return {
         "areas": len(kringen) + len(parks), "addresses": len(good), "organisations": len(organisations),
         "sites": db.session.scalar(sa.select(sa.func.count()).select_from(Site)) or 0,
