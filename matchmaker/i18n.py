@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app, session
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -16,10 +16,18 @@ from matchmaker.errors import ServiceError
 def select_locale() -> str:
     """Dutch first: the user's saved choice, else the session's, else Dutch.
 
-    The browser's Accept-Language is deliberately not consulted: the association works in
-    Dutch and English is an explicit choice (footer switch, account page).
+    In the web pages the browser's Accept-Language is deliberately not consulted: the
+    association works in Dutch and English is an explicit choice (footer switch, account
+    page). An API client has no session and no footer: there the request's Accept-Language
+    decides when it names a language we have, else the token owner's saved choice, else Dutch.
     """
     languages = current_app.config["LANGUAGES"]
+    if has_request_context() and request.path.startswith("/api/"):
+        asked = request.accept_languages.best_match(languages)
+        owner = g.get("api_user")
+        saved = owner.locale if owner is not None else None
+        return str(asked or (saved if saved in languages else None)
+                   or current_app.config["BABEL_DEFAULT_LOCALE"])
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return str(current_user.locale)
     chosen = session.get("lang")

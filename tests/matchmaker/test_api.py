@@ -50,6 +50,24 @@ def test_requests_without_a_valid_token_get_401_as_json(client, world):
     assert client.get("/api/v1/checks", headers=bearer(world["token"])).status_code == 401
 
 
+def test_errors_speak_the_clients_language_dutch_first(client, world):
+    """No session and no footer switch: Accept-Language decides, then the owner's choice."""
+    def message(path, **headers):
+        return client.get(path, headers=headers).get_json()
+
+    assert message("/api/v1/checks")["error"] == "Niet gemachtigd"
+    assert message("/api/v1/checks", **{"Accept-Language": "en-GB,en;q=0.8"})["error"] == (
+        "Not authorised")
+    assert message("/api/v1/checks", **{"Accept-Language": "fr"})["error"] == "Niet gemachtigd"
+    missing = "/api/v1/checks/999999"
+    assert message(missing, **bearer(world["token"]))["error"] == "Pagina niet gevonden"
+    world["fibre"].provider.locale = "en"
+    db.session.commit()
+    assert message(missing, **bearer(world["token"]))["error"] == "Page not found"
+    assert message(missing, **bearer(world["token"]), **{"Accept-Language": "nl"})["error"] == (
+        "Pagina niet gevonden")
+
+
 def test_tokens_are_stored_hashed_and_only_for_providers(world, make):
     row = db.session.scalar(sa.select(ApiToken))
     assert world["token"] not in (row.token_hash, row.prefix)
