@@ -16,7 +16,7 @@ How it is solved
        ``SimpleMinCostFlow.solve_max_flow_with_min_cost`` (cost-scaling push-relabel), one
        graph per component re-solved for each step with new supplies. Its nodes are numbered
        along a Hilbert curve through the sites (``GeoSeries.hilbert_distance``), so that
-       neighbours are neighbours in memory too: about 1.4x faster on a component of 10^6 arcs.
+       neighbours are neighbours in memory too: 1.2-1.5x faster on a component of 10^6 arcs.
 
 Units and rounding
     The solvers work in integers: energy in whole Wh, **rounded down** per step (so a flow can
