@@ -49,8 +49,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
-from geo.crs import RD_NEW, format_labels, require_finite_points, require_rd
-from geo.errors import N_, ColumnError, GeometryError, ParameterError
+from geo.crs import RD_NEW, require_finite_points, require_rd
+from geo.errors import N_, ColumnError, GeometryError, ParameterError, format_labels
 
 __all__ = [
     "DEFAULT_HULL_BUFFER_M",

@@ -14,7 +14,7 @@ import numpy.typing as npt
 import shapely
 from pyproj import Transformer
 
-from geo.errors import N_, CoordinateError, CRSError
+from geo.errors import N_, CoordinateError, CRSError, format_labels
 
 RD_NEW = "EPSG:28992"
 WGS84 = "EPSG:4326"
@@ -156,8 +156,3 @@ def require_finite_points(frame: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str 
     )
 
 
-def format_labels(index: object, limit: int = 5) -> str:
-    """The first ``limit`` labels of ``index`` for a message, with ``...`` when there are more."""
-    values = [str(v) for v in list(index)[: limit + 1]]  # type: ignore[call-overload]
-    text = ", ".join(values[:limit])
-    return text + (", ..." if len(values) > limit else "")

@@ -53,7 +53,7 @@ from scipy.spatial import Delaunay, QhullError, cKDTree
 
 from geo.bundling import bundle_by_distance
 from geo.crs import RD_NEW, require_finite_points, require_rd
-from geo.errors import N_, ColumnError, ParameterError
+from geo.errors import N_, ColumnError, ParameterError, format_labels, require_amounts
 
 __all__ = [
     "BOILER_EFFICIENCY",
@@ -218,7 +218,7 @@ def sink_temperatures(
             raise ColumnError(
                 N_("%(name)s: unknown temperature_class for id(s) %(ids)s; use one of "
                    "%(classes)s."),
-                name="sinks", ids=_first(labels[unknown]), classes=", ".join(classes),
+                name="sinks", ids=format_labels(labels[unknown]), classes=", ".join(classes),
             )
         values[known] = names[known].map(classes).to_numpy(dtype=float)
     if "temperature_c" in sinks.columns:
@@ -393,7 +393,7 @@ def _layout(
         if bad.any():
             raise ColumnError(
                 N_("%(name)s: %(column)s must be between 0 and 12 for id(s) %(ids)s."),
-                name="sources", column="months", ids=_first(src_ids[bad]),
+                name="sources", column="months", ids=format_labels(src_ids[bad]),
             )
     need = sink_temperatures(sinks, temperature_classes=temperature_classes).to_numpy()
 
@@ -922,12 +922,12 @@ def _ids(frame: pd.DataFrame, *, name: str) -> npt.NDArray[np.object_]:
     if empty.any():
         raise ColumnError(
             N_("%(name)s: empty id in row(s) %(rows)s."),
-            name=name, rows=_first(frame.index[empty]),
+            name=name, rows=format_labels(frame.index[empty]),
         )
     dup = raw.duplicated(keep=False).to_numpy()
     if dup.any():
         raise ColumnError(
-            N_("%(name)s: duplicate id(s) %(ids)s."), name=name, ids=_first(pd.unique(raw[dup]))
+            N_("%(name)s: duplicate id(s) %(ids)s."), name=name, ids=format_labels(pd.unique(raw[dup]))
         )
     return np.asarray(raw.to_numpy(dtype=object), dtype=object)
 
@@ -936,18 +936,7 @@ def _amounts(
     frame: pd.DataFrame, column: str, *, name: str, labels: npt.NDArray[np.object_]
 ) -> FloatArray:
     values = _coerce(frame[column])
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise ColumnError(
-            N_("%(name)s: %(column)s is missing or not a finite number for id(s) %(ids)s."),
-            name=name, column=column, ids=_first(labels[bad]),
-        )
-    negative = values < 0
-    if negative.any():
-        raise ColumnError(
-            N_("%(name)s: %(column)s is negative for id(s) %(ids)s."),
-            name=name, column=column, ids=_first(labels[negative]),
-        )
+    require_amounts(values, labels, name=name, column=column)
     return values
 
 
@@ -960,7 +949,7 @@ def _optional_numbers(
     if bad.any():
         raise ColumnError(
             N_("%(name)s: %(column)s is not a finite number for id(s) %(ids)s."),
-            name=name, column=column, ids=_first(labels[bad]),
+            name=name, column=column, ids=format_labels(labels[bad]),
         )
     return values
 
@@ -971,8 +960,3 @@ def _coerce(raw: pd.Series) -> FloatArray:
     return np.asarray(
         pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan), dtype=float
     )
-
-
-def _first(values: Any, limit: int = 5) -> str:
-    items = [str(v) for v in list(values)[: limit + 1]]
-    return ", ".join(items[:limit]) + (", ..." if len(items) > limit else "")

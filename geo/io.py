@@ -15,7 +15,7 @@ import pandas as pd
 import pyogrio
 
 from geo.crs import RD_NEW, WGS84, in_netherlands, to_rd, wgs84_to_rd
-from geo.errors import N_, ColumnError, CoordinateError, CRSError, FileFormatError
+from geo.errors import N_, ColumnError, CoordinateError, CRSError, FileFormatError, format_labels
 
 CSV_SUFFIXES = {".csv", ".txt"}
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg"}
@@ -242,6 +242,4 @@ def _check_inside(
 
 def _lines(index: pd.Index | Sequence[int], *, offset: int = 2, limit: int = 5) -> str:
     """Human line numbers: CSV data row 0 is line 2 (after the header); features count from 1."""
-    numbers = [str(int(i) + offset) for i in list(index)[: limit + 1]]
-    text = ", ".join(numbers[:limit])
-    return text + (", ..." if len(numbers) > limit else "")
+    return format_labels([int(i) + offset for i in list(index)[: limit + 1]], limit)

@@ -40,9 +40,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -53,7 +52,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from geo.crs import require_finite_points, require_rd
-from geo.errors import N_, ColumnError, ParameterError
+from geo.errors import N_, ColumnError, ParameterError, format_labels, require_amounts
 from geo.profiles import MODES, Profile, step_hours, step_weights
 
 IntArray = npt.NDArray[np.int64]
@@ -420,14 +419,14 @@ def _ids(frame: gpd.GeoDataFrame, name: str) -> npt.NDArray[np.object_]:
     if raw.isna().any():
         raise ColumnError(
             N_("%(name)s: empty id in row(s) %(rows)s."),
-            name=name, rows=_first(frame.index[raw.isna().to_numpy()]),
+            name=name, rows=format_labels(frame.index[raw.isna().to_numpy()]),
         )
     ids = raw.astype(str).str.strip()
     dup = ids.duplicated(keep=False).to_numpy()
     if dup.any():
         raise ColumnError(
             N_("%(name)s: duplicate id(s) %(ids)s."), name=name,
-            ids=_first(pd.unique(ids[dup])),
+            ids=format_labels(pd.unique(ids[dup])),
         )
     return ids.to_numpy(dtype=object)
 
@@ -473,7 +472,7 @@ def _amounts(
             )
         values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
         labels = frame["id"].astype(str).to_numpy()
-        _check_values(values, labels, name=name, what=column)
+        require_amounts(values, labels, name=name, column=column)
         return values.reshape(n, 1)
     values = np.asarray(profile.values if isinstance(profile, Profile) else profile, dtype=float)
     if values.ndim == 1 and n_steps == 1:
@@ -488,23 +487,8 @@ def _amounts(
     if not finite.all() or (values < 0).any():
         labels = frame["id"].astype(str).to_numpy()
         worst = np.where(finite, np.where(finite[:, None], values, 0.0).min(axis=1), np.nan)
-        _check_values(worst, labels, name=name, what="profile")
+        require_amounts(worst, labels, name=name, column="profile")
     return values
-
-
-def _check_values(values: FloatArray, labels: npt.NDArray[Any], *, name: str, what: str) -> None:
-    missing = ~np.isfinite(values)
-    if missing.any():
-        raise ColumnError(
-            N_("%(name)s: %(column)s is missing or not a finite number for id(s) %(ids)s."),
-            name=name, column=what, ids=_first(labels[missing]),
-        )
-    negative = values < 0
-    if negative.any():
-        raise ColumnError(
-            N_("%(name)s: %(column)s is negative for id(s) %(ids)s."),
-            name=name, column=what, ids=_first(labels[negative]),
-        )
 
 
 def _feed_in(producers: gpd.GeoDataFrame, mode: str) -> FloatArray:
@@ -519,20 +503,15 @@ def _feed_in(producers: gpd.GeoDataFrame, mode: str) -> FloatArray:
     if unreadable.any():
         raise ColumnError(
             N_("%(name)s: %(column)s is missing or not a finite number for id(s) %(ids)s."),
-            name="producers", column="feed_in_kw", ids=_first(labels[unreadable]),
+            name="producers", column="feed_in_kw", ids=format_labels(labels[unreadable]),
         )
     if (kw[given] < 0).any():
         bad = given & (np.nan_to_num(kw) < 0)
         raise ColumnError(
             N_("%(name)s: %(column)s is negative for id(s) %(ids)s."),
-            name="producers", column="feed_in_kw", ids=_first(labels[bad]),
+            name="producers", column="feed_in_kw", ids=format_labels(labels[bad]),
         )
     return np.where(given, kw * step_hours(mode), np.inf)
-
-
-def _first(values: Iterable[Any], limit: int = 5) -> str:
-    items = [str(v) for v in list(values)[: limit + 1]]
-    return ", ".join(items[:limit]) + (", ..." if len(items) > limit else "")
 
 
 # --- solving ---------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from geo.errors import N_, ColumnError, ParameterError
+from geo.errors import N_, ColumnError, ParameterError, format_labels
 
 Mode = Literal["annual", "typical_day", "hourly"]
 MODES: tuple[str, ...] = ("annual", "typical_day", "hourly")
@@ -582,8 +582,7 @@ def _local_timestamps(values: pd.Series, *, name: str, column: str) -> pd.Dateti
 
 
 def _rows(positions: npt.ArrayLike, limit: int = 5) -> str:
-    numbers = [str(int(i) + 1) for i in np.asarray(positions).ravel()[: limit + 1]]
-    return ", ".join(numbers[:limit]) + (", ..." if len(numbers) > limit else "")
+    return format_labels(np.asarray(positions, dtype=np.int64).ravel()[: limit + 1] + 1, limit)
 
 
 def _check_amounts(values: FloatArray, *, name: str) -> None:
