@@ -14,14 +14,12 @@ from flask_babel import gettext as _
 from matchmaker.api import services
 from matchmaker.api.openapi import openapi_document
 from matchmaker.database import set_write_intent, writes
-from matchmaker.exports import stamp
 from matchmaker.extensions import db, limiter
 from matchmaker.fibre import services as fibre
 from matchmaker.fibre.exports import (
     address_rows,
     addresses_csv,
-    progress_csv,
-    progress_geojson,
+    progress_download,
     progress_rows,
 )
 from matchmaker.fibre.models import FibreCheck
@@ -132,18 +130,13 @@ def progress(check_id: int) -> Response:
 @bp.route("/checks/<int:check_id>/progress.geojson")
 @writes
 def progress_geojson_view(check_id: int) -> Response:
-    item = _check(check_id)
-    fibre.refresh()
-    return progress_geojson(fibre.progress(item, trend_days=1),
-                            f"glasvezel-{item.id}-{stamp()}.geojson")
+    return progress_download(_check(check_id), "geojson")
 
 
 @bp.route("/checks/<int:check_id>/progress.csv")
 @writes
 def progress_csv_view(check_id: int) -> Response:
-    item = _check(check_id)
-    fibre.refresh()
-    return progress_csv(fibre.progress(item, trend_days=1), f"glasvezel-{item.id}-{stamp()}.csv")
+    return progress_download(_check(check_id), "csv")
 
 
 @bp.route("/checks/<int:check_id>/addresses")
@@ -159,4 +152,4 @@ def addresses(check_id: int) -> Response:
 def addresses_csv_view(check_id: int) -> Response:
     item = _check(check_id)
     rows = fibre.consented_addresses(item, actor=g.api_user, via="api-csv")
-    return addresses_csv(rows, f"glasvezel-{item.id}-adressen-{stamp()}.csv")
+    return addresses_csv(item, rows)

@@ -12,7 +12,9 @@ from flask import Response
 from flask_babel import gettext as _
 
 from geo.crs import RD_NEW
-from matchmaker.exports import csv_response, nl_number, vector_response
+from matchmaker.exports import csv_response, nl_number, stamp, vector_response
+from matchmaker.fibre import services
+from matchmaker.fibre.models import FibreCheck
 from matchmaker.fibre.services import AreaProgress, CheckProgress, ConsentedAddress
 
 
@@ -49,7 +51,17 @@ def progress_rows(state: CheckProgress) -> list[dict[str, Any]]:
     return rows
 
 
-def progress_geojson(state: CheckProgress, filename: str) -> Response:
+def progress_download(check: FibreCheck, kind: str) -> Response:
+    """Today's progress of ``check`` as a ``geojson`` or ``csv`` download (web and API alike);
+    takes the day's snapshot first, so the caller must allow writes."""
+    services.refresh()
+    state = services.progress(check, trend_days=1)
+    filename = f"glasvezel-{check.id}-{stamp()}.{kind}"
+    return _progress_geojson(state, filename) if kind == "geojson" else _progress_csv(
+        state, filename)
+
+
+def _progress_geojson(state: CheckProgress, filename: str) -> Response:
     items = [*state.areas, *state.groups]
     frame = gpd.GeoDataFrame(progress_rows(state), geometry=[r.geometry for r in items],
                              crs=RD_NEW)
@@ -65,7 +77,7 @@ PROGRESS_HEADER = ["area_id", "kind", "name", "day", "addresses", "excluded", "c
                    "passes", "hidden", "deciding"]
 
 
-def progress_csv(state: CheckProgress, filename: str) -> Response:
+def _progress_csv(state: CheckProgress, filename: str) -> Response:
     def cell(value: Any) -> str:
         if value is None:
             return ""
@@ -91,7 +103,8 @@ def address_rows(rows: Sequence[ConsentedAddress]) -> list[dict[str, Any]]:
             for r in rows]
 
 
-def addresses_csv(rows: Sequence[ConsentedAddress], filename: str) -> Response:
+def addresses_csv(check: FibreCheck, rows: Sequence[ConsentedAddress]) -> Response:
     data = address_rows(rows)
     return csv_response(ADDRESS_HEADER, ([*(r[c] for c in ADDRESS_HEADER[:-1]),
-                                          ", ".join(r["areas"])] for r in data), filename)
+                                          ", ".join(r["areas"])] for r in data),
+                        f"glasvezel-{check.id}-adressen-{stamp()}.csv")

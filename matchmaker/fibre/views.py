@@ -22,11 +22,10 @@ from matchmaker.database import set_write_intent, writes
 from matchmaker.demand import services as demand_services
 from matchmaker.demand.models import Demand, Product, Stage
 from matchmaker.errors import N_, ServiceError
-from matchmaker.exports import stamp
 from matchmaker.extensions import db
 from matchmaker.fibre import services
 from matchmaker.fibre.charts import trend_chart
-from matchmaker.fibre.exports import addresses_csv, area_label, progress_csv, progress_geojson
+from matchmaker.fibre.exports import addresses_csv, area_label, progress_download
 from matchmaker.fibre.forms import (
     COUNT,
     PERCENT,
@@ -223,20 +222,14 @@ def check(check_id: int) -> str:
 @fibre_roles
 @writes
 def progress_geojson_view(check_id: int) -> Response:
-    check = _check(check_id)
-    services.refresh()
-    return progress_geojson(services.progress(check, trend_days=1),
-                            f"glasvezel-{check.id}-{stamp()}.geojson")
+    return progress_download(_check(check_id), "geojson")
 
 
 @bp.route("/checks/<int:check_id>/progress.csv", endpoint="progress_csv")
 @fibre_roles
 @writes
 def progress_csv_view(check_id: int) -> Response:
-    check = _check(check_id)
-    services.refresh()
-    return progress_csv(services.progress(check, trend_days=1),
-                        f"glasvezel-{check.id}-{stamp()}.csv")
+    return progress_download(_check(check_id), "csv")
 
 
 @bp.route("/checks/<int:check_id>/addresses")
@@ -256,7 +249,7 @@ def addresses(check_id: int) -> str:
 def addresses_csv_view(check_id: int) -> Response:
     check = _check(check_id)
     rows = services.consented_addresses(check, actor=current_user, via="csv")
-    return addresses_csv(rows, f"glasvezel-{check.id}-adressen-{stamp()}.csv")
+    return addresses_csv(check, rows)
 
 
 @bp.route("/checks/<int:check_id>/exclusions", methods=["POST"])
