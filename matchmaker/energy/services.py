@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from geo.crs import RD_NEW, rd_to_wgs84
 from geo.errors import N_, GeoError
@@ -384,6 +385,11 @@ def _hour_of_step(mode: str) -> np.ndarray:
     return np.zeros(1, dtype=int)
 
 
+def recent_runs(limit: int = 20) -> list[MatchRun]:
+    """The newest runs first."""
+    return list(db.session.scalars(sa.select(MatchRun).order_by(MatchRun.id.desc()).limit(limit)))
+
+
 def latest_run(*, status: RunStatus | None = RunStatus.DONE) -> MatchRun | None:
     query = sa.select(MatchRun).order_by(MatchRun.id.desc()).limit(1)
     if status is not None:
@@ -441,14 +447,27 @@ class MemberMatch:
     supply_hours: list[int]  # local clock hours in which energy flows
 
 
+def sites_by_id(site_ids: set[int]) -> dict[int, Site]:
+    """The sites with these ids, their organisations loaded in the same round trip."""
+    if not site_ids:
+        return {}
+    return {s.id: s for s in db.session.scalars(
+        sa.select(Site).options(selectinload(Site.organisation)).where(Site.id.in_(site_ids)))}
+
+
+def run_sites(run: MatchRun) -> dict[int, Site]:
+    """Every site that supplies or receives in ``run``."""
+    return sites_by_id({m.producer_site_id for m in run.matches}
+                       | {m.consumer_site_id for m in run.matches})
+
+
 def member_matches(run: MatchRun, organisation: Organisation) -> list[MemberMatch]:
     sites = {s.id: s for s in organisation.sites}
     if not sites:
         return []
     partner_ids = {m.consumer_site_id for m in run.matches if m.producer_site_id in sites} | {
         m.producer_site_id for m in run.matches if m.consumer_site_id in sites}
-    partners = {s.id: s for s in db.session.scalars(sa.select(Site).where(
-        Site.id.in_(partner_ids)))} if partner_ids else {}
+    partners = sites_by_id(partner_ids)
     consent = _named(set(sites) | partner_ids)
     result = []
     for m in run.matches:

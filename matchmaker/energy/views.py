@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -24,7 +23,6 @@ from matchmaker.extensions import db
 from matchmaker.forms import apply_service_error
 from matchmaker.i18n import translate_error
 from matchmaker.jobs import submit
-from matchmaker.members.models import Site
 from matchmaker.members.views import own_site
 
 bp = Blueprint("energy", __name__)
@@ -136,8 +134,7 @@ def my_matches() -> str:
 @staff_required
 def runs() -> str:
     form = RunForm(formdata=None)
-    history = list(db.session.scalars(sa.select(MatchRun).order_by(MatchRun.id.desc()).limit(20)))
-    return render_template("energy/runs.html", form=form, runs=history)
+    return render_template("energy/runs.html", form=form, runs=services.recent_runs())
 
 
 @bp.route("/coordinator/energy/runs", methods=["POST"])
@@ -145,9 +142,7 @@ def runs() -> str:
 def start_run() -> str | WerkzeugResponse | tuple[str, int]:
     form = RunForm()
     if not form.validate_on_submit():
-        history = list(db.session.scalars(sa.select(MatchRun).order_by(MatchRun.id.desc())
-                                          .limit(20)))
-        return render_template("energy/runs.html", form=form, runs=history), 422
+        return render_template("energy/runs.html", form=form, runs=services.recent_runs()), 422
     try:
         run = services.start_run(actor=current_user, mode=form.mode.data,
                                  max_distance_m=float(form.max_distance_m.data))
@@ -171,10 +166,7 @@ def _run_or_404(run_id: int) -> MatchRun:
 def run(run_id: int) -> str:
     run = _run_or_404(run_id)
     before = services.previous_run(run) if run.status == RunStatus.DONE else None
-    site_ids = {m.producer_site_id for m in run.matches} | {m.consumer_site_id
-                                                            for m in run.matches}
-    sites = {s.id: s for s in db.session.scalars(sa.select(Site).where(Site.id.in_(site_ids)))
-             } if site_ids else {}
+    sites = services.run_sites(run)
     return render_template(
         "energy/run.html", run=run, sites=sites, before=before, shown=TABLE_ROWS,
         changes=services.changes(run, before) if before else None,
@@ -187,10 +179,7 @@ def run(run_id: int) -> str:
 def run_csv(run_id: int) -> Response:
     """Every match of a run, for a spreadsheet (ids as text)."""
     run = _run_or_404(run_id)
-    site_ids = {m.producer_site_id for m in run.matches} | {m.consumer_site_id
-                                                            for m in run.matches}
-    sites = {s.id: s for s in db.session.scalars(sa.select(Site).where(Site.id.in_(site_ids)))
-             } if site_ids else {}
+    sites = services.run_sites(run)
     rows = ([str(m.producer_site_id), sites[m.producer_site_id].organisation.name,
              str(m.consumer_site_id), sites[m.consumer_site_id].organisation.name,
              nl_number(round(m.kwh, 1)), nl_number(round(m.distance_m, 1)),
@@ -213,10 +202,7 @@ def run_status(run_id: int) -> Response:
 def run_geojson(run_id: int) -> Response:
     """Lines between partners (width by kWh) in WGS84."""
     run = _run_or_404(run_id)
-    site_ids = {m.producer_site_id for m in run.matches} | {m.consumer_site_id
-                                                            for m in run.matches}
-    sites = {s.id: s for s in db.session.scalars(sa.select(Site).where(Site.id.in_(site_ids)))
-             } if site_ids else {}
+    sites = services.run_sites(run)
     ids = sorted(sites)
     lon, lat = rd_to_wgs84([sites[i].x for i in ids], [sites[i].y for i in ids])
     where = {i: [round(float(lon[k]), 6), round(float(lat[k]), 6)] for k, i in enumerate(ids)}
