@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matchmaker.auth.models import enum_column
+from matchmaker.demand.models import quantity_range_checks
 from matchmaker.extensions import db
 from matchmaker.models import TimestampMixin, utcnow
 from matchmaker.types import ScaledDecimal, UTCDateTime
@@ -239,14 +240,7 @@ class Participation(TimestampMixin, db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("campaign_id", "site_id"),
-        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
-        sa.CheckConstraint(
-            "quantity_min IS NULL OR (quantity_min > 0 AND quantity_min <= quantity)",
-            name="min_within_quantity",
-        ),
-        sa.CheckConstraint(
-            "quantity_max IS NULL OR quantity_max >= quantity", name="max_within_quantity"
-        ),
+        *quantity_range_checks(),
     )
 
     @property

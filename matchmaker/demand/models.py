@@ -49,6 +49,20 @@ class Stage(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+def quantity_range_checks() -> tuple[sa.CheckConstraint, ...]:
+    """A positive quantity with an optional range around it (demand and participations)."""
+    return (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint(
+            "quantity_min IS NULL OR (quantity_min > 0 AND quantity_min <= quantity)",
+            name="min_within_quantity",
+        ),
+        sa.CheckConstraint(
+            "quantity_max IS NULL OR quantity_max >= quantity", name="max_within_quantity"
+        ),
+    )
+
+
 class Demand(TimestampMixin, db.Model):
     __tablename__ = "demands"
 
@@ -71,14 +85,7 @@ class Demand(TimestampMixin, db.Model):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads a dict)
     __table_args__ = (
         sa.UniqueConstraint("site_id", "product_id"),
-        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
-        sa.CheckConstraint(
-            "quantity_min IS NULL OR (quantity_min > 0 AND quantity_min <= quantity)",
-            name="min_within_quantity",
-        ),
-        sa.CheckConstraint(
-            "quantity_max IS NULL OR quantity_max >= quantity", name="max_within_quantity"
-        ),
+        *quantity_range_checks(),
     )
 
 
