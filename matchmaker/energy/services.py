@@ -60,7 +60,7 @@ def asset(site: Site, kind: AssetKind) -> EnergyAsset | None:
     )
 
 
-def _get_or_create(site: Site, kind: AssetKind) -> EnergyAsset:
+def get_or_create_asset(site: Site, kind: AssetKind) -> EnergyAsset:
     found = asset(site, kind)
     if found is None:
         found = EnergyAsset(site_id=site.id, kind=kind, source=ProfileSource.ESTIMATED)
@@ -68,12 +68,13 @@ def _get_or_create(site: Site, kind: AssetKind) -> EnergyAsset:
     return found
 
 
-def _non_negative(value: float | None, field: str, maximum: float) -> float | None:
+def number_in_range(value: float | None, field: str, low: float, high: float) -> float | None:
+    """``value`` as a float when it is finite and within ``[low, high]``; ``None`` stays."""
     if value is None:
         return None
-    if not (math.isfinite(value) and 0 <= value <= maximum):
-        raise ServiceError(N_("Enter a number between 0 and %(max)s."), field=field,
-                           max=int(maximum))
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ServiceError(N_("Enter a number between %(low)s and %(high)s."), field=field,
+                           low=int(low), high=int(high))
     return float(value)
 
 
@@ -91,9 +92,9 @@ def save_electricity(
     share_name: bool,
 ) -> None:
     """Record the site's PV (installed, or planned from the flat roof) and electricity use."""
-    pv_kwp = _non_negative(pv_kwp, "pv_kwp", 100_000)
-    annual_use_kwh = _non_negative(annual_use_kwh, "annual_use_kwh", 1e9)
-    feed_in_limit_kw = _non_negative(feed_in_limit_kw, "feed_in_limit_kw", 100_000)
+    pv_kwp = number_in_range(pv_kwp, "pv_kwp", 0, 100_000)
+    annual_use_kwh = number_in_range(annual_use_kwh, "annual_use_kwh", 0, 1e9)
+    feed_in_limit_kw = number_in_range(feed_in_limit_kw, "feed_in_limit_kw", 0, 100_000)
     if tilt_deg is not None and not 0 <= tilt_deg <= 90:
         raise ServiceError(N_("The tilt is between 0° (flat) and 90° (vertical)."),
                            field="tilt_deg")
@@ -110,7 +111,7 @@ def save_electricity(
             )
         pv_kwp = round(site.flat_roof_area_m2 * current_app.config["PV_KWP_PER_M2"], 1)
     if pv_kwp:
-        pv = _get_or_create(site, AssetKind.PV)
+        pv = get_or_create_asset(site, AssetKind.PV)
         pv.capacity_kw, pv.planned = pv_kwp, pv_planned
         pv.tilt_deg, pv.azimuth_deg, pv.feed_in_limit_kw = tilt_deg, azimuth_deg, feed_in_limit_kw
         if pv.source == ProfileSource.ESTIMATED:
@@ -119,7 +120,7 @@ def save_electricity(
     elif (pv := asset(site, AssetKind.PV)) is not None:
         db.session.delete(pv)
     if annual_use_kwh:
-        use = _get_or_create(site, AssetKind.CONSUMPTION)
+        use = get_or_create_asset(site, AssetKind.CONSUMPTION)
         if use.source == ProfileSource.ESTIMATED:
             use.annual_kwh = annual_use_kwh
         use.profile_category = profile_category
@@ -161,7 +162,7 @@ def upload_meter_data(site: Site, *, actor: User, kind: AssetKind, data: bytes,
         raise GeoError(N_("%(file)s: line %(line)s has no readable timestamp."),
                        file=filename, line=line)
     profile = measured_profile(frame, mode="hourly", name=filename)
-    target = _get_or_create(site, kind)
+    target = get_or_create_asset(site, kind)
     target.hourly = profile.values
     target.annual_kwh = float(profile.annual_kwh)
     target.source = ProfileSource.MEASURED

@@ -6,7 +6,6 @@ joiners from the database and records members' heat data.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,8 @@ from geo.heat import (
 from matchmaker.audit.services import record
 from matchmaker.auth.models import User
 from matchmaker.demand.models import Demand, Product, Stage
-from matchmaker.energy.models import AssetKind, EnergyAsset, ProfileSource
+from matchmaker.energy.models import AssetKind, EnergyAsset
+from matchmaker.energy.services import asset, get_or_create_asset, number_in_range
 from matchmaker.errors import N_, ServiceError
 from matchmaker.extensions import db
 from matchmaker.members.models import Organisation, Site
@@ -44,22 +44,8 @@ POTENTIAL_MWH_PER_ADDRESS = 80.0
 MAX_MWH = 1_000_000.0
 
 
-def _asset(site: Site, kind: AssetKind) -> EnergyAsset | None:
-    return db.session.scalar(
-        sa.select(EnergyAsset).where(EnergyAsset.site_id == site.id, EnergyAsset.kind == kind))
-
-
 def heat_assets(site: Site) -> tuple[EnergyAsset | None, EnergyAsset | None]:
-    return _asset(site, AssetKind.HEAT_SOURCE), _asset(site, AssetKind.HEAT_SINK)
-
-
-def _checked(value: float | None, field: str, low: float, high: float) -> float | None:
-    if value is None:
-        return None
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ServiceError(N_("Enter a number between %(low)s and %(high)s."), field=field,
-                           low=int(low), high=int(high))
-    return float(value)
+    return asset(site, AssetKind.HEAT_SOURCE), asset(site, AssetKind.HEAT_SINK)
 
 
 def months_mask(months: list[int]) -> int | None:
@@ -86,18 +72,15 @@ def save_heat(
     share_name: bool,
 ) -> None:
     """Record waste heat the site can give and heat it needs (MWh/yr, or gas m³/yr)."""
-    source_mwh = _checked(source_mwh, "source_mwh", 0, MAX_MWH)
-    source_temperature_c = _checked(source_temperature_c, "source_temperature_c", 0, 200)
-    sink_mwh = _checked(sink_mwh, "sink_mwh", 0, MAX_MWH)
-    sink_gas_m3 = _checked(sink_gas_m3, "sink_gas_m3", 0, 1e9)
+    source_mwh = number_in_range(source_mwh, "source_mwh", 0, MAX_MWH)
+    source_temperature_c = number_in_range(source_temperature_c, "source_temperature_c", 0, 200)
+    sink_mwh = number_in_range(sink_mwh, "sink_mwh", 0, MAX_MWH)
+    sink_gas_m3 = number_in_range(sink_gas_m3, "sink_gas_m3", 0, 1e9)
     if sink_temperature_class not in TEMPERATURE_CLASSES:
         raise ServiceError(N_("Choose low, medium or high."), field="sink_temperature_class")
     source, sink = heat_assets(site)
     if source_mwh:
-        if source is None:
-            source = EnergyAsset(site_id=site.id, kind=AssetKind.HEAT_SOURCE,
-                                 source=ProfileSource.ESTIMATED)
-            db.session.add(source)
+        source = source or get_or_create_asset(site, AssetKind.HEAT_SOURCE)
         source.annual_mwh, source.temperature_c = source_mwh, source_temperature_c
         source.months_available = months_mask(source_months)
         source.share_name = share_name
@@ -106,10 +89,7 @@ def save_heat(
     if sink_mwh is None and sink_gas_m3:
         sink_mwh = round(float(gas_to_heat_mwh(sink_gas_m3)), 1)
     if sink_mwh:
-        if sink is None:
-            sink = EnergyAsset(site_id=site.id, kind=AssetKind.HEAT_SINK,
-                               source=ProfileSource.ESTIMATED)
-            db.session.add(sink)
+        sink = sink or get_or_create_asset(site, AssetKind.HEAT_SINK)
         sink.annual_mwh, sink.gas_m3 = sink_mwh, sink_gas_m3
         sink.temperature_c = TEMPERATURE_CLASSES[sink_temperature_class]
         sink.share_name = share_name
