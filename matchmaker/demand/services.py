@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import shapely
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
@@ -19,7 +21,34 @@ from matchmaker.errors import N_, Conflict, ServiceError
 from matchmaker.extensions import db
 from matchmaker.members.models import Organisation, Site
 from matchmaker.members.services import label_c_required, office_obligation_applies
-from matchmaker.register.models import Area
+from matchmaker.privacy import Cell, disclose
+from matchmaker.register.models import Area, AreaKind
+
+
+@dataclass(frozen=True)
+class ParkDemand:
+    park: Area
+    cells: list[Cell]  # one per product, in the order asked for
+
+
+def demand_per_park(products: Sequence[Product]) -> list[ParkDemand]:
+    """Registered (not withdrawn) demand per business park and product, as totals; every cell
+    under the disclosure rule (:func:`matchmaker.privacy.disclose`), so no member shows."""
+    parks = db.session.scalars(
+        sa.select(Area).where(Area.kind == AreaKind.PARK).order_by(Area.name))
+    frame = pd.DataFrame(db.session.execute(
+        sa.select(Site.x, Site.y, Site.organisation_id, Demand.product_id, Demand.quantity)
+        .join(Demand.site).where(Demand.stage != Stage.WITHDRAWN)
+    ).all(), columns=["x", "y", "organisation_id", "product_id", "quantity"])
+    table = []
+    for park in parks:
+        inside = frame[shapely.intersects_xy(park.geometry, frame["x"].to_numpy(float),
+                                             frame["y"].to_numpy(float))]
+        per_member = inside.groupby(["product_id", "organisation_id"])["quantity"].sum()
+        table.append(ParkDemand(park, [
+            disclose(per_member.get(p.id, pd.Series(dtype=object)).tolist()) for p in products
+        ]))
+    return table
 
 
 def products(*, active_only: bool = True) -> list[Product]:

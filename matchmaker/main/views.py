@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import shapely
 import sqlalchemy as sa
 import xstatic.pkg.leaflet
@@ -25,10 +24,10 @@ from matchmaker.auth.decorators import role_required
 from matchmaker.auth.forms import LanguageForm
 from matchmaker.auth.models import Role
 from matchmaker.auth.services import set_locale
-from matchmaker.demand.models import Demand, Product, Stage
+from matchmaker.demand import services as demand_services
+from matchmaker.demand.models import Product
 from matchmaker.extensions import db
-from matchmaker.members.models import Organisation, Site
-from matchmaker.privacy import disclose
+from matchmaker.privacy import MIN_MEMBERS
 from matchmaker.register.models import Area, AreaKind
 
 bp = Blueprint("main", __name__)
@@ -95,28 +94,10 @@ def areas_geojson() -> Response:
 @role_required(Role.PROVIDER, Role.COORDINATOR, Role.ADMIN)
 def provider_home() -> str:
     """Aggregated demand per park and product, under the disclosure rule (no addresses)."""
-    locale = str(get_locale())
-    parks = list(db.session.scalars(
-        sa.select(Area).where(Area.kind == AreaKind.PARK).order_by(Area.name)
-    ))
-    products = list(db.session.scalars(sa.select(Product).where(Product.active.is_(True))
-                                       .order_by(Product.sort_order)))
-    frame = pd.DataFrame(db.session.execute(
-        sa.select(Site.x, Site.y, Organisation.id.label("organisation_id"), Demand.product_id,
-                  Demand.quantity)
-        .join(Demand.site).join(Site.organisation)
-        .where(Demand.stage != Stage.WITHDRAWN)
-    ).all(), columns=["x", "y", "organisation_id", "product_id", "quantity"])
-    table = []
-    for park in parks:
-        inside = frame[shapely.intersects_xy(park.geometry, frame["x"].to_numpy(float),
-                                             frame["y"].to_numpy(float))]
-        per_member = inside.groupby(["product_id", "organisation_id"])["quantity"].sum()
-        table.append({"park": park, "cells": [
-            disclose(per_member.get(p.id, pd.Series(dtype=object)).tolist()) for p in products
-        ]})
-    return render_template("main/provider.html", table=table, products=products, locale=locale,
-                           min_members=5, demo=current_app.config["DEMO_MODE"])
+    products = demand_services.products()
+    return render_template("main/provider.html", table=demand_services.demand_per_park(products),
+                           products=products, locale=str(get_locale()), min_members=MIN_MEMBERS,
+                           demo=current_app.config["DEMO_MODE"])
 
 
 @bp.route("/products.css")

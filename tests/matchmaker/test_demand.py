@@ -160,3 +160,24 @@ def test_geojson_for_the_map_is_wgs84_one_feature_per_site(client, overview):
     assert set(both["properties"]["products"]) == {"solar_roof", "fibre"}
     areas = client.get("/areas.geojson").get_json(force=True)
     assert {f["properties"]["name"] for f in areas["features"]} == {"Noord", "Zuid", "Messchenveld"}
+
+
+def test_providers_see_park_totals_only_where_enough_members_share_them(client, make, auth):
+    from matchmaker.privacy import MIN_MEMBERS
+
+    busy = make.area("Drukke Park", AreaKind.PARK, box(230000, 550000, 231000, 551000))
+    quiet = make.area("Stille Park", AreaKind.PARK, box(240000, 550000, 241000, 551000))
+    for i in range(MIN_MEMBERS):
+        site = make.site(make.organisation(), x=230100 + 100 * i, y=550500)
+        make.demand(site, "solar_roof", 100)
+    withdrawn = make.site(make.organisation(), x=230900, y=550900)
+    make.demand(withdrawn, "solar_roof", 5000, stage=Stage.WITHDRAWN)
+    for i in range(MIN_MEMBERS - 1):
+        make.demand(make.site(make.organisation(), x=240100 + 100 * i, y=550500), "solar_roof", 100)
+    auth.login(make.user(Role.PROVIDER))
+    html = client.get("/provider").get_data(as_text=True)
+    rows = {name: re.sub(r"\s+", " ", row) for name, row in
+            re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', html, flags=re.S)}
+    assert set(rows) == {busy.name, quiet.name}
+    assert f"500 <span class=\"muted\">· {MIN_MEMBERS} leden" in rows[busy.name]
+    assert "verborgen" in rows[quiet.name] and "400" not in rows[quiet.name]
