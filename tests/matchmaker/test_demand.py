@@ -177,7 +177,7 @@ def test_providers_see_park_totals_only_where_enough_members_share_them(client, 
     auth.login(make.user(Role.PROVIDER))
     html = client.get("/provider").get_data(as_text=True)
     rows = {name: re.sub(r"\s+", " ", row) for name, row in
-            re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', html, flags=re.S)}
+            re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', html, flags=re.DOTALL)}
     assert set(rows) == {busy.name, quiet.name}
     assert f"500 <span class=\"muted\">· {MIN_MEMBERS} leden" in rows[busy.name]
     assert "verborgen" in rows[quiet.name] and "400" not in rows[quiet.name]
