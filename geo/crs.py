@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 from pyproj import Transformer
+from shapely.geometry import mapping
 
 from geo.errors import N_, CoordinateError, CRSError, format_labels
 
@@ -63,6 +64,16 @@ def geometry_to_wgs84(geom: shapely.Geometry) -> shapely.Geometry:
     [5.387, 52.155]
     """
     return shapely.transform(geom, lambda xy: np.column_stack(rd_to_wgs84(xy[:, 0], xy[:, 1])))
+
+
+def geojson_wgs84(geom: shapely.Geometry) -> dict[str, object]:
+    """An RD New geometry as a GeoJSON geometry object in WGS84, to 1e-6 degrees (~0.1 m).
+
+    >>> from shapely.geometry import Point
+    >>> geojson_wgs84(Point(155000, 463000))["coordinates"]
+    (5.387204, 52.155172)
+    """
+    return dict(mapping(shapely.set_precision(geometry_to_wgs84(geom), 1e-6)))
 
 
 def in_netherlands(x: npt.ArrayLike, y: npt.ArrayLike) -> npt.NDArray[np.bool_]:

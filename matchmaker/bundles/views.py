@@ -6,14 +6,12 @@ import json
 from typing import Any
 
 import geopandas as gpd
-import shapely
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from shapely.geometry import mapping
 
-from geo.crs import geometry_to_wgs84, rd_to_wgs84
+from geo.crs import geojson_wgs84, rd_to_wgs84
 from matchmaker.auth.decorators import staff_required
 from matchmaker.bundles import services
 from matchmaker.bundles.forms import BundleFilterForm, MultiProductForm
@@ -89,7 +87,7 @@ def geojson() -> Response:
         ])
         features.append({
             "type": "Feature",
-            "geometry": mapping(shapely.set_precision(geometry_to_wgs84(row.geometry), 1e-6)),
+            "geometry": geojson_wgs84(row.geometry),
             "properties": {"kind": "bundle", "rank": int(row.rank), "label": label,
                            "n_sites": int(row.n_sites), "span_m": round(float(row.span_m))},
         })

@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from geo.crs import geometry_to_wgs84, in_netherlands, rd_to_wgs84, wgs84_to_rd
+from geo.crs import geojson_wgs84, geometry_to_wgs84, in_netherlands, rd_to_wgs84, wgs84_to_rd
 from matchmaker.auth.decorators import member_required, role_required, staff_required
 from matchmaker.auth.models import Role, User
 from matchmaker.campaigns import services
@@ -411,8 +411,7 @@ def map_geojson(campaign_id: int) -> Response:
         label = row.name or _("Drawn area")
         features.append({
             "type": "Feature",
-            "geometry": json.loads(shapely.to_geojson(shapely.set_precision(
-                geometry_to_wgs84(geometry), 1e-6))),
+            "geometry": geojson_wgs84(geometry),
             "properties": {
                 "kind": "area", "name": label,
                 "text": (_("%(name)s: fewer than 5 members or one dominant member (hidden)",

@@ -10,10 +10,9 @@ import shapely
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from shapely.geometry import mapping
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from geo.crs import geometry_to_wgs84
+from geo.crs import geojson_wgs84
 from matchmaker.auth.decorators import member_required, staff_required
 from matchmaker.errors import ServiceError
 from matchmaker.exports import stamp, vector_response
@@ -105,16 +104,14 @@ def networks_geojson() -> Response:
     for network_id, n in analysis.networks.iterrows():
         if n.geometry.is_empty:
             continue
-        features.append({"type": "Feature", "geometry": mapping(shapely.set_precision(
-            geometry_to_wgs84(n.geometry), 1e-6)), "properties": {
+        features.append({"type": "Feature", "geometry": geojson_wgs84(n.geometry), "properties": {
             "kind": "network", "network_id": int(network_id), "viability": n["viability"],
             "density": None if n["heat_density_mwh_per_m"] != n["heat_density_mwh_per_m"]
             else round(float(n["heat_density_mwh_per_m"]), 3)}})
     for frame, kind in ((analysis.sources, "source"), (analysis.sinks, "sink")):
         for row in frame.itertuples():
-            point = geometry_to_wgs84(row.geometry)
-            features.append({"type": "Feature", "geometry": mapping(shapely.set_precision(
-                point, 1e-6)), "properties": {
+            features.append({"type": "Feature", "geometry": geojson_wgs84(row.geometry),
+                             "properties": {
                 "kind": kind, "name": row.organisation, "mwh": round(float(row.mwh), 1),
                 "network_id": None if row.network_id != row.network_id else int(row.network_id)}})
     return Response(json.dumps({"type": "FeatureCollection", "features": features}),

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 
-import shapely
 import sqlalchemy as sa
 import xstatic.pkg.leaflet
 from flask import (
@@ -19,7 +18,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
-from geo.crs import geometry_to_wgs84
+from geo.crs import geojson_wgs84
 from matchmaker.auth.decorators import role_required
 from matchmaker.auth.forms import LanguageForm
 from matchmaker.auth.models import Role
@@ -75,10 +74,9 @@ def leaflet(filename: str) -> Response:
 def areas_feature_collection(kinds: tuple[AreaKind, ...] = tuple(AreaKind)) -> dict[str, object]:
     features = []
     for area in db.session.scalars(sa.select(Area).where(Area.kind.in_(kinds)).order_by(Area.id)):
-        geom = geometry_to_wgs84(area.geometry)
         features.append({
             "type": "Feature",
-            "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-6))),
+            "geometry": geojson_wgs84(area.geometry),
             "properties": {"id": area.id, "name": area.name, "kind": area.kind.value},
         })
     return {"type": "FeatureCollection", "features": features}
