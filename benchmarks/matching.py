@@ -15,9 +15,10 @@ bisection on ``cKDTree.count_neighbors``.
 
 Every row solves the same integer instance (``geo.matching.build_problem``: Wh, decimetres):
 
-- ``ours``: ``geo.matching.solve``: components, stars by greedy, OR-Tools per component batch;
+- ``ours``: ``geo.matching.solve``: components, stars by greedy, per component batch OR-Tools'
+  max flow then LEMON's network simplex (``pylmcf``);
 - ``whole``: OR-Tools ``SimpleMinCostFlow.solve_max_flow_with_min_cost`` on the whole graph,
-  no decomposition (``solve(problem, decompose=False)``);
+  no decomposition (``geo.matching.ortools_solve``);
 - ``highs``: HiGHS through ``scipy.optimize.linprog``, two-stage LP, per component (the
   certificate's setting; far faster for HiGHS than one LP);
 - ``highs1``: the same two-stage LP as one LP over the whole graph (small rows only);
@@ -44,7 +45,7 @@ from scipy.spatial import cKDTree
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from geo.crs import RD_NEW, rd_to_wgs84
-from geo.matching import MatchProblem, build_problem, reference_solve, solve
+from geo.matching import MatchProblem, build_problem, ortools_solve, reference_solve, solve
 from geo.profiles import consumption_profile, pv_profile
 
 Objective = tuple[int, int]
@@ -168,7 +169,7 @@ def bench_row(label: str, problem: MatchProblem, build_s: float, args: argparse.
     t, ours = timed(lambda: solve(problem, steps=steps), args.repeat)
     times["ours"] = t
     ref = objectives(problem, ours, steps)
-    t, whole = timed(lambda: solve(problem, steps=steps, decompose=False), args.repeat)
+    t, whole = timed(lambda: ortools_solve(problem, steps=steps), args.repeat)
     times["whole"] = t
     if objectives(problem, whole, steps) != ref:
         failures.append(f"{label}: whole-graph OR-Tools differs")
@@ -239,11 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         plan = list(QUICK_ROWS if args.quick else ROWS)
     rows: list[dict[str, object]] = []
     failures: list[str] = []
-    import ortools
-    import scipy
+    from importlib.metadata import version
 
-    print(f"OR-Tools {ortools.__version__}, scipy {scipy.__version__} (HiGHS), "
-          f"numpy {np.__version__}")
+    print(f"OR-Tools {version('ortools')}, pylmcf {version('pylmcf')} (LEMON), "
+          f"scipy {version('scipy')} (HiGHS), numpy {version('numpy')}")
     for target, n_p in plan:
         producers, consumers = make_sites(n_p, seed=args.seed)
         distance = distance_for(producers, consumers, target)

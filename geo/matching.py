@@ -12,11 +12,15 @@ How it is solved
        a disjoint union, to save call overhead).
     3. A component with one producer (or one consumer) is a star: filling the nearest partners
        first is optimal there (every unit travels over its own arc), done vectorised in numpy.
-    4. Every other component is a max-flow min-cost problem for OR-Tools'
-       ``SimpleMinCostFlow.solve_max_flow_with_min_cost`` (cost-scaling push-relabel), one
-       graph per component re-solved for each step with new supplies. Its nodes are numbered
-       along a Hilbert curve through the sites (``GeoSeries.hilbert_distance``), so that
-       neighbours are neighbours in memory too: 1.2-1.5x faster on a component of 10^6 arcs.
+    4. Every other component is solved in two stages on one network per component (source ->
+       producers -> consumers -> sink; small components packed together), re-used for every
+       step with new capacities: OR-Tools' ``SimpleMaxFlow`` (push-relabel) finds the largest
+       matched energy F, then LEMON's network simplex (``pylmcf``) the cheapest flow of
+       exactly F, restarting each step from the previous step's optimal basis. Nodes are
+       numbered along a Hilbert curve through the sites (``GeoSeries.hilbert_distance``), so
+       that neighbours are neighbours in memory too. On components of 10^5-10^6 arcs this is
+       5-10x faster than OR-Tools' one-call ``solve_max_flow_with_min_cost`` (cost scaling),
+       which :func:`ortools_solve` keeps as an independent check.
 
 Units and rounding
     The solvers work in integers: energy in whole Wh, **rounded down** per step (so a flow can
@@ -519,7 +523,7 @@ def _feed_in(producers: gpd.GeoDataFrame, mode: str) -> FloatArray:
 
 @dataclass(frozen=True)
 class _Plan:
-    """How the arcs are split: stars by greedy, the rest in OR-Tools batches."""
+    """How the arcs are split: stars by greedy, the rest in network batches."""
 
     pstar: IntArray  # arcs of one-producer components, sorted by (producer, cost, consumer)
     pstar_start: IntArray  # for each of those arcs, the position of its group's first arc
@@ -528,11 +532,8 @@ class _Plan:
     batches: tuple[IntArray, ...]  # arc positions of each general batch
 
 
-def _plan(problem: MatchProblem, *, decompose: bool) -> _Plan:
-    z = np.zeros(0, dtype=np.int64)
+def _plan(problem: MatchProblem) -> _Plan:
     arcs = np.arange(problem.n_arcs, dtype=np.int64)
-    if not decompose:
-        return _Plan(z, z, z, z, (arcs,) if problem.n_arcs else ())
     comp = problem.arc_component
     n_comp = int(max(problem.producer_component.max(initial=-1),
                      problem.consumer_component.max(initial=-1))) + 1
@@ -563,21 +564,10 @@ def _plan(problem: MatchProblem, *, decompose: bool) -> _Plan:
     return _Plan(pstar, pstart, cstar, cstart, tuple(batches))
 
 
-def solve(
-    problem: MatchProblem,
-    *,
-    steps: npt.ArrayLike | None = None,
-    decompose: bool = True,
-) -> StepFlows:
-    """Max-flow min-cost for each step (all steps by default).
-
-    ``decompose=False`` hands the whole graph to OR-Tools in one piece, nodes numbered as given
-    (a benchmark peer).
-    """
-    from ortools.graph.python import min_cost_flow
-
+def solve(problem: MatchProblem, *, steps: npt.ArrayLike | None = None) -> StepFlows:
+    """Max-flow min-cost for each step (all active steps by default)."""
     todo = problem.active_steps() if steps is None else np.asarray(steps, dtype=np.int64).ravel()
-    plan = _plan(problem, decompose=decompose)
+    plan = _plan(problem)
     parts: list[StepFlows] = []
     # Stars: vectorised over arcs and a block of steps at a time.
     for arcs, start, group, cap_side in (
@@ -596,42 +586,107 @@ def solve(
             flow = np.clip(limit - before, 0, cap)
             r, c = np.nonzero(flow)
             parts.append(StepFlows(st[c], arcs[r], flow[r, c]))
-    # General components: one OR-Tools graph per batch, re-solved step by step.
     for batch in plan.batches:
-        prods, p_local = _local(problem.arc_producer[batch], problem.n_producers)
-        cons, c_local = _local(problem.arc_consumer[batch], problem.n_consumers)
-        n_p = len(prods)
-        sup = problem.supply_wh[prods][:, todo]
-        dem = problem.demand_wh[cons][:, todo]
-        if sup.size == 0:
+        parts += _solve_batch(problem, batch, todo)
+    return StepFlows.concat(parts)
+
+
+def _solve_batch(problem: MatchProblem, batch: IntArray, todo: IntArray) -> list[StepFlows]:
+    """The general components in ``batch``, step by step: the largest matched energy F by
+    OR-Tools' max flow, then the cheapest flow of exactly F by LEMON's network simplex.
+
+    Both work on one network, built once: a source feeding the producers (capacity: their
+    supply in the step), the candidate pairs, and the consumers feeding a sink (their demand).
+    Each step changes only those capacities; the network simplex restarts from the previous
+    step's optimal basis.
+    """
+    import pylmcf
+    from ortools.graph.python import max_flow
+
+    prods, p_local = _local(problem.arc_producer[batch], problem.n_producers)
+    cons, c_local = _local(problem.arc_consumer[batch], problem.n_consumers)
+    n_p, n_c, n_pairs = len(prods), len(cons), len(batch)
+    sup = problem.supply_wh[prods][:, todo]
+    dem = problem.demand_wh[cons][:, todo]
+    active = np.flatnonzero((sup.sum(axis=0) > 0) & (dem.sum(axis=0) > 0))
+    if len(active) == 0:
+        return []
+    # Nodes numbered along the Hilbert curve (neighbours close in memory), then source, sink.
+    nodes = np.empty(n_p + n_c, dtype=np.int64)
+    curve = np.r_[problem.producer_curve[prods], problem.consumer_curve[cons]]
+    nodes[np.argsort(curve, kind="stable")] = np.arange(n_p + n_c)
+    source, sink = n_p + n_c, n_p + n_c + 1
+    # Arcs: the pairs, consumer -> sink, source -> producer; the solvers take them sorted.
+    tail = np.r_[nodes[p_local], nodes[n_p:], np.full(n_p, source)]
+    head = np.r_[nodes[n_p + c_local], np.full(n_c, sink), nodes[:n_p]]
+    order = np.lexsort((head, tail))
+    where = np.empty_like(order)
+    where[order] = np.arange(len(order))
+    pair_at, sink_at, source_at = np.split(where, [n_pairs, n_pairs + n_c])
+    tail, head = tail[order], head[order]
+    cap = np.zeros(len(order), dtype=np.int64)
+    # Any one step moves at most min(supply, demand) over a pair.
+    cap[pair_at] = np.minimum(sup.max(axis=1)[p_local], dem.max(axis=1)[c_local])
+    cost = np.zeros(len(order), dtype=np.int64)
+    cost[pair_at] = problem.arc_cost[batch]
+
+    flow_net = max_flow.SimpleMaxFlow()
+    flow_arcs = np.asarray(
+        flow_net.add_arcs_with_capacity(tail.astype(np.int32), head.astype(np.int32), cap))
+    source_arcs, sink_arcs = flow_arcs[source_at], flow_arcs[sink_at]
+    cost_net = pylmcf.Graph(n_p + n_c + 2, tail, head)
+    cost_net.set_edge_costs(cost)
+    # Measured on components of 10^5-10^6 arcs: 1.5-2x fewer seconds than block search.
+    cost_net.set_pivot_rule("candidate_list")
+    balance = np.zeros(n_p + n_c + 2, dtype=np.int64)
+    parts = []
+    for k in active:
+        cap[source_at] = sup[:, k]
+        cap[sink_at] = dem[:, k]
+        flow_net.set_arcs_capacity(source_arcs, sup[:, k])
+        flow_net.set_arcs_capacity(sink_arcs, dem[:, k])
+        status = flow_net.solve(source, sink)
+        if status != max_flow.SimpleMaxFlow.OPTIMAL:  # pragma: no cover
+            raise RuntimeError(f"OR-Tools max flow failed: {status}")
+        matched = flow_net.optimal_flow()
+        if matched == 0:
             continue
-        # Any one step moves at most min(supply, demand) over an arc.
-        cap = np.minimum(sup.max(axis=1)[p_local], dem.max(axis=1)[c_local]).astype(np.int64)
-        tail, head = p_local, n_p + c_local
-        nodes = np.arange(n_p + len(cons), dtype=np.int64)
-        if decompose:
-            # Nodes numbered along the Hilbert curve, arcs sorted by (tail, head): neighbours
-            # sit close in memory, which makes OR-Tools markedly faster on large components.
-            curve = np.r_[problem.producer_curve[prods], problem.consumer_curve[cons]]
-            nodes[np.argsort(curve, kind="stable")] = np.arange(len(nodes))
-            tail, head = nodes[tail], nodes[head]
-            order = np.lexsort((head, tail))
-            batch, tail, head, cap = batch[order], tail[order], head[order], cap[order]
-        smcf = min_cost_flow.SimpleMinCostFlow()
-        arc_ids = smcf.add_arcs_with_capacity_and_unit_cost(
-            tail.astype(np.int32), head.astype(np.int32), cap, problem.arc_cost[batch],
-        )
-        nodes = nodes.astype(np.int32)
-        has = (sup.sum(axis=0) > 0) & (dem.sum(axis=0) > 0)
-        for k in np.flatnonzero(has):
-            smcf.set_nodes_supplies(nodes, np.concatenate([sup[:, k], -dem[:, k]]))
-            status = smcf.solve_max_flow_with_min_cost()
-            if status != min_cost_flow.SimpleMinCostFlow.OPTIMAL:  # pragma: no cover
-                raise RuntimeError(f"OR-Tools min cost flow failed: {status}")
-            flow = np.asarray(smcf.flows(arc_ids), dtype=np.int64)
-            nz = np.flatnonzero(flow)
-            parts.append(StepFlows(np.full(len(nz), todo[k], dtype=np.int64), batch[nz],
-                                   flow[nz]))
+        balance[source], balance[sink] = matched, -matched
+        cost_net.set_edge_capacities(cap)
+        cost_net.set_node_supply(balance)
+        cost_net.solve()
+        flow = np.asarray(cost_net.result(), dtype=np.int64)[pair_at]
+        nz = np.flatnonzero(flow)
+        parts.append(StepFlows(np.full(len(nz), todo[k], dtype=np.int64), batch[nz], flow[nz]))
+    return parts
+
+
+def ortools_solve(problem: MatchProblem, *, steps: npt.ArrayLike | None = None) -> StepFlows:
+    """OR-Tools' ``SimpleMinCostFlow.solve_max_flow_with_min_cost`` on the whole graph, one
+    step at a time: no decomposition, nodes numbered as given (a benchmark peer and an
+    independent check of :func:`solve`)."""
+    from ortools.graph.python import min_cost_flow
+
+    todo = problem.active_steps() if steps is None else np.asarray(steps, dtype=np.int64).ravel()
+    n_p = problem.n_producers
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    arcs = smcf.add_arcs_with_capacity_and_unit_cost(
+        problem.arc_producer.astype(np.int32), (n_p + problem.arc_consumer).astype(np.int32),
+        np.minimum(problem.supply_wh.max(axis=1, initial=0)[problem.arc_producer],
+                   problem.demand_wh.max(axis=1, initial=0)[problem.arc_consumer]),
+        problem.arc_cost,
+    )
+    nodes = np.arange(n_p + problem.n_consumers, dtype=np.int32)
+    parts = []
+    for step in todo:
+        smcf.set_nodes_supplies(nodes, np.r_[problem.supply_wh[:, step],
+                                             -problem.demand_wh[:, step]])
+        status = smcf.solve_max_flow_with_min_cost()
+        if status != min_cost_flow.SimpleMinCostFlow.OPTIMAL:  # pragma: no cover
+            raise RuntimeError(f"OR-Tools min cost flow failed: {status}")
+        flow = np.asarray(smcf.flows(arcs), dtype=np.int64)
+        nz = np.flatnonzero(flow)
+        parts.append(StepFlows(np.full(len(nz), step, dtype=np.int64), nz, flow[nz]))
     return StepFlows.concat(parts)
 
 
@@ -1067,5 +1122,5 @@ def _sums(keys: IntArray, values: IntArray) -> tuple[IntArray, IntArray]:
 __all__ = [
     "COST_UNITS_PER_M", "Certificate", "CertificateError", "MatchProblem",
     "MatchResult", "MatchTotals", "StepFlows", "build_problem", "candidate_pairs", "certify",
-    "marginal_gain", "match_energy", "reference_solve", "solve", "summarise",
+    "marginal_gain", "match_energy", "ortools_solve", "reference_solve", "solve", "summarise",
 ]
