@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
@@ -61,6 +61,8 @@ from geo.profiles import MODES, Profile, step_hours, step_weights
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+#: Told the fraction (0 to 1) of the work done so far.
+Progress = Callable[[float], None]
 
 #: Distances become integer costs in decimetres.
 COST_UNITS_PER_M = 10
@@ -564,8 +566,14 @@ def _plan(problem: MatchProblem) -> _Plan:
     return _Plan(pstar, pstart, cstar, cstart, tuple(batches))
 
 
-def solve(problem: MatchProblem, *, steps: npt.ArrayLike | None = None) -> StepFlows:
-    """Max-flow min-cost for each step (all active steps by default)."""
+def solve(problem: MatchProblem, *, steps: npt.ArrayLike | None = None,
+          progress: Progress | None = None) -> StepFlows:
+    """Max-flow min-cost for each step (all active steps by default).
+
+    ``progress`` is told the share of the work done (arcs x steps of the network batches, the
+    bulk of the time) after every step of every batch, and 1.0 at the end.
+    """
+    report = progress or _ignore
     todo = problem.active_steps() if steps is None else np.asarray(steps, dtype=np.int64).ravel()
     plan = _plan(problem)
     parts: list[StepFlows] = []
@@ -586,19 +594,29 @@ def solve(problem: MatchProblem, *, steps: npt.ArrayLike | None = None) -> StepF
             flow = np.clip(limit - before, 0, cap)
             r, c = np.nonzero(flow)
             parts.append(StepFlows(st[c], arcs[r], flow[r, c]))
+    total, done = max(1, sum(len(b) for b in plan.batches)), 0
     for batch in plan.batches:
-        parts += _solve_batch(problem, batch, todo)
+        size = len(batch)
+        parts += _solve_batch(problem, batch, todo,
+                              lambda f, base=done, size=size: report((base + f * size) / total))
+        done += size
+    report(1.0)
     return StepFlows.concat(parts)
 
 
-def _solve_batch(problem: MatchProblem, batch: IntArray, todo: IntArray) -> list[StepFlows]:
+def _ignore(fraction: float) -> None:
+    """A progress callback that listens to nothing."""
+
+
+def _solve_batch(problem: MatchProblem, batch: IntArray, todo: IntArray,
+                 report: Progress) -> list[StepFlows]:
     """The general components in ``batch``, step by step: the largest matched energy F by
     OR-Tools' max flow, then the cheapest flow of exactly F by LEMON's network simplex.
 
     Both work on one network, built once: a source feeding the producers (capacity: their
     supply in the step), the candidate pairs, and the consumers feeding a sink (their demand).
     Each step changes only those capacities; the network simplex restarts from the previous
-    step's optimal basis.
+    step's optimal basis. ``report`` is told the share of the steps done.
     """
     import pylmcf
     from ortools.graph.python import max_flow
@@ -640,7 +658,8 @@ def _solve_batch(problem: MatchProblem, batch: IntArray, todo: IntArray) -> list
     cost_net.set_pivot_rule("candidate_list")
     balance = np.zeros(n_p + n_c + 2, dtype=np.int64)
     parts = []
-    for k in active:
+    for done, k in enumerate(active):
+        report(done / len(active))
         cap[source_at] = sup[:, k]
         cap[sink_at] = dem[:, k]
         flow_net.set_arcs_capacity(source_arcs, sup[:, k])
@@ -751,6 +770,7 @@ def match_energy(
     certify_solution: bool = True,
     certify_steps: int = CERTIFY_SAMPLE_STEPS,
     seed: int = 0,
+    progress: Callable[[str, float], None] | None = None,
 ) -> MatchResult:
     """Match producers' surplus with consumers' demand within ``max_distance_m`` metres.
 
@@ -767,7 +787,8 @@ def match_energy(
     The matched energy is maximal and, among maximal solutions, the energy x distance is
     minimal. With ``certify_solution`` the result carries a HiGHS certificate (all components
     in annual mode; ``certify_steps`` seeded random active steps otherwise) and a disagreement
-    raises :class:`CertificateError`.
+    raises :class:`CertificateError`. ``progress(stage, share)`` is told how far the solving
+    (stage ``"solving"``) and the certificate (``"certifying"``) are.
 
     >>> from shapely.geometry import Point
     >>> p = gpd.GeoDataFrame({"id": ["a"], "surplus_kwh": [100.0]},
@@ -786,9 +807,12 @@ def match_energy(
         producer_profile=producer_profile, consumer_profile=consumer_profile, weights=weights,
         pair_same_id=pair_same_id,
     )
-    solution = solve(problem)
+    report = progress or (lambda stage, share: None)
+    solution = solve(problem, progress=lambda share: report("solving", share))
     certificate = (
-        certify(problem, solution, sample=certify_steps, seed=seed) if certify_solution else None
+        certify(problem, solution, sample=certify_steps, seed=seed,
+                progress=lambda share: report("certifying", share))
+        if certify_solution else None
     )
     return summarise(problem, solution, certificate=certificate,
                      seconds=time.perf_counter() - started)
@@ -953,7 +977,7 @@ def _component_problem(problem: MatchProblem, component: int) -> MatchProblem:
 
 def reference_solve(
     problem: MatchProblem, step: int, *, arcs: IntArray | None = None, method: str = "highs-ds",
-    per_component: bool = True,
+    per_component: bool = True, progress: Progress | None = None,
 ) -> tuple[float, float]:
     """HiGHS's (matched Wh, cost in Wh x dm) for one step: a two-stage LP per component.
 
@@ -964,7 +988,8 @@ def reference_solve(
     all arcs makes the simplex ten times slower. Components are independent and HiGHS solves
     many small LPs much faster than one large one (dual simplex: an interior point method
     fills in on dense bipartite components). ``arcs`` limits the instance to those arcs;
-    ``per_component=False`` solves it as one LP (a benchmark peer).
+    ``per_component=False`` solves it as one LP (a benchmark peer). ``progress`` is told the
+    share of the LPs solved.
     """
     supply = problem.supply_wh[:, step]
     demand = problem.demand_wh[:, step]
@@ -978,7 +1003,9 @@ def reference_solve(
     packs = _packs(comp, LP_BATCH_ARCS) if per_component else [(0, len(sel))]
     matched = 0.0
     cost = 0.0
-    for a, b in packs:
+    for done, (a, b) in enumerate(packs):
+        if progress is not None:
+            progress(done / len(packs))
         f, c = _two_stage_lp(
             problem.arc_producer[sel[a:b]], problem.arc_consumer[sel[a:b]],
             problem.arc_cost[sel[a:b]], supply, demand, method=method,
@@ -1039,6 +1066,7 @@ def certify(
     sample: int = CERTIFY_SAMPLE_STEPS,
     seed: int = 0,
     raise_on_failure: bool = True,
+    progress: Progress | None = None,
 ) -> Certificate:
     """Check ``solution`` against HiGHS on the same integer instance.
 
@@ -1047,7 +1075,8 @@ def certify(
     The solution must be feasible (non-negative, only candidate arcs, nobody over a limit) and
     match HiGHS's matched energy and cost within 1 Wh (1 Wh over the longest arc for the cost)
     plus ``CERTIFY_REL_TOL``; otherwise :class:`CertificateError` (unless
-    ``raise_on_failure=False``, which returns the failed certificate).
+    ``raise_on_failure=False``, which returns the failed certificate). ``progress`` is told
+    the share of the checking done.
     """
     import scipy
 
@@ -1086,10 +1115,12 @@ def certify(
     ours_f = ours_c = 0
     ref_f = ref_c = 0.0
     max_df = max_dc = 0.0
-    for step in chosen:
+    report = progress or _ignore
+    for i, step in enumerate(chosen):
         flow = solution.dense(int(step), problem.n_arcs)
         f, c = int(flow.sum()), int(flow @ problem.arc_cost)
-        rf, rc = reference_solve(problem, int(step))
+        rf, rc = reference_solve(problem, int(step),
+                                 progress=lambda share, i=i: report((i + share) / len(chosen)))
         ours_f += f
         ours_c += c
         ref_f += rf

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -281,22 +282,41 @@ def start_run(*, actor: User, mode: str, max_distance_m: float) -> MatchRun:
     return run
 
 
-def _commit_progress(run: MatchRun, stage: str, progress: float) -> None:
-    run.stage, run.progress = stage, progress
-    db.session.commit()  # a job is an edge: its progress must be visible while it runs
+#: Where each stage of a run starts and ends on the progress bar (0 to 1).
+RUN_STAGES = {"profiles": (0.0, 0.1), "solving": (0.1, 0.7), "certifying": (0.7, 0.9),
+              "saving": (0.9, 1.0)}
+
+
+class _ProgressCommits:
+    """Commits a job's progress so the page polling it sees it, at most once per ``every_s``
+    seconds within a stage (a new stage always commits)."""
+
+    def __init__(self, run: MatchRun, every_s: float = 1.0) -> None:
+        self.run, self.every_s, self.last = run, every_s, -math.inf
+
+    def __call__(self, stage: str, progress: float) -> None:
+        now = time.monotonic()
+        if stage == self.run.stage and now - self.last < self.every_s:
+            return
+        self.run.stage, self.run.progress, self.last = stage, progress, now
+        db.session.commit()  # a job is an edge: its progress must be visible while it runs
 
 
 def compute_run(run: MatchRun, progress: Any = None) -> None:
     """Build the problem, solve it with its certificate and store the matches (flushes only).
 
-    ``progress(stage, fraction)`` is told how far the work is.
+    ``progress(stage, fraction)`` is told the stage (a key of :data:`RUN_STAGES`) and how far
+    the whole run is (0 to 1), step by step while solving and certifying.
     """
-    report = progress or (lambda stage, fraction: None)
-    report("profiles", 0.1)
+    def report(stage: str, share: float) -> None:
+        if progress is not None:
+            start, end = RUN_STAGES[stage]
+            progress(stage, start + (end - start) * share)
+
+    report("profiles", 0.0)
     energy = site_energy(run.mode)
     producers, surplus = energy.producers()
     consumers, deficit = energy.consumers()
-    report("solving", 0.4)
     profiles = run.mode != "annual"
     result = match_energy(
         producers[["id", "feed_in_kw", "geometry"]].assign(surplus_kwh=surplus.sum(axis=1)),
@@ -305,8 +325,9 @@ def compute_run(run: MatchRun, progress: Any = None) -> None:
         producer_profile=surplus if profiles else None,
         consumer_profile=deficit if profiles else None,
         weights=energy.weights if profiles else None,
+        progress=report,
     )
-    report("saving", 0.9)
+    report("saving", 0.0)
     _store(run, result)
     run.status, run.progress, run.stage = RunStatus.DONE, 1.0, "done"
     run.finished_at = datetime.now(UTC)
@@ -320,7 +341,7 @@ def execute_run(run_id: int) -> None:
         return
     run.status, run.started_at, run.error = RunStatus.RUNNING, datetime.now(UTC), ""
     try:
-        compute_run(run, lambda stage, fraction: _commit_progress(run, stage, fraction))
+        compute_run(run, _ProgressCommits(run))
     except Exception as err:  # the run records any failure; the log has the traceback
         if not isinstance(err, GeoError):
             current_app.logger.exception("match run %s failed", run_id)

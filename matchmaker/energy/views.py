@@ -8,6 +8,7 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -29,6 +30,19 @@ bp = Blueprint("energy", __name__)
 
 #: Matches listed on the run page (largest first); all of them are in the CSV.
 TABLE_ROWS = 100
+#: What the progress bar says in each stage of a run (``services.RUN_STAGES``; "" = queued).
+STAGE_LABELS = {
+    "": _l("waiting for a worker"),
+    "profiles": _l("building the profiles"),
+    "solving": _l("matching, step by step"),
+    "certifying": _l("checking with HiGHS"),
+    "saving": _l("saving the matches"),
+    "done": _l("done"),
+}
+
+
+def stage_label(run: MatchRun) -> str:
+    return str(STAGE_LABELS.get(run.stage, run.stage))
 
 
 # --- members -----------------------------------------------------------------------------------
@@ -170,7 +184,7 @@ def run(run_id: int) -> str:
     return render_template(
         "energy/run.html", run=run, sites=sites, before=before, shown=TABLE_ROWS,
         changes=services.changes(run, before) if before else None,
-        co2_kg=services.co2_avoided_kg(run), locale=str(get_locale()),
+        co2_kg=services.co2_avoided_kg(run), locale=str(get_locale()), stage=stage_label(run),
     )
 
 
@@ -194,7 +208,7 @@ def run_csv(run_id: int) -> Response:
 def run_status(run_id: int) -> Response:
     run = _run_or_404(run_id)
     return Response(json.dumps({"status": run.status.value, "progress": run.progress,
-                                "stage": run.stage}), mimetype="application/json")
+                                "stage": stage_label(run)}), mimetype="application/json")
 
 
 @bp.route("/coordinator/energy/runs/<int:run_id>.geojson")

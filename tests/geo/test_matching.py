@@ -256,6 +256,23 @@ def test_limits_distance_and_solvers_agree_in_every_step(instance, distance, see
 # --- profile modes ---------------------------------------------------------------------------
 
 
+def test_solve_and_certify_report_progress_step_by_step():
+    p = sites([("a", 0, 0, 0.0), ("b", 300, 0, 0.0)])
+    c = sites([("x", 100, 0, 0.0), ("y", 200, 0, 0.0), ("z", 400, 0, 0.0)], "demand_kwh")
+    rng = np.random.default_rng(7)
+    seen = []
+    r = match_energy(p, c, max_distance_m=500, mode="typical_day",
+                     producer_profile=rng.random((2, 288)) * 3,
+                     consumer_profile=rng.random((3, 288)), certify_steps=5,
+                     progress=lambda stage, share: seen.append((stage, share)))
+    solving = [share for stage, share in seen if stage == "solving"]
+    certifying = [share for stage, share in seen if stage == "certifying"]
+    assert [stage for stage, _ in seen] == ["solving"] * len(solving) + ["certifying"] * 5
+    assert len(solving) == r.problem.n_steps + 1  # each step, then done
+    assert solving == sorted(solving) and solving[0] == 0 and solving[-1] == 1
+    assert certifying == [0, 0.2, 0.4, 0.6, 0.8]
+
+
 def test_typical_day_noon_surplus_cannot_serve_night_demand():
     p = sites([("pv", 0, 0, 0.0)])
     c = sites([("night", 10, 0, 0.0), ("day", 20, 0, 0.0)], "demand_kwh")

@@ -123,6 +123,23 @@ def test_typical_day_run_shows_changes_and_hours(client, make, auth, neighbours,
     assert "Wijzigingen sinds run" in text_of(client.get(f"/coordinator/energy/runs/{second.id}"))
 
 
+def test_a_run_reports_its_stages_in_order_and_its_progress_step_by_step(client, make,
+                                                                          neighbours):
+    # A second producer among the consumers: a component for the network solver, not a star.
+    add_energy(make.site(make.organisation("Dak BV"), x=233200, y=556050), pv_kwp=100)
+    run = services.start_run(actor=make.user(Role.COORDINATOR), mode="typical_day",
+                             max_distance_m=1000)
+    seen = []
+    services.compute_run(run, lambda stage, share: seen.append((stage, share)))
+    assert list(dict.fromkeys(stage for stage, _ in seen)) == [
+        "profiles", "solving", "certifying", "saving"]
+    shares = [share for _, share in seen]
+    assert shares == sorted(shares) and 0 <= shares[0] and shares[-1] <= 1
+    # Every solved step and every certified step moves the bar.
+    assert sum(stage == "solving" for stage, _ in seen) > 50
+    assert sum(stage == "certifying" for stage, _ in seen) >= len(run.certificate["steps"])
+
+
 def test_members_read_their_matches_with_names_only_by_mutual_consent(app, make, auth,
                                                                       neighbours, text_of):
     coordinator = app.test_client()
@@ -172,10 +189,13 @@ def test_runs_go_through_the_redis_queue_when_configured(tmp_path, monkeypatch):
         run_id = int(response.headers["Location"].rsplit("/", 1)[1])
         status = client.get(f"/coordinator/energy/runs/{run_id}/status.json").get_json()
         assert status["status"] == "queued" and queue.count == 1
+        assert status["stage"] == "wacht op een rekenproces"
+        assert "wacht op een rekenproces" in client.get(
+            f"/coordinator/energy/runs/{run_id}").get_data(as_text=True)
         monkeypatch.setenv("DATABASE_URL", url)  # the worker builds its own app
         SimpleWorker([queue], connection=redis).work(burst=True)
         status = client.get(f"/coordinator/energy/runs/{run_id}/status.json").get_json()
-        assert status == {"status": "done", "progress": 1.0, "stage": "done"}
+        assert status == {"status": "done", "progress": 1.0, "stage": "klaar"}
         with app.app_context():
             run = db.session.get(MatchRun, run_id)
             assert run.matched_kwh == pytest.approx(40_000)
