@@ -16,6 +16,7 @@ from typing import Any
 import click
 import geopandas as gpd
 import pyogrio
+from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 from geo.crs import WGS84
@@ -32,6 +33,19 @@ def translations(locale: str) -> NullTranslations:
 
 def cli_locale() -> str:
     return "en" if os.environ.get("MATCHMAKER_LANG", "nl").lower().startswith("en") else "nl"
+
+
+def cli_number(value: float, digits: int = 0) -> str:
+    """``value`` with thousands separators and ``digits`` decimals, written the way the
+    command-line language writes numbers (Dutch 20.000,5; English 20,000.5)."""
+    return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""),
+                          locale=cli_locale())
+
+
+def cli_percent(share: float, digits: int = 1) -> str:
+    """A share (0.5) as a percentage in the command-line language (Dutch 50,0%)."""
+    return format_percent(share, format="#,##0" + ("." + "0" * digits if digits else "") + "%",
+                          locale=cli_locale())
 
 
 def _(msgid: str, **params: Any) -> str:

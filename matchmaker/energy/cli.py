@@ -16,7 +16,7 @@ from geo.errors import N_, GeoError, ParameterError
 from geo.io import read_points
 from geo.matching import CertificateError, MatchResult, match_energy
 from geo.profiles import MODES, PV_YIELD_KWH_PER_KWP, consumption_profile, pv_profile
-from matchmaker.cli_support import InputError, _
+from matchmaker.cli_support import InputError, _, cli_number, cli_percent
 
 HELP = """Match producers' surplus with consumers' demand within a maximum distance.
 
@@ -135,15 +135,34 @@ def _write_flows(result: MatchResult, output: Path) -> None:
 def _report(result: MatchResult, output: Path) -> None:
     t = result.totals
     click.echo(_("Matched: %(kwh)s kWh per year in %(pairs)s pairs (%(mode)s).",
-                 kwh=f"{t.matched_kwh:,.1f}", pairs=f"{len(result.flows):,}", mode=result.mode))
+                 kwh=cli_number(t.matched_kwh, 1), pairs=cli_number(len(result.flows)),
+                 mode=result.mode))
     click.echo(_("Surplus used: %(share)s of %(kwh)s kWh.",
-                 share=f"{t.surplus_used_share:.1%}", kwh=f"{t.surplus_kwh:,.1f}"))
+                 share=cli_percent(t.surplus_used_share), kwh=cli_number(t.surplus_kwh, 1)))
     click.echo(_("Demand covered: %(share)s of %(kwh)s kWh.",
-                 share=f"{t.demand_covered_share:.1%}", kwh=f"{t.demand_kwh:,.1f}"))
+                 share=cli_percent(t.demand_covered_share), kwh=cli_number(t.demand_kwh, 1)))
     click.echo(_("Energy x distance: %(value)s kWh x m.",
-                 value=f"{t.energy_distance_kwh_m:,.0f}"))
-    if result.certificate is None:
+                 value=cli_number(t.energy_distance_kwh_m)))
+    cert = result.certificate
+    if cert is None:
         click.echo(_("Certificate: not checked."))
     else:
-        click.echo(_("Certificate: %(summary)s", summary=result.certificate.summary()))
+        if cert.steps_total <= 1:
+            scope = _("the whole instance")
+        elif len(cert.steps) == cert.steps_total:
+            scope = _("all %(n)s active steps", n=cli_number(cert.steps_total))
+        else:
+            scope = _("%(n)s of %(total)s active steps (seed %(seed)s)", n=len(cert.steps),
+                      total=cli_number(cert.steps_total), seed=cert.seed)
+        # The solvers' objective (distances in whole decimetres): it can differ slightly from
+        # the exact energy x distance above.
+        click.echo(_(
+            "Certificate: %(verdict)s by %(solver)s on %(scope)s: matched %(ours)s vs %(ref)s "
+            "kWh, energy x distance %(cost)s vs %(ref_cost)s kWh x m (%(seconds)s s).",
+            verdict=_("optimal, confirmed") if cert.ok else _("NOT CONFIRMED"),
+            solver=cert.solver, scope=scope, ours=cli_number(cert.matched_wh / 1000, 3),
+            ref=cli_number(cert.reference_matched_wh / 1000, 3),
+            cost=cli_number(cert.cost / 1e4, 1), ref_cost=cli_number(cert.reference_cost / 1e4, 1),
+            seconds=cli_number(cert.seconds, 1),
+        ))
     click.echo(_("Flows written to %(file)s.", file=output.name))

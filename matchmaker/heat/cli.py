@@ -25,7 +25,14 @@ import pandas as pd
 from geo.errors import N_, ColumnError, GeoError, ParameterError
 from geo.heat import DETOUR_FACTOR, candidate_networks
 from geo.io import read_points
-from matchmaker.cli_support import InputError, _, replacing, write_vector
+from matchmaker.cli_support import (
+    InputError,
+    _,
+    cli_number,
+    cli_percent,
+    replacing,
+    write_vector,
+)
 
 HELP = """Find candidate heat networks: heat sources with the heat demand near them.
 
@@ -160,16 +167,16 @@ def _report(networks: gpd.GeoDataFrame, *, n_sinks: int, output: Path) -> None:
     for network_id, row in networks.iterrows():  # one line per network, for people to read
         numbers = {
             "id": network_id, "sources": int(row.n_sources), "sinks": int(row.n_sinks),
-            "mwh": _amount(row.sink_mwh), "viability": _(VIABILITY_LABELS[row.viability]),
+            "mwh": cli_number(row.sink_mwh), "viability": _(VIABILITY_LABELS[row.viability]),
         }
         if row.trench_length_m > 0:
-            coverage = "-" if math.isnan(row.coverage) else format(row.coverage, ".0%")
-            density = format(row.heat_density_mwh_per_m, ".2f")
+            coverage = "-" if math.isnan(row.coverage) else cli_percent(row.coverage, 0)
+            density = cli_number(row.heat_density_mwh_per_m, 2)
             click.echo(_(
                 "Network %(id)s: %(sources)s source(s), %(sinks)s sink(s), %(mwh)s MWh/yr, "
                 "trench %(trench)s m, %(density)s MWh/m per year: %(viability)s; coverage "
                 "%(coverage)s.",
-                trench=_amount(row.trench_length_m), density=density, coverage=coverage,
+                trench=cli_number(row.trench_length_m), density=density, coverage=coverage,
                 **numbers,
             ))
         else:
@@ -178,7 +185,7 @@ def _report(networks: gpd.GeoDataFrame, *, n_sinks: int, output: Path) -> None:
                 "trench (one location): %(viability)s.", **numbers,
             ))
         if row.sinks_needing_heat_pump:
-            count, mwh = int(row.sinks_needing_heat_pump), _amount(row.mwh_needing_heat_pump)
+            count, mwh = int(row.sinks_needing_heat_pump), cli_number(row.mwh_needing_heat_pump)
             temperature = format(row.source_temperature_c, "g")
             click.echo("  " + _(
                 "%(count)s sink(s) with %(mwh)s MWh/yr need more than %(temperature)s °C: "
@@ -190,7 +197,3 @@ def _report(networks: gpd.GeoDataFrame, *, n_sinks: int, output: Path) -> None:
         networks=len(networks), outside=outside, file=output.name,
     ))
 
-
-def _amount(value: float) -> str:
-    """Whole units with thousands separators, as the other commands print them."""
-    return format(value, ",.0f")
