@@ -25,6 +25,11 @@ def test_member_joins_a_group_buy_and_accepts_an_offer(page, live_server):
     (site_id,) = query(live_server, "SELECT s.id FROM sites s JOIN users u "
                        "ON u.organisation_id = s.organisation_id WHERE u.email = :email "
                        "ORDER BY s.id LIMIT 1", email=DEMO_ACCOUNTS["member"])
+    (kwp,) = query(live_server, "SELECT d.quantity FROM demands d JOIN products p "
+                   "ON p.id = d.product_id WHERE d.site_id = :site AND p.code = 'solar_roof'",
+                   site=site_id)
+    kwp = kwp / 1000  # stored as thousandths (matchmaker.types.ScaledDecimal)
+    dutch = f"{kwp:g}".replace(".", ",")
     login(page, DEMO_ACCOUNTS["member"])
     page.get_by_role("navigation").get_by_role("link", name="Inkoopacties").click()
     card = page.locator("section.campaign-card", has_text="Zonnepanelen Stadsbedrijvenpark")
@@ -34,12 +39,12 @@ def test_member_joins_a_group_buy_and_accepts_an_offer(page, live_server):
     before = float(progress.get_attribute("data-volume"))
     site = page.locator(f"#site-{site_id}")
     quantity = site.get_by_label("Hoeveelheid")
-    assert quantity.input_value() == "107,5"  # pre-filled from the registered demand
+    assert quantity.input_value() == dutch  # pre-filled from the registered demand
     site.get_by_role("button", name="Meedoen (vrijblijvend)").click()
     assert page.get_by_text("doet mee. Dit is nog vrijblijvend").is_visible()
-    assert "aangemeld: 107,5 kWp" in page.locator(f"#site-{site_id}").inner_text()
+    assert f"aangemeld: {dutch} kWp" in page.locator(f"#site-{site_id}").inner_text()
     after = float(page.locator(".progress").first.get_attribute("data-volume"))
-    assert after == pytest.approx(before + 107.5)
+    assert after == pytest.approx(before + kwp)
     page.wait_for_selector("#campaign-map[data-features-loaded]", state="attached")
     page.screenshot(path="/tmp/e2e-campaign-joined.png", full_page=True)
 

@@ -22,8 +22,9 @@ def test_demo_data_loads_once_and_covers_every_product(base_app, app, auth):
     first = runner.invoke(main, ["demo"], obj=info)
     assert first.exit_code == 0, first.output
     assert 1400 <= count(AddressRecord) <= 1700
-    # 150 companies, plus 66 that joined for fibre on the Stadsbedrijvenpark (demo fibre check)
-    assert 210 <= count(Organisation) <= 220
+    # The association's ~450: 384 companies, plus 66 that joined for fibre on the
+    # Stadsbedrijvenpark (demo fibre check)
+    assert count(Organisation) == 450
     assert count(Area) == 8
     per_product = dict(db.session.execute(
         sa.select(Product.code, sa.func.count(Demand.id)).join(Demand).group_by(Product.code)).all())
@@ -31,7 +32,7 @@ def test_demo_data_loads_once_and_covers_every_product(base_app, app, auth):
     assert min(per_product.values()) >= 10
 
     second = runner.invoke(main, ["demo"], obj=info)
-    assert second.exit_code == 0 and count(Organisation) <= 220
+    assert second.exit_code == 0 and count(Organisation) == 450
 
     # Demo accounts that log in: one per role, plus two competing suppliers. The other demo
     # users are the participating companies' contacts, without a usable password.
