@@ -2,8 +2,8 @@
 
 Four kringen, four business parks, about 1,500 register addresses, 450 organisations (the
 association's size: 384 members with sites and demand for all four products, 66 companies
-that joined for fibre) and one demo account per role. Demo accounts log
-in only while ``MATCHMAKER_DEMO=1`` (``make run`` sets it).
+that joined for fibre) and one demo account per role. Demo accounts log in only while
+``MATCHMAKER_DEMO=1`` (``make run`` sets it).
 """
 
 from __future__ import annotations

@@ -13,6 +13,24 @@ from wtforms import DecimalField, FloatField, IntegerField, SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import TextInput
 
+#: What each kind of area is called (``register.models.AreaKind`` values).
+AREA_KIND_LABELS = {
+    "park": _l("business park"),
+    "kring": _l("kring"),
+    "postcode4": _l("postcode area"),
+    "neighbourhood": _l("neighbourhood"),
+}
+
+
+def area_kind_label(kind: Any) -> str:
+    value = getattr(kind, "value", kind)
+    return str(AREA_KIND_LABELS.get(value, value))
+
+
+def area_choices(areas: Iterable[Any]) -> list[SelectChoice]:
+    """Select options for areas: "Messchenveld (business park)"."""
+    return choices((a.id, f"{a.name} ({area_kind_label(a.kind)})") for a in areas)
+
 
 def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     """Select options from ``(value, label)`` pairs (WTForms 3.3 wants SelectChoice objects)."""

@@ -7,7 +7,7 @@ from wtforms.validators import NumberRange
 
 from matchmaker.bundles.services import DEFAULT_GAP_M, MAX_GAP_M, MIN_GAP_M
 from matchmaker.demand.models import Stage
-from matchmaker.forms import LocalFloatField, choices
+from matchmaker.forms import AREA_KIND_LABELS, LocalFloatField, choices
 from matchmaker.register.models import AreaKind
 
 
@@ -30,12 +30,8 @@ class BundleFilterForm(FlaskForm):
         (Stage.COMMITTED.value, _l("committed")),
     ]))
     kring_id = SelectField(_l("Kring"), coerce=int, default=0)
-    area_kind = SelectField(_l("Totals per"), default=AreaKind.PARK.value, choices=choices([
-        (AreaKind.PARK.value, _l("business park")),
-        (AreaKind.KRING.value, _l("kring")),
-        (AreaKind.POSTCODE4.value, _l("postcode area")),
-        (AreaKind.NEIGHBOURHOOD.value, _l("neighbourhood")),
-    ]))
+    area_kind = SelectField(_l("Totals per"), default=AreaKind.PARK.value,
+                            choices=choices(AREA_KIND_LABELS.items()))
 
 
 class MultiProductForm(FlaskForm):

@@ -60,7 +60,7 @@ from matchmaker.demand.services import products, suggestions
 from matchmaker.errors import N_, ServiceError
 from matchmaker.exports import csv_response, nl_number, stamp
 from matchmaker.extensions import db
-from matchmaker.forms import apply_service_error, choices
+from matchmaker.forms import apply_service_error, area_choices, choices
 from matchmaker.i18n import translate_error
 from matchmaker.members.models import Site
 from matchmaker.models import utcnow
@@ -452,12 +452,7 @@ def _campaign_form(campaign: Campaign | None = None) -> CampaignForm:
     locale = _locale()
     form = CampaignForm(obj=campaign if request.method == "GET" else None)
     form.product.choices = choices((p.code, p.name(locale)) for p in products())
-    kinds = {"park": _("park"), "kring": _("kring"), "postcode4": _("postcode area"),
-             "neighbourhood": _("neighbourhood")}
-    form.area_ids.choices = choices(
-        (a.id, f"{a.name} ({kinds.get(a.kind.value, a.kind.value)})")
-        for a in services.areas_for_choice()
-    )
+    form.area_ids.choices = area_choices(services.areas_for_choice())
     if request.method == "GET" and campaign is not None:
         form.product.data = campaign.product.code
         form.area_ids.data = [a.id for a in campaign.areas]

@@ -54,12 +54,17 @@ class MeterUploadForm(FlaskForm):
     ], description=_l("Columns timestamp and kwh, one row per 15 minutes or per hour."))
 
 
+#: The time steps of a run, by ``geo.profiles`` mode.
+MODE_LABELS = {
+    "typical_day": _l("typical day per month (12 × 24 hours)"),
+    "annual": _l("yearly amounts"),
+    "hourly": _l("every hour of the year (8,760 steps)"),
+}
+
+
 class RunForm(FlaskForm):
-    mode = SelectField(_l("Time steps"), default="typical_day", choices=choices([
-        ("typical_day", _l("typical day per month (12 × 24 hours)")),
-        ("annual", _l("yearly amounts")),
-        ("hourly", _l("every hour of the year (8,760 steps)")),
-    ]))
+    mode = SelectField(_l("Time steps"), default="typical_day",
+                       choices=choices(MODE_LABELS.items()))
     max_distance_m = LocalFloatField(_l("Maximum distance (m)"), default=DEFAULT_DISTANCE_M,
                                      validators=[InputRequired(),
                                                  NumberRange(1, MAX_DISTANCE_M)])

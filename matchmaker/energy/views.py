@@ -16,7 +16,7 @@ from geo.crs import rd_to_wgs84
 from geo.errors import GeoError
 from matchmaker.auth.decorators import member_required, staff_required
 from matchmaker.energy import services
-from matchmaker.energy.forms import ElectricityForm, MeterUploadForm, RunForm
+from matchmaker.energy.forms import MODE_LABELS, ElectricityForm, MeterUploadForm, RunForm
 from matchmaker.energy.models import AssetKind, MatchRun, RunStatus
 from matchmaker.errors import ServiceError
 from matchmaker.exports import csv_response, nl_number
@@ -39,10 +39,27 @@ STAGE_LABELS = {
     "saving": _l("saving the matches"),
     "done": _l("done"),
 }
+#: A run's status in the list of runs.
+STATUS_LABELS = {
+    RunStatus.QUEUED: _l("waiting"),
+    RunStatus.RUNNING: _l("running"),
+    RunStatus.DONE: _l("done"),
+    RunStatus.FAILED: _l("failed"),
+}
 
 
 def stage_label(run: MatchRun) -> str:
     return str(STAGE_LABELS.get(run.stage, run.stage))
+
+
+@bp.app_template_filter("run_mode")
+def run_mode_filter(mode: str) -> str:
+    return str(MODE_LABELS.get(mode, mode))
+
+
+@bp.app_template_filter("run_status")
+def run_status_filter(status: RunStatus) -> str:
+    return str(STATUS_LABELS[status])
 
 
 # --- members -----------------------------------------------------------------------------------

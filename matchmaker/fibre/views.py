@@ -36,7 +36,7 @@ from matchmaker.fibre.forms import (
     WhatIfForm,
 )
 from matchmaker.fibre.models import FibreCheck, FibreExclusion, Grouping
-from matchmaker.forms import apply_service_error, choices
+from matchmaker.forms import apply_service_error, area_choices, choices
 from matchmaker.i18n import translate_error
 from matchmaker.members.models import Site
 from matchmaker.members.services import find_address
@@ -69,10 +69,7 @@ def _check(check_id: int) -> FibreCheck:
 def _area_choices() -> list[Any]:
     from matchmaker.campaigns.services import areas_for_choice
 
-    kinds = {"park": _("park"), "kring": _("kring"), "postcode4": _("postcode area"),
-             "neighbourhood": _("neighbourhood")}
-    return choices((a.id, f"{a.name} ({kinds.get(a.kind.value, a.kind.value)})")
-                   for a in areas_for_choice())
+    return area_choices(areas_for_choice())
 
 
 def _check_form(check: FibreCheck | None = None) -> CheckForm:

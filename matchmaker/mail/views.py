@@ -7,14 +7,32 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from matchmaker.auth.models import Role
 from matchmaker.extensions import db, login_manager
-from matchmaker.mail.models import Outbox
+from matchmaker.mail.models import MailKind, Outbox
 from matchmaker.mail.services import outbox_page, smtp_configured
 
 bp = Blueprint("mail", __name__, url_prefix="/admin/outbox")
+
+#: What each kind of message is, on the outbox page.
+KIND_LABELS = {
+    MailKind.INVITATION: _l("invitation"),
+    MailKind.REMINDER: _l("reminder"),
+    MailKind.THRESHOLD: _l("threshold reached"),
+    MailKind.OFFER: _l("offer"),
+    MailKind.DECISION: _l("decision"),
+    MailKind.CANCELLATION: _l("cancellation"),
+    MailKind.CONSENT: _l("owner consent"),
+    MailKind.ACCOUNT: _l("account"),
+}
+
+
+@bp.app_template_filter("mail_kind")
+def mail_kind_filter(kind: MailKind) -> str:
+    return str(KIND_LABELS[kind])
 
 
 def outbox_access(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -11,7 +11,9 @@ from flask_babel import format_decimal, get_locale
 from matchmaker.auth.forms import LanguageForm
 from matchmaker.auth.models import Role
 from matchmaker.demand.models import Stage
+from matchmaker.forms import area_kind_label
 from matchmaker.i18n import translate
+from matchmaker.privacy import MAX_DOMINANCE, MIN_MEMBERS
 
 
 def number(value: Any, digits: int = 1) -> str:
@@ -29,7 +31,11 @@ def number(value: Any, digits: int = 1) -> str:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["area_kind"] = area_kind_label
     app.jinja_env.globals.update(Role=Role, Stage=Stage, translate=translate)  # also in macros
+    # The disclosure rule (matchmaker.privacy), for the texts that explain it.
+    app.jinja_env.globals.update(privacy_min=MIN_MEMBERS,
+                                 privacy_share=int(MAX_DOMINANCE * 100))
 
     @app.context_processor
     def globals_() -> dict[str, Any]:

@@ -26,7 +26,6 @@ from matchmaker.auth.services import set_locale
 from matchmaker.demand import services as demand_services
 from matchmaker.demand.models import Product
 from matchmaker.extensions import db
-from matchmaker.privacy import MIN_MEMBERS
 from matchmaker.register.models import Area, AreaKind
 
 bp = Blueprint("main", __name__)
@@ -94,7 +93,7 @@ def provider_home() -> str:
     """Aggregated demand per park and product, under the disclosure rule (no addresses)."""
     products = demand_services.products()
     return render_template("main/provider.html", table=demand_services.demand_per_park(products),
-                           products=products, locale=str(get_locale()), min_members=MIN_MEMBERS,
+                           products=products, locale=str(get_locale()),
                            demo=current_app.config["DEMO_MODE"])
 
 

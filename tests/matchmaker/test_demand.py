@@ -181,3 +181,5 @@ def test_providers_see_park_totals_only_where_enough_members_share_them(client, 
     assert set(rows) == {busy.name, quiet.name}
     assert f"500 <span class=\"muted\">· {MIN_MEMBERS} leden" in rows[busy.name]
     assert "verborgen" in rows[quiet.name] and "400" not in rows[quiet.name]
+    # The page states the rule it applies.
+    assert f"minder dan {MIN_MEMBERS} leden" in html and "meer dan 75 % van het volume" in html

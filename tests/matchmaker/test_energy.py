@@ -120,7 +120,10 @@ def test_typical_day_run_shows_changes_and_hours(client, make, auth, neighbours,
     assert second.matched_kwh < first.matched_kwh
     for match in second.matches:
         assert match.by_hour[2] == 0 and max(match.by_hour[10:15]) > 0
-    assert "Wijzigingen sinds run" in text_of(client.get(f"/coordinator/energy/runs/{second.id}"))
+    page = text_of(client.get(f"/coordinator/energy/runs/{second.id}"))
+    assert "Wijzigingen sinds run" in page and "typische dag per maand" in page
+    runs = text_of(client.get("/coordinator/energy"))  # time steps and status in Dutch
+    assert "jaarhoeveelheden" in runs and "klaar" in runs and "typical_day" not in runs
 
 
 def test_a_run_reports_its_stages_in_order_and_its_progress_step_by_step(client, make,

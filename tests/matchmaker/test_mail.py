@@ -207,6 +207,7 @@ def test_the_outbox_page_is_for_admins_or_everyone_in_demo_mode(base_app, client
     auth.login(make.user(Role.ADMIN))
     page = text_of(client.get("/admin/outbox"))
     assert "Nieuwe inkoopactie: Zon op Testpark" in page and member.email in page
+    assert "uitnodiging" in page and "invitation" not in page  # the kind, in Dutch
     assert "Beste" in text_of(client.get(f"/admin/outbox/{message.id}"))
     auth.logout()
     auth.login(member)

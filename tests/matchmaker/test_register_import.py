@@ -11,6 +11,7 @@ from shapely.geometry import Point, Polygon, box
 
 from geo.addresses import BAD_POSTCODE
 from geo.errors import GeoError
+from matchmaker.auth.models import Role
 from matchmaker.cli import main
 from matchmaker.extensions import db
 from matchmaker.register import services
@@ -112,7 +113,8 @@ def test_geopackage_register_in_another_crs(app, tmp_path):
     assert run(app, "import-addresses", str(tmp_path / "nope.csv")).exit_code == 2
 
 
-def test_areas_import_in_any_crs_and_refuses_invalid_polygons(app, tmp_path):
+def test_areas_import_in_any_crs_and_refuses_invalid_polygons(app, tmp_path, client, auth, make,
+                                                             text_of):
     parks = gpd.GeoDataFrame({"naam": ["Messchenveld", "Assen-Zuid"]},
                              geometry=[box(231000, 553000, 233000, 555000),
                                        box(233000, 552000, 234600, 553300)], crs="EPSG:28992")
@@ -123,6 +125,9 @@ def test_areas_import_in_any_crs_and_refuses_invalid_polygons(app, tmp_path):
     areas = {a.name: a for a in db.session.scalars(sa.select(Area))}
     assert areas["Messchenveld"].kind == AreaKind.PARK
     assert areas["Messchenveld"].area_m2 == pytest.approx(4_000_000, rel=1e-3)
+    auth.login(make.user(Role.ADMIN))
+    page = text_of(client.get("/admin/register"))
+    assert "Messchenveld bedrijventerrein 400" in page  # the kind in Dutch, 400 ha
 
     # Importing again updates by name; a bow-tie anywhere refuses the whole file.
     bow_tie = Polygon([(231000, 553000), (233000, 555000), (233000, 553000), (231000, 555000)])
