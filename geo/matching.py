@@ -19,7 +19,7 @@ How it is solved
        exactly F, restarting each step from the previous step's optimal basis. Nodes are
        numbered along a Hilbert curve through the sites (``GeoSeries.hilbert_distance``), so
        that neighbours are neighbours in memory too. On components of 10^5-10^6 arcs this is
-       5-10x faster than OR-Tools' one-call ``solve_max_flow_with_min_cost`` (cost scaling),
+       4-7x faster than OR-Tools' one-call ``solve_max_flow_with_min_cost`` (cost scaling),
        which :func:`ortools_solve` keeps as an independent check.
 
 Units and rounding
