@@ -571,7 +571,7 @@ def solve(problem: MatchProblem, *, steps: npt.ArrayLike | None = None,
     """Max-flow min-cost for each step (all active steps by default).
 
     ``progress`` is told the share of the work done (arcs x steps of the network batches, the
-    bulk of the time) after every step of every batch, and 1.0 at the end.
+    bulk of the time) at every step of every batch, and 1.0 at the end.
     """
     report = progress or _ignore
     todo = problem.active_steps() if steps is None else np.asarray(steps, dtype=np.int64).ravel()
@@ -654,7 +654,7 @@ def _solve_batch(problem: MatchProblem, batch: IntArray, todo: IntArray,
     source_arcs, sink_arcs = flow_arcs[source_at], flow_arcs[sink_at]
     cost_net = pylmcf.Graph(n_p + n_c + 2, tail, head)
     cost_net.set_edge_costs(cost)
-    # Measured on components of 10^5-10^6 arcs: 1.5-2x fewer seconds than block search.
+    # Measured on components of 10^5-10^6 arcs: 1.3-2.5x faster than LEMON's default block search.
     cost_net.set_pivot_rule("candidate_list")
     balance = np.zeros(n_p + n_c + 2, dtype=np.int64)
     parts = []
