@@ -99,3 +99,35 @@ def prepare_areas(
         {"name": names.to_numpy(dtype=object), "code": codes.to_numpy(dtype=object)},
         geometry=geoms, crs=RD_NEW,
     )
+
+
+def coarsen_point(x: float, y: float, polygons: Sequence[shapely.Geometry], *,
+                  cell_m: float) -> tuple[float, float]:
+    """A point in the ``cell_m`` grid cell around (x, y) that lies in exactly those of
+    ``polygons`` that (x, y) lies in: a location that keeps every per-area count the same but
+    no longer names a building (for erased members).
+
+    >>> from shapely.geometry import box
+    >>> coarsen_point(1010.0, 1020.0, [box(0, 0, 5000, 5000)], cell_m=250)
+    (1125.0, 1125.0)
+    >>> coarsen_point(1010.0, 1020.0, [box(0, 0, 1100, 5000)], cell_m=250)  # stays inside
+    (1050.0, 1125.0)
+    >>> coarsen_point(1010.0, 1020.0, [box(1100, 0, 5000, 5000)], cell_m=250)  # stays outside
+    (1050.0, 1125.0)
+    """
+    x0, y0 = np.floor(x / cell_m) * cell_m, np.floor(y / cell_m) * cell_m
+    point = shapely.Point(x, y)
+    inside = shapely.box(x0, y0, x0 + cell_m, y0 + cell_m)
+    region = inside
+    for polygon in polygons:
+        if polygon.covers(point):
+            inside = inside.intersection(polygon)
+            region = region.intersection(polygon)
+        else:
+            region = region.difference(polygon)
+    # A point on a boundary can leave an empty or sliver region: then the cell within the
+    # polygons it lies in (never the exact point).
+    chosen = region if region.area > 0 else inside
+    spot = chosen.representative_point() if not chosen.is_empty else shapely.Point(
+        x0 + cell_m / 2, y0 + cell_m / 2)
+    return float(spot.x), float(spot.y)

@@ -3,8 +3,10 @@
 Erasure removes personal data (names, contacts, e-mail addresses, addresses, meter data,
 consents, queued mail) but keeps the organisation's demand, participations and offers as
 anonymous rows, so the association's aggregate history (volumes per area, group buy totals,
-fibre trends) stays correct. Sites keep their location for the same reason; without name,
-address or BAG id it no longer points to a company in the service.
+fibre trends) stays correct. For the same reason a site keeps a location, but not its own: it
+moves to a point of the 250 m grid cell around it that lies in exactly the same areas and fibre
+regions (every per-area number stays the same, no building is named), and the fibre history's
+rows for it lose the BAG id and take the same point.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from geo.areas import coarsen_point
 from matchmaker.audit.models import AuditLog
 from matchmaker.audit.services import record
 from matchmaker.auth.models import User
@@ -30,12 +33,16 @@ from matchmaker.demand.models import Demand, ProviderConsent
 from matchmaker.energy.models import EnergyAsset, Match
 from matchmaker.errors import N_, Conflict
 from matchmaker.extensions import db
+from matchmaker.fibre.models import FibreRegion, FibreSnapshotUnit
 from matchmaker.mail.models import Outbox
 from matchmaker.members.models import Organisation, Site
 from matchmaker.models import utcnow
+from matchmaker.register.models import Area
 
 #: Columns never handed out, not even to the data subject (secrets, not data about them).
 SECRET_COLUMNS = {"password_hash", "session_version", "nonce", "token_hash"}
+#: An erased site moves within the grid cell of this size around it (metres, RD New).
+ERASED_CELL_M = 250.0
 
 
 def _rows(model: Any, condition: Any) -> list[dict[str, Any]]:
@@ -127,6 +134,10 @@ def erase_organisation(org: Organisation, *, actor: User) -> None:
         site.house_number = site.id  # keeps the per-organisation uniqueness, names no door
         site.postcode = site.postcode[:4] + " XX"
         site.grid_connection = None
+        site.x, site.y = _coarse_location(site)
+        db.session.execute(sa.update(FibreSnapshotUnit).where(
+            FibreSnapshotUnit.demand_id.in_(sa.select(Demand.id).where(Demand.site_id == site.id))
+        ).values(unit_key=f"site-{site.id}", x=site.x, y=site.y))
     db.session.execute(sa.delete(ProviderConsent).where(ProviderConsent.demand_id.in_(
         sa.select(Demand.id).where(Demand.site_id.in_(site_ids)))))
     db.session.execute(sa.update(EnergyAsset).where(EnergyAsset.site_id.in_(site_ids))
@@ -144,6 +155,20 @@ def erase_organisation(org: Organisation, *, actor: User) -> None:
     org.contact_name = org.contact_email = org.contact_phone = ""
     org.erased_at = utcnow()
     db.session.flush()
+
+
+def _coarse_location(site: Site) -> tuple[float, float]:
+    """The erased site's new point: same areas and fibre regions, no building (see module doc)."""
+    x0 = site.x - site.x % ERASED_CELL_M
+    y0 = site.y - site.y % ERASED_CELL_M
+    polygons = [
+        shape.geometry
+        for model in (Area, FibreRegion)
+        for shape in db.session.scalars(sa.select(model).where(
+            model.minx <= x0 + ERASED_CELL_M, model.maxx >= x0,
+            model.miny <= y0 + ERASED_CELL_M, model.maxy >= y0))
+    ]
+    return coarsen_point(site.x, site.y, polygons, cell_m=ERASED_CELL_M)
 
 
 def purge_expired(*, audit_days: int, mail_days: int, now: datetime | None = None

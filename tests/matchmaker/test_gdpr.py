@@ -68,6 +68,35 @@ def test_erasure_removes_personal_data_but_keeps_the_totals(app, make, auth, cli
         AuditLog.action == "organisation.erase")) == 1
 
 
+def test_erasure_moves_sites_off_their_building_but_keeps_them_in_their_areas(make, auth,
+                                                                            client):
+    """The erased site's point and the fibre history's row for it: within 250 m, in the same
+    park (the park's edge is 10 m east of the building), and no BAG id left."""
+    from shapely.geometry import Point, box
+
+    from matchmaker.fibre import services as fibre
+    from matchmaker.fibre.models import FibreSnapshotUnit
+    from matchmaker.register.models import AreaKind
+
+    park = make.area("Randpark", AreaKind.PARK, box(232000, 556000, 233110, 557000))
+    user = make.user(Role.MEMBER)
+    site = make.site(user.organisation, x=233100.0, y=556510.0, bag_id="0106010000000777")
+    make.demand(site, "fibre", 1)
+    fibre.take_snapshot(fibre.today())
+    auth.login(user)
+    assert client.post("/organisation/erase", data={
+        "confirm_name": user.organisation.name}).status_code == 302
+    db.session.expire_all()
+    assert (site.x, site.y) != (233100.0, 556510.0)
+    assert abs(site.x - 233100.0) < 250 and abs(site.y - 556510.0) < 250
+    assert park.geometry.covers(Point(site.x, site.y))
+    [unit] = db.session.scalars(sa.select(FibreSnapshotUnit))
+    assert unit.unit_key == f"site-{site.id}" and (unit.x, unit.y) == (site.x, site.y)
+    # The park's fibre count is unchanged, now from the coarse point.
+    units = fibre.snapshot_units([fibre.today()])
+    assert park.geometry.covers(Point(units["x"].iloc[0], units["y"].iloc[0]))
+
+
 def test_purge_applies_the_retention_periods(base_app, app, make):
     old = AuditLog(action="x", object_type="t", object_id="1",
                    at=utcnow() - timedelta(days=2000))
