@@ -6,7 +6,9 @@ anonymous rows, so the association's aggregate history (volumes per area, group 
 fibre trends) stays correct. For the same reason a site keeps a location, but not its own: it
 moves to a point of the 250 m grid cell around it that lies in exactly the same areas and fibre
 regions (every per-area number stays the same, no building is named), and the fibre history's
-rows for it lose the BAG id and take the same point.
+rows for it lose the BAG id and take the same point. The audit log keeps who did what and when
+to the organisation, its sites and its accounts, but no longer the details (addresses, e-mail
+addresses, KvK number).
 """
 
 from __future__ import annotations
@@ -145,6 +147,11 @@ def erase_organisation(org: Organisation, *, actor: User) -> None:
     db.session.execute(sa.update(Demand).where(Demand.site_id.in_(site_ids)).values(note=""))
     db.session.execute(sa.delete(OwnerConsentToken).where(OwnerConsentToken.participation_id.in_(
         sa.select(Participation.id).where(Participation.site_id.in_(site_ids)))))
+    own = {"organisations": [org.id], "sites": site_ids, "users": [u.id for u in org.users]}
+    db.session.execute(sa.update(AuditLog).where(sa.or_(*[
+        sa.and_(AuditLog.object_type == kind, AuditLog.object_id.in_([str(i) for i in ids]))
+        for kind, ids in own.items()
+    ])).values(detail={}))
     db.session.execute(sa.delete(Outbox).where(Outbox.recipient.in_(emails),
                                                Outbox.sent_at.is_(None)))
     db.session.execute(sa.update(Outbox).where(Outbox.recipient.in_(emails))

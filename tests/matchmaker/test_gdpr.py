@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
 from matchmaker.audit.models import AuditLog
+from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
 from matchmaker.campaigns import services as campaigns
 from matchmaker.cli import main
@@ -71,7 +72,8 @@ def test_erasure_removes_personal_data_but_keeps_the_totals(app, make, auth, cli
 def test_erasure_moves_sites_off_their_building_but_keeps_them_in_their_areas(make, auth,
                                                                             client):
     """The erased site's point and the fibre history's row for it: within 250 m, in the same
-    park (the park's edge is 10 m east of the building), and no BAG id left."""
+    park (the park's edge is 10 m east of the building), and no BAG id left; the audit log
+    keeps the actions without their personal details."""
     from shapely.geometry import Point, box
 
     from matchmaker.fibre import services as fibre
@@ -83,6 +85,8 @@ def test_erasure_moves_sites_off_their_building_but_keeps_them_in_their_areas(ma
     site = make.site(user.organisation, x=233100.0, y=556510.0, bag_id="0106010000000777")
     make.demand(site, "fibre", 1)
     fibre.take_snapshot(fibre.today())
+    record(user, "site.create", site, address=site.address)
+    record(user, "user.email", user, old="oud@example.org", new=user.email)
     auth.login(user)
     assert client.post("/organisation/erase", data={
         "confirm_name": user.organisation.name}).status_code == 302
@@ -95,6 +99,9 @@ def test_erasure_moves_sites_off_their_building_but_keeps_them_in_their_areas(ma
     # The park's fibre count is unchanged, now from the coarse point.
     units = fibre.snapshot_units([fibre.today()])
     assert park.geometry.covers(Point(units["x"].iloc[0], units["y"].iloc[0]))
+    # The audit log still says who did what, but no longer the address or e-mail addresses.
+    entries = {a.action: a.detail for a in db.session.scalars(sa.select(AuditLog))}
+    assert entries["site.create"] == {} and entries["user.email"] == {}
 
 
 def test_purge_applies_the_retention_periods(base_app, app, make):
