@@ -13,7 +13,9 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -53,13 +55,14 @@ def app_config(url: str, instance: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="session", params=DATABASES)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+@contextmanager
+def new_database(like: str, folder: Path, prefix: str) -> Iterator[str]:
+    """The URL of a new, empty database of the kind ``like`` names ("sqlite" or "postgresql",
+    or a URL): a file in ``folder``, or a database on the test server dropped afterwards."""
+    if like.startswith("sqlite"):
+        yield f"sqlite:///{folder / f'{prefix}.sqlite3'}"
         return
-    name = f"matchmaker_test_{uuid.uuid4().hex[:10]}"
+    name = f"matchmaker_{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -67,6 +70,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[str]:
+    with new_database(request.param, tmp_path_factory.mktemp("sqlite"), "test") as url:
+        yield url
 
 
 class IsolatedClient(FlaskClient):

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -28,34 +26,24 @@ from matchmaker.database import write_intent
 from matchmaker.extensions import db
 from matchmaker.mail.models import MailKind, Outbox
 
-from .conftest import PASSWORD, PG_ADMIN_URL, Factory, app_config
+from .conftest import PASSWORD, Factory, app_config, new_database
 from .test_campaign_support import Buy
 
 
 @pytest.fixture(scope="module")
 def fresh_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """The app on its own new database, migrated to all heads; requests commit for real."""
-    name = None
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path_factory.mktemp('concurrency') / 'race.sqlite3'}"
-    else:
-        name = f"matchmaker_race_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = database_url.rsplit("/", 1)[0] + "/" + name
-    app = create_app(app_config(url, str(tmp_path_factory.mktemp("instance"))))
-    with app.app_context():
-        upgrade(revision="heads")
-        db.session.remove()
-    try:
-        yield app
-    finally:
+    with new_database(database_url, tmp_path_factory.mktemp("concurrency"), "race") as url:
+        app = create_app(app_config(url, str(tmp_path_factory.mktemp("instance"))))
         with app.app_context():
+            upgrade(revision="heads")
             db.session.remove()
-            db.engine.dispose()
-        if name:
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        try:
+            yield app
+        finally:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
 
 
 _scenarios = iter(range(1, 1_000))

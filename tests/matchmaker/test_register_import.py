@@ -155,41 +155,31 @@ def test_an_import_killed_halfway_leaves_nothing(database_url, tmp_path):
     import signal
     import subprocess
     import sys
-    import uuid
 
-    import psycopg
     from flask_migrate import upgrade
 
     from matchmaker import create_app
 
-    from .conftest import PG_ADMIN_URL, app_config
+    from .conftest import app_config, new_database
 
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'killed.sqlite3'}"
-    else:
-        name = f"matchmaker_kill_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = database_url.rsplit("/", 1)[0] + "/" + name
-    app = create_app(app_config(url, str(tmp_path)))
-    with app.app_context():
-        upgrade(revision="heads")
-        db.engine.dispose()
-    path = write_csv(tmp_path / "big.csv", [row(i, number=1 + i % 999) for i in range(1, 300_001)])
-    env = {**os.environ, "DATABASE_URL": url, "MATCHMAKER_LANG": "en"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "matchmaker.cli", "import-addresses", str(path)],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
-    first = process.stderr.readline()  # "Importing: 20000 of 300000 rows": a chunk is written
-    assert b"Importing" in first, first
-    assert process.poll() is None, "the import finished before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    process.stderr.close()
-    with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(AddressRecord)) == 0
-        db.session.remove()
-        db.engine.dispose()
-    if not database_url.startswith("sqlite"):
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    with new_database(database_url, tmp_path, "kill") as url:
+        app = create_app(app_config(url, str(tmp_path)))
+        with app.app_context():
+            upgrade(revision="heads")
+            db.engine.dispose()
+        path = write_csv(tmp_path / "big.csv",
+                         [row(i, number=1 + i % 999) for i in range(1, 300_001)])
+        env = {**os.environ, "DATABASE_URL": url, "MATCHMAKER_LANG": "en"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "matchmaker.cli", "import-addresses", str(path)],
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
+        first = process.stderr.readline()  # "Importing: 20000 of 300000 rows": a chunk is written
+        assert b"Importing" in first, first
+        assert process.poll() is None, "the import finished before it could be killed"
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stderr.close()
+        with app.app_context():
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(AddressRecord)) == 0
+            db.session.remove()
+            db.engine.dispose()
