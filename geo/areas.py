@@ -101,6 +101,16 @@ def prepare_areas(
     )
 
 
+def grid_cell(x: float, y: float, cell_m: float) -> shapely.Polygon:
+    """The square of the ``cell_m`` grid (aligned at 0, 0) that holds (x, y).
+
+    >>> grid_cell(1010.0, 1020.0, 250).bounds
+    (1000.0, 1000.0, 1250.0, 1250.0)
+    """
+    x0, y0 = np.floor(x / cell_m) * cell_m, np.floor(y / cell_m) * cell_m
+    return shapely.box(x0, y0, x0 + cell_m, y0 + cell_m)
+
+
 def coarsen_point(x: float, y: float, polygons: Sequence[shapely.Geometry], *,
                   cell_m: float) -> tuple[float, float]:
     """A point in the ``cell_m`` grid cell around (x, y) that lies in exactly those of
@@ -115,19 +125,17 @@ def coarsen_point(x: float, y: float, polygons: Sequence[shapely.Geometry], *,
     >>> coarsen_point(1010.0, 1020.0, [box(1100, 0, 5000, 5000)], cell_m=250)  # stays outside
     (1050.0, 1125.0)
     """
-    x0, y0 = np.floor(x / cell_m) * cell_m, np.floor(y / cell_m) * cell_m
+    cell = grid_cell(x, y, cell_m)
     point = shapely.Point(x, y)
-    inside = shapely.box(x0, y0, x0 + cell_m, y0 + cell_m)
-    region = inside
+    within = region = cell  # within: the polygons it lies in; region: and none of the others
     for polygon in polygons:
         if polygon.covers(point):
-            inside = inside.intersection(polygon)
+            within = within.intersection(polygon)
             region = region.intersection(polygon)
         else:
             region = region.difference(polygon)
     # A point on a boundary can leave an empty or sliver region: then the cell within the
     # polygons it lies in (never the exact point).
-    chosen = region if region.area > 0 else inside
-    spot = chosen.representative_point() if not chosen.is_empty else shapely.Point(
-        x0 + cell_m / 2, y0 + cell_m / 2)
+    chosen = region if region.area > 0 else within
+    spot = (chosen if not chosen.is_empty else cell).representative_point()
     return float(spot.x), float(spot.y)

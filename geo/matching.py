@@ -209,18 +209,24 @@ class Certificate:
     seconds: float
     problems: tuple[str, ...] = ()
 
+    def scope(self) -> tuple[str, dict[str, int | None]]:
+        """What was checked, as a message id and its parameters (callers translate)."""
+        if self.steps_total <= 1:
+            return N_("the whole instance"), {}
+        if len(self.steps) == self.steps_total:
+            return N_("all %(n)s active steps"), {"n": self.steps_total}
+        return N_("%(n)s of %(total)s active steps (seed %(seed)s)"), {
+            "n": len(self.steps), "total": self.steps_total, "seed": self.seed}
+
     def summary(self) -> str:
-        """One line for people: what was checked and whether it agreed.
+        """One line for people (in English, for logs and records): what was checked and
+        whether it agreed.
 
         The energy x distance here is the solvers' objective, with distances in whole
         decimetres, so it can differ slightly from the exact total reported elsewhere.
         """
-        if self.steps_total <= 1:
-            scope = "the whole instance"
-        elif len(self.steps) == self.steps_total:
-            scope = f"all {self.steps_total} active steps"
-        else:
-            scope = f"{len(self.steps)} of {self.steps_total} active steps (seed {self.seed})"
+        msgid, params = self.scope()
+        scope = msgid % params
         verdict = "optimal" if self.ok else "NOT CONFIRMED"
         return (
             f"{verdict}: {self.solver} on {scope}; matched {self.matched_wh / 1000:,.3f} vs "

@@ -26,7 +26,7 @@ from matchmaker.auth.models import Role, User
 from matchmaker.auth.services import create_user
 from matchmaker.cli import transactional
 from matchmaker.cli_support import _
-from matchmaker.demand.models import Demand, Stage
+from matchmaker.demand.models import Demand, ProviderConsent, Stage
 from matchmaker.demand.services import product_by_code, register_demand, suggestions
 from matchmaker.extensions import db
 from matchmaker.members.models import LegalForm, Organisation, Site, Tenure
@@ -254,8 +254,6 @@ def load_demo(*, seed: int = SEED) -> dict[str, int]:
     load_demo_energy(member_org, seed=seed)
     # The demand form's tick means consent to the providers that exist when it is given; the
     # demo ticked before any provider existed, so only the explicit consents count.
-    from matchmaker.demand.models import Demand, ProviderConsent
-
     db.session.execute(sa.update(Demand).where(
         Demand.consent_providers.is_(True),
         Demand.id.not_in(sa.select(ProviderConsent.demand_id))).values(consent_providers=False))

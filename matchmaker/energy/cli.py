@@ -147,13 +147,8 @@ def _report(result: MatchResult, output: Path) -> None:
     if cert is None:
         click.echo(_("Certificate: not checked."))
     else:
-        if cert.steps_total <= 1:
-            scope = _("the whole instance")
-        elif len(cert.steps) == cert.steps_total:
-            scope = _("all %(n)s active steps", n=cli_number(cert.steps_total))
-        else:
-            scope = _("%(n)s of %(total)s active steps (seed %(seed)s)", n=len(cert.steps),
-                      total=cli_number(cert.steps_total), seed=cert.seed)
+        msgid, params = cert.scope()
+        scope = _(msgid, **{k: v if k == "seed" else cli_number(v) for k, v in params.items()})
         # The solvers' objective (distances in whole decimetres): it can differ slightly from
         # the exact energy x distance above.
         click.echo(_(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -302,7 +303,7 @@ class _ProgressCommits:
         db.session.commit()  # a job is an edge: its progress must be visible while it runs
 
 
-def compute_run(run: MatchRun, progress: Any = None) -> None:
+def compute_run(run: MatchRun, progress: Callable[[str, float], None] | None = None) -> None:
     """Build the problem, solve it with its certificate and store the matches (flushes only).
 
     ``progress(stage, fraction)`` is told the stage (a key of :data:`RUN_STAGES`) and how far

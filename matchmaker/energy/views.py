@@ -48,8 +48,9 @@ STATUS_LABELS = {
 }
 
 
-def stage_label(run: MatchRun) -> str:
-    return str(STAGE_LABELS.get(run.stage, run.stage))
+@bp.app_template_filter("run_stage")
+def stage_label(stage: str) -> str:
+    return str(STAGE_LABELS.get(stage, stage))
 
 
 @bp.app_template_filter("run_mode")
@@ -201,7 +202,7 @@ def run(run_id: int) -> str:
     return render_template(
         "energy/run.html", run=run, sites=sites, before=before, shown=TABLE_ROWS,
         changes=services.changes(run, before) if before else None,
-        co2_kg=services.co2_avoided_kg(run), locale=str(get_locale()), stage=stage_label(run),
+        co2_kg=services.co2_avoided_kg(run), locale=str(get_locale()),
     )
 
 
@@ -225,7 +226,7 @@ def run_csv(run_id: int) -> Response:
 def run_status(run_id: int) -> Response:
     run = _run_or_404(run_id)
     return Response(json.dumps({"status": run.status.value, "progress": run.progress,
-                                "stage": stage_label(run)}), mimetype="application/json")
+                                "stage": stage_label(run.stage)}), mimetype="application/json")
 
 
 @bp.route("/coordinator/energy/runs/<int:run_id>.geojson")

@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from geo.areas import coarsen_point
+from geo.areas import coarsen_point, grid_cell
 from matchmaker.audit.models import AuditLog
 from matchmaker.audit.services import record
 from matchmaker.auth.models import User
@@ -166,14 +166,12 @@ def erase_organisation(org: Organisation, *, actor: User) -> None:
 
 def _coarse_location(site: Site) -> tuple[float, float]:
     """The erased site's new point: same areas and fibre regions, no building (see module doc)."""
-    x0 = site.x - site.x % ERASED_CELL_M
-    y0 = site.y - site.y % ERASED_CELL_M
+    minx, miny, maxx, maxy = grid_cell(site.x, site.y, ERASED_CELL_M).bounds
     polygons = [
         shape.geometry
         for model in (Area, FibreRegion)
         for shape in db.session.scalars(sa.select(model).where(
-            model.minx <= x0 + ERASED_CELL_M, model.maxx >= x0,
-            model.miny <= y0 + ERASED_CELL_M, model.maxy >= y0))
+            model.minx <= maxx, model.maxx >= minx, model.miny <= maxy, model.maxy >= miny))
     ]
     return coarsen_point(site.x, site.y, polygons, cell_m=ERASED_CELL_M)
 
