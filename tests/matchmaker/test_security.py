@@ -121,6 +121,10 @@ def test_pages_carry_strict_security_headers(client):
     assert "max-age=" in secure.headers["Strict-Transport-Security"]
     html = response.get_data(as_text=True)
     assert "<script>" not in html and ' style="' not in html  # nothing inline for the CSP
+    # The icon comes from our own origin too (no request for a missing /favicon.ico).
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', html).group(1)
+    with client.get(icon) as served:
+        assert served.status_code == 200 and served.mimetype == "image/svg+xml"
 
 
 def test_every_template_avoids_inline_scripts_and_styles():
