@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+import shapely
 import sqlalchemy as sa
 from flask import (
     Response,
@@ -19,7 +18,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from geo.crs import geojson_wgs84, rd_to_wgs84
 from matchmaker.auth.decorators import member_required
 from matchmaker.auth.models import Role
 from matchmaker.campaigns import services
@@ -49,6 +47,7 @@ from matchmaker.i18n import translate_error
 from matchmaker.members.models import Site
 from matchmaker.web.formatting import number
 from matchmaker.web.forms import apply_service_error
+from matchmaker.web.geojson import geojson_response
 from matchmaker.web.lookup import own_site
 
 
@@ -271,35 +270,23 @@ def map_geojson(campaign_id: int) -> Response:
     if not services.ensure_visible(campaign, current_user):
         abort(404)
     rows, _total = services.area_aggregates(campaign)
-    features = []
+    geometries = [row.geometry for row in rows]
+    properties = []
     for row in rows:
-        geometry = row.geometry
         label = row.name or _("Drawn area")
-        features.append({
-            "type": "Feature",
-            "geometry": geojson_wgs84(geometry),
-            "properties": {
-                "kind": "area", "name": label,
-                "text": (_("%(name)s: fewer than 5 members or one dominant member (hidden)",
-                           name=label) if row.cell.suppressed else
-                         _("%(name)s: %(members)s members, %(volume)s %(unit)s", name=label,
-                           members=row.cell.members, volume=number(row.cell.volume),
-                           unit=campaign.product.unit)),
-                "suppressed": row.cell.suppressed,
-            },
+        properties.append({
+            "kind": "area", "name": label,
+            "text": (_("%(name)s: fewer than 5 members or one dominant member (hidden)",
+                       name=label) if row.cell.suppressed else
+                     _("%(name)s: %(members)s members, %(volume)s %(unit)s", name=label,
+                       members=row.cell.members, volume=number(row.cell.volume),
+                       unit=campaign.product.unit)),
+            "suppressed": row.cell.suppressed,
         })
     if current_user.role == Role.MEMBER:
         view = services.member_campaign(campaign, current_user.organisation)
-        sites = view.sites if view else []
-        if sites:
-            lon, lat = rd_to_wgs84([s.x for s in sites], [s.y for s in sites])
-            for i, site in enumerate(sites):
-                features.append({
-                    "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": [round(float(lon[i]), 6),
-                                                                  round(float(lat[i]), 6)]},
-                    "properties": {"kind": "own", "name": site.label or site.address,
-                                   "text": _("Your site: %(address)s", address=site.address)},
-                })
-    return Response(json.dumps({"type": "FeatureCollection", "features": features},
-                               ensure_ascii=False), mimetype="application/geo+json")
+        for site in view.sites if view else []:
+            geometries.append(shapely.Point(site.x, site.y))
+            properties.append({"kind": "own", "name": site.label or site.address,
+                               "text": _("Your site: %(address)s", address=site.address)})
+    return geojson_response(geometries, properties)
