@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from geo.crs import RD_NEW, rd_to_wgs84
+from geo.crs import rd_to_wgs84
 from geo.errors import N_, GeoError
 from geo.io import read_csv_text
 from geo.matching import marginal_gain, match_energy
@@ -44,6 +44,7 @@ from matchmaker.energy.models import (
 )
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
+from matchmaker.frames import point_frame
 from matchmaker.members.models import Organisation, Site
 
 MODES = ("annual", "typical_day", "hourly")
@@ -232,11 +233,9 @@ def site_energy(mode: str) -> SiteEnergy:
         sa.select(Site.id, Site.organisation_id, Organisation.name, Site.x, Site.y)
         .join(Site.organisation).where(Site.id.in_(site_ids)).order_by(Site.id)
     ).all() if site_ids else []
-    frame = pd.DataFrame(rows, columns=["site_id", "organisation_id", "organisation", "x", "y"])
-    sites = gpd.GeoDataFrame(
-        frame.assign(id=frame["site_id"].astype(str)),
-        geometry=gpd.points_from_xy(frame["x"], frame["y"]), crs=RD_NEW,
-    )
+    sites = point_frame(rows, ["site_id", "organisation_id", "organisation", "x", "y"],
+                        keep_xy=True)
+    sites["id"] = sites["site_id"].astype(str)
     n_steps = len(step_weights(mode))
     pv = np.zeros((len(sites), n_steps))
     use = np.zeros((len(sites), n_steps))

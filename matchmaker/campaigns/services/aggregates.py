@@ -18,6 +18,7 @@ from matchmaker.campaigns.models import (
     ParticipationState,
 )
 from matchmaker.extensions import db
+from matchmaker.frames import point_frame
 from matchmaker.members.models import Site
 from matchmaker.privacy import Cell, disclose
 
@@ -32,12 +33,8 @@ def _participation_frame(campaign: Campaign) -> gpd.GeoDataFrame:
                Participation.state == ParticipationState.REGISTERED)
         .order_by(Participation.id)
     ).all()
-    frame = pd.DataFrame(rows, columns=["id", "x", "y", "organisation_id", "quantity",
-                                        "quantity_min", "quantity_max"])
-    return gpd.GeoDataFrame(
-        frame, geometry=gpd.points_from_xy(frame["x"].astype(float), frame["y"].astype(float)),
-        crs=RD_NEW,
-    ).set_index("id")
+    return point_frame(rows, ["id", "x", "y", "organisation_id", "quantity", "quantity_min",
+                              "quantity_max"], keep_xy=True).set_index("id")
 
 
 def _areas_frame(campaign: Campaign) -> gpd.GeoDataFrame:
