@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -17,6 +17,7 @@ from matchmaker.security import recent_login_required
 from matchmaker.web.exports import csv_response, nl_number, stamp
 from matchmaker.web.forms import choices
 from matchmaker.web.geojson import geojson_response, points
+from matchmaker.web.paging import page_number
 
 bp = Blueprint("demand", __name__, url_prefix="/coordinator")
 
@@ -46,16 +47,13 @@ def _filter_form() -> tuple[OverviewFilterForm, services.OverviewFilter]:
 @staff_required
 def overview() -> str:
     form, filters = _filter_form()
-    rows = services.demand_overview(filters)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    size = 50
-    pages = max((len(rows) + size - 1) // size, 1)
-    page = min(page, pages)
+    result = services.overview_page(filters, page=page_number(),
+                                    per_page=current_app.config["PAGE_SIZE"])
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
-        "demand/overview.html", form=form, rows=rows[(page - 1) * size: page * size],
-        count=len(rows), page=page, pages=pages, args=args,
-        totals=services.overview_totals(rows), locale=str(get_locale()),
+        "demand/overview.html", form=form, rows=result.items, count=result.total,
+        page=result.page, pages=max(result.pages, 1), args=args,
+        totals=services.overview_totals(filters), locale=str(get_locale()),
         geojson_url=url_for("demand.overview_geojson", **args),
         csv_url=url_for("demand.overview_csv", **args),
         areas_url=url_for("main.areas_geojson"),

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import force_locale, gettext
+from flask_sqlalchemy.pagination import Pagination
 from jinja2 import Environment
 from markupsafe import Markup, escape
 from sqlalchemy.dialects import postgresql, sqlite
@@ -206,9 +207,7 @@ def deliver(message: Outbox, connection: smtplib.SMTP, sender: str) -> None:
     db.session.flush()
 
 
-def outbox_page(page: int, size: int = 50) -> tuple[list[Outbox], int]:
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Outbox)) or 0
-    rows = list(db.session.scalars(
-        sa.select(Outbox).order_by(Outbox.id.desc()).offset((page - 1) * size).limit(size)
-    ))
-    return rows, total
+def outbox_page(page: int, *, per_page: int) -> Pagination:
+    """One page of the outbox, newest first, counted and sliced in SQL."""
+    return db.paginate(sa.select(Outbox).order_by(Outbox.id.desc()), page=page,
+                       per_page=per_page, error_out=False)
