@@ -634,7 +634,7 @@ def load_demo_fibre(known_organisations: int, *, seed: int = SEED) -> int:
         rng.shuffle(candidates)
         for reason, count in reasons:
             for record_ in candidates[:count]:
-                fibre.add_exclusion(check, record_, reason=reason, note="", actor=provider)
+                fibre.exclude_address(check, record_, reason=reason, note="", actor=provider)
             candidates = candidates[count:]
 
     interested = [
