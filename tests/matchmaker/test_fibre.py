@@ -10,13 +10,10 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 from shapely.geometry import Polygon, box
 
 from matchmaker.audit.models import AuditLog
 from matchmaker.auth.models import Role
-from matchmaker.cli import main
 from matchmaker.demand import services as demand_services
 from matchmaker.demand.models import Stage
 from matchmaker.extensions import db
@@ -264,13 +261,11 @@ def test_threshold_reached_mails_the_provider_and_the_areas_members_once(make, f
     assert check.check_regions[0].passed_on == day(0)
 
 
-def test_snapshot_command_takes_one_snapshot_a_day(app, fibre):
+def test_snapshot_command_takes_one_snapshot_a_day(app, fibre, runner):
     fibre.members(5)
     fibre.check()
-    runner = CliRunner()
-    info = ScriptInfo(create_app=lambda: app)
     for _ in range(2):
-        result = runner.invoke(main, ["snapshot-fibre"], obj=info)
+        result = runner.invoke("snapshot-fibre")
         assert result.exit_code == 0, result.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(FibreSnapshot)) == 1
     fibre.members(5)
