@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
+from benchmarks.peers import ortools_solve
 from geo.errors import ColumnError, CoordinateError, CRSError, GeoError, ParameterError
 from geo.matching import (
     CertificateError,
@@ -22,7 +23,6 @@ from geo.matching import (
     certify,
     marginal_gain,
     match_energy,
-    ortools_solve,
     reference_solve,
     solve,
 )
@@ -76,9 +76,14 @@ def test_candidate_pairs_are_sorted_and_local():
 def test_candidate_pairs_validate_inputs():
     p = sites([("a", 0, 0, 1)])
     c = sites([("x", 10, 0, 1)], "demand_kwh")
-    for bad in (0, -5, float("nan"), float("inf")):
-        with pytest.raises(ParameterError, match="max_distance_m must be a positive number"):
+    for bad in (0, -5, float("nan"), float("inf"), "100", True, None):
+        with pytest.raises(ParameterError) as info:
             candidate_pairs(p, c, max_distance_m=bad)
+        # The same rule and words as bundling and heat (geo.validation).
+        assert str(info.value) == (
+            f"max_distance_m must be a positive number of metres, not {bad}.")
+        with pytest.raises(ParameterError, match="must be a positive number of metres"):
+            match_energy(p, c, max_distance_m=bad)
     with pytest.raises(CRSError, match="consumers are in geographic coordinates"):
         candidate_pairs(p, c.to_crs("EPSG:4326"), max_distance_m=10)
     with pytest.raises(CRSError, match="producers have no coordinate reference system"):
@@ -333,8 +338,8 @@ def test_hourly_mode_runs_on_a_year():
         (lambda p, c: (p.assign(id=["a", "a"]), c), ColumnError,
          "producers: duplicate id(s) a."),
         (lambda p, c: (p.drop(columns="surplus_kwh"), c), ColumnError,
-         "producers: missing column surplus_kwh."),
-        (lambda p, c: (p, c.drop(columns="id")), ColumnError, "consumers: missing column id."),
+         "producers: missing column(s) surplus_kwh."),
+        (lambda p, c: (p, c.drop(columns="id")), ColumnError, "consumers: missing column(s) id."),
         (lambda p, c: (p.to_crs("EPSG:4326"), c), CRSError, "producers are in geographic"),
         (lambda p, c: (p.assign(feed_in_kw=[1.0, -2.0]), c), ColumnError,
          "producers: feed_in_kw is negative for id(s) b."),
