@@ -58,6 +58,7 @@ class MatchProblem:
 
     mode: str
     max_distance_m: float
+    pair_same_id: bool
     producer_ids: npt.NDArray[np.object_]
     consumer_ids: npt.NDArray[np.object_]
     arc_producer: IntArray
@@ -170,10 +171,10 @@ def candidate_pairs(
     require_rd(consumers, name="consumers")
     require_finite_points(producers, name="producers")
     require_finite_points(consumers, name="consumers")
-    return _pairs_xy(_xy(producers), _xy(consumers), float(max_distance_m))
+    return _pairs_xy(site_xy(producers), site_xy(consumers), float(max_distance_m))
 
 
-def _xy(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> FloatArray:
+def site_xy(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> FloatArray:
     geoms = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame
     return np.column_stack([geoms.x.to_numpy(dtype=float), geoms.y.to_numpy(dtype=float)])
 
@@ -229,13 +230,14 @@ def build_problem(
     demand = _amounts(consumers, consumer_profile, column="demand_kwh", name="consumers",
                       mode=mode, n_steps=n_steps)
     feed_in = _feed_in(producers, mode)
-    ap, ac, dist = _pairs_xy(_xy(producers), _xy(consumers), float(max_distance_m))
+    ap, ac, dist = _pairs_xy(site_xy(producers), site_xy(consumers), float(max_distance_m))
     if not pair_same_id:
         # A site that both produces and consumes nets that behind its own meter.
         not_self = producer_ids[ap] != consumer_ids[ac]
         ap, ac, dist = ap[not_self], ac[not_self], dist[not_self]
     return assemble(
-        mode=mode, max_distance_m=float(max_distance_m), producer_ids=producer_ids,
+        mode=mode, max_distance_m=float(max_distance_m), pair_same_id=pair_same_id,
+        producer_ids=producer_ids,
         consumer_ids=consumer_ids, ap=ap, ac=ac, dist=dist, surplus=surplus, demand=demand,
         feed_in=feed_in, weights=w, curve=_curve(producers, consumers),
     )
@@ -254,7 +256,7 @@ def _curve(producers: gpd.GeoDataFrame, consumers: gpd.GeoDataFrame) -> IntArray
 
 
 def assemble(
-    *, mode: str, max_distance_m: float, producer_ids: npt.NDArray[np.object_],
+    *, mode: str, max_distance_m: float, pair_same_id: bool, producer_ids: npt.NDArray[np.object_],
     consumer_ids: npt.NDArray[np.object_], ap: IntArray, ac: IntArray, dist: FloatArray,
     surplus: FloatArray, demand: FloatArray, feed_in: FloatArray, weights: FloatArray,
     curve: IntArray,
@@ -266,7 +268,8 @@ def assemble(
     _, labels = connected_components(graph, directed=False)
     labels = labels.astype(np.int64)
     return MatchProblem(
-        mode=mode, max_distance_m=max_distance_m, producer_ids=producer_ids,
+        mode=mode, max_distance_m=max_distance_m, pair_same_id=pair_same_id,
+        producer_ids=producer_ids,
         consumer_ids=consumer_ids, arc_producer=ap, arc_consumer=ac, distance_m=dist,
         arc_cost=np.rint(dist * COST_UNITS_PER_M).astype(np.int64),
         supply_wh=to_wh(np.minimum(surplus, feed_in[:, None])), demand_wh=to_wh(demand),
@@ -372,6 +375,7 @@ def component_problem(problem: MatchProblem, component: int) -> MatchProblem:
     c_map[cons] = np.arange(len(cons))
     return assemble(
         mode=problem.mode, max_distance_m=problem.max_distance_m,
+        pair_same_id=problem.pair_same_id,
         producer_ids=problem.producer_ids[prods], consumer_ids=problem.consumer_ids[cons],
         ap=p_map[problem.arc_producer[arcs]], ac=c_map[problem.arc_consumer[arcs]],
         dist=problem.distance_m[arcs], surplus=problem.surplus_kwh[prods],
@@ -424,6 +428,17 @@ def ignore(fraction: float) -> None:
 
 
 __all__ = [
-    "COST_UNITS_PER_M", "MatchProblem", "Progress", "StepFlows", "assemble", "build_problem",
-    "candidate_pairs", "chunks", "component_problem", "ignore", "packs", "to_wh",
+    "COST_UNITS_PER_M",
+    "MatchProblem",
+    "Progress",
+    "StepFlows",
+    "assemble",
+    "build_problem",
+    "candidate_pairs",
+    "chunks",
+    "component_problem",
+    "ignore",
+    "packs",
+    "site_xy",
+    "to_wh",
 ]

@@ -11,6 +11,7 @@ This module is the entry point (:func:`match_energy`, :func:`summarise`, the wha
 - :mod:`geo.match_problem`: candidate pairs and the integer instance (units and rounding);
 - :mod:`geo.match_solve`: the solvers (stars by greedy, OR-Tools max flow + LEMON network
   simplex for the rest);
+- :mod:`geo.certificate`: the exact duality certificate and its independent checker;
 - :mod:`geo.match_highs`: the optional HiGHS cross-check.
 """
 
@@ -25,14 +26,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from geo.certificate import CertificateError, Checker, Instance, StepProofs, Verdict
 from geo.errors import N_, ParameterError
-from geo.match_highs import (
-    CERTIFY_SAMPLE_STEPS,
-    Certificate,
-    CertificateError,
-    certify,
-    reference_solve,
-)
+from geo.match_highs import CrossCheck, cross_check, reference_solve
 from geo.match_problem import (
     COST_UNITS_PER_M,
     FloatArray,
@@ -41,9 +37,10 @@ from geo.match_problem import (
     build_problem,
     candidate_pairs,
     component_problem,
+    site_xy,
     to_wh,
 )
-from geo.match_solve import solve
+from geo.match_solve import Prover, solve
 from geo.profiles import Profile, step_hours
 
 
@@ -77,10 +74,11 @@ class MatchResult:
     step_flows: pd.DataFrame | None
     totals: MatchTotals
     components: pd.DataFrame
-    certificate: Certificate | None
+    certificate: Verdict | None
     problem: MatchProblem = field(repr=False)
     solution: StepFlows = field(repr=False)
     seconds: float = 0.0
+    cross_check: CrossCheck | None = None
 
 
 # --- the public entry point ------------------------------------------------------------------
@@ -97,8 +95,9 @@ def match_energy(
     weights: npt.ArrayLike | None = None,
     pair_same_id: bool = False,
     certify_solution: bool = True,
-    certify_steps: int = CERTIFY_SAMPLE_STEPS,
-    seed: int = 0,
+    cross_check_steps: int = 0,
+    seed: int | None = None,
+    prove: Prover | None = None,
     progress: Callable[[str, float], None] | None = None,
 ) -> MatchResult:
     """Match producers' surplus with consumers' demand within ``max_distance_m`` metres.
@@ -114,10 +113,14 @@ def match_energy(
     ``pair_same_id``.
 
     The matched energy is maximal and, among maximal solutions, the energy x distance is
-    minimal. With ``certify_solution`` the result carries a HiGHS certificate (all components
-    in annual mode; ``certify_steps`` seeded random active steps otherwise) and a disagreement
-    raises :class:`CertificateError`. ``progress(stage, share)`` is told how far the solving
-    (stage ``"solving"``) and the certificate (``"certifying"``) are.
+    minimal. With ``certify_solution`` (the default) every step is proven so by an exact
+    duality certificate, checked by :mod:`geo.certificate` as the solver goes; a step it does
+    not prove raises :class:`CertificateError`. ``prove`` is also told the proofs (to write
+    them to a file). ``cross_check_steps`` > 0 also solves that many active steps again with
+    HiGHS (:func:`geo.match_highs.cross_check`; steps drawn with ``seed``, new per run when
+    ``None``); a disagreement raises :class:`CertificateError` too. ``progress(stage,
+    share)`` is told how far the solving (stage ``"solving"``, with the certificate) and the
+    cross-check (``"certifying"``) are.
 
     >>> from shapely.geometry import Point
     >>> p = gpd.GeoDataFrame({"id": ["a"], "surplus_kwh": [100.0]},
@@ -137,18 +140,48 @@ def match_energy(
         pair_same_id=pair_same_id,
     )
     report = progress or (lambda stage, share: None)
-    solution = solve(problem, progress=lambda share: report("solving", share))
-    certificate = (
-        certify(problem, solution, sample=certify_steps, seed=seed,
-                progress=lambda share: report("certifying", share))
-        if certify_solution else None
+    checker = Checker(instance_of(problem, producers, consumers)) if certify_solution else None
+    provers = [p for p in (checker.check if checker else None, prove) if p is not None]
+    solution = solve(problem, progress=lambda share: report("solving", share),
+                     prove=_tee(provers) if provers else None)
+    verdict = checker.verdict() if checker is not None else None
+    if verdict is not None and not verdict.ok:
+        raise CertificateError("The matching is not proven optimal: " + verdict.summary(),
+                               verdict)
+    second = None
+    if cross_check_steps > 0:
+        second = cross_check(problem, solution, sample=cross_check_steps, seed=seed,
+                             progress=lambda share: report("certifying", share))
+        if not second.ok:
+            raise CertificateError("HiGHS disagrees with the matching: "
+                                   + "; ".join(second.problems[:5]), second)
+    result = summarise(problem, solution, certificate=verdict,
+                       seconds=time.perf_counter() - started)
+    return replace(result, cross_check=second)
+
+
+def instance_of(problem: MatchProblem, producers: gpd.GeoDataFrame,
+                consumers: gpd.GeoDataFrame) -> Instance:
+    """What the checker is told: the sites' coordinates from the input frames, their ids and
+    limits per step, and the distance rule (never the solver's pairs)."""
+    return Instance(
+        producer_ids=problem.producer_ids, consumer_ids=problem.consumer_ids,
+        producer_xy=site_xy(producers), consumer_xy=site_xy(consumers),
+        supply_wh=problem.supply_wh, demand_wh=problem.demand_wh,
+        max_distance_m=problem.max_distance_m, pair_same_id=problem.pair_same_id,
     )
-    return summarise(problem, solution, certificate=certificate,
-                     seconds=time.perf_counter() - started)
+
+
+def _tee(provers: list[Prover]) -> Prover:
+    def tell(proofs: StepProofs) -> None:
+        for prover in provers:
+            prover(proofs)
+
+    return tell
 
 
 def summarise(
-    problem: MatchProblem, solution: StepFlows, *, certificate: Certificate | None = None,
+    problem: MatchProblem, solution: StepFlows, *, certificate: Verdict | None = None,
     seconds: float = 0.0,
 ) -> MatchResult:
     """Turn a solution into flows per pair, per step, totals and per-component statistics."""
@@ -284,7 +317,7 @@ def marginal_gain(
 
 
 __all__ = [
-    "COST_UNITS_PER_M", "Certificate", "CertificateError", "MatchProblem",
-    "MatchResult", "MatchTotals", "StepFlows", "build_problem", "candidate_pairs", "certify",
-    "marginal_gain", "match_energy", "reference_solve", "solve", "summarise",
+    "COST_UNITS_PER_M", "CertificateError", "CrossCheck", "MatchProblem", "MatchResult",
+    "MatchTotals", "StepFlows", "Verdict", "build_problem", "candidate_pairs", "cross_check",
+    "instance_of", "marginal_gain", "match_energy", "reference_solve", "solve", "summarise",
 ]

@@ -46,14 +46,14 @@ REPORTS = {
     "en": ["Matched: 20,000.0 kWh per year in 2 pairs (annual).",
            "Surplus used: 100.0% of 20,000.0 kWh.",
            "Demand covered: 97.6% of 20,500.0 kWh.",
-           "Certificate: optimal, confirmed by HiGHS",
-           "on the whole instance: matched 20,000.000 vs 20,000.000 kWh"],
+           "Certificate: proven optimal by the exact duality certificate on 1 of 1 steps",
+           "matched 20,000.000 kWh = cut 20,000.000 kWh"],
     # Dutch by default, numbers written the Dutch way.
     None: ["Gekoppeld: 20.000,0 kWh per jaar in 2 paren (annual).",
            "Overschot benut: 100,0% van 20.000,0 kWh.",
            "Vraag gedekt: 97,6% van 20.500,0 kWh.",
-           "Certificaat: optimaal, bevestigd door HiGHS",
-           "op de hele instantie: gekoppeld 20.000,000 tegen 20.000,000 kWh"],
+           "Certificaat: bewezen optimaal door het exacte dualiteitscertificaat op 1 van 1 stappen",
+           "gekoppeld 20.000,000 kWh = snede 20.000,000 kWh"],
 }
 
 
@@ -100,7 +100,7 @@ office,{X0 + 20},{Y0},1000,G1
     assert list(flows.columns) == ["producer_id", "consumer_id", "kwh", "distance_m", "hours"]
     assert flows["kwh"].sum() == pytest.approx(8750, rel=1e-3)  # demand is everywhere larger
     assert (flows["hours"] > 0).all() and (flows["hours"] <= 8760).all()
-    assert "(typical_day)" in result.stdout and "24 of" in result.stdout
+    assert "(typical_day)" in result.stdout and "on 288 of 288 steps" in result.stdout
 
 
 @pytest.mark.parametrize(
