@@ -50,10 +50,10 @@ def register(app: Flask) -> None:
 
 # The file-only analysis commands need no app: they are on the group itself.
 from matchmaker.bundles.cli import bundle_command
-from matchmaker.energy.cli import match_command
+from matchmaker.energy.cli import match_command, verify_command
 from matchmaker.heat.cli import heat_command
 
-for _analysis in (bundle_command, match_command, heat_command):
+for _analysis in (bundle_command, match_command, verify_command, heat_command):
     main.add_command(_analysis)
 
 if __name__ == "__main__":  # pragma: no cover
