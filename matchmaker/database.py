@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 _write_intent: ContextVar[bool] = ContextVar("matchmaker_write_intent", default=False)
+_refused: ContextVar[bool] = ContextVar("matchmaker_refused", default=False)
 
 
 def set_write_intent(value: bool) -> None:
@@ -32,6 +33,22 @@ def write_intent() -> Iterator[None]:
         yield
     finally:
         _write_intent.reset(token)
+
+
+def begin_unit_of_work() -> None:
+    """A request (or job) starts: nothing has been refused in it yet."""
+    _refused.set(False)
+
+
+def mark_refused() -> None:
+    """A service refused something in this unit of work: whatever it flushed before refusing
+    must not be committed, even when the edge catches the refusal and redirects (a 302 would
+    otherwise commit). Called by every :class:`matchmaker.errors.ServiceError`."""
+    _refused.set(True)
+
+
+def was_refused() -> bool:
+    return _refused.get()
 
 
 def configure_engine(engine: Engine) -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from geo.crs import rd_to_wgs84
 from matchmaker.auth.decorators import staff_required
 from matchmaker.demand import services
 from matchmaker.demand.forms import OverviewFilterForm
@@ -19,6 +16,7 @@ from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
 from matchmaker.web.exports import csv_response, nl_number, stamp
 from matchmaker.web.forms import choices
+from matchmaker.web.geojson import geojson_response, points
 
 bp = Blueprint("demand", __name__, url_prefix="/coordinator")
 
@@ -105,28 +103,12 @@ def overview_geojson() -> Response:
     for d in rows:
         by_site.setdefault(d.site_id, []).append(d)
     sites = [items[0].site for items in by_site.values()]
-    lon, lat = rd_to_wgs84([s.x for s in sites], [s.y for s in sites])
-    features = []
-    for i, site in enumerate(sites):
-        demands = by_site[site.id]
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Point",
-                         "coordinates": [round(float(lon[i]), 6), round(float(lat[i]), 6)]},
-            "properties": {
-                "site_id": str(site.id),
-                "organisation": site.organisation.name,
-                "address": site.address,
-                "products": [d.product.code for d in demands],
-                "color": demands[0].product.color,
-                "demand": [
-                    {"product": d.product.name(locale), "quantity": f"{d.quantity.normalize():f}",
-                     "unit": d.product.unit, "stage": d.stage.value}
-                    for d in demands
-                ],
-            },
-        })
-    return Response(
-        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
-        mimetype="application/geo+json",
-    )
+    return geojson_response(points([s.x for s in sites], [s.y for s in sites]), [{
+        "site_id": str(site.id),
+        "organisation": site.organisation.name,
+        "address": site.address,
+        "products": [d.product.code for d in by_site[site.id]],
+        "color": by_site[site.id][0].product.color,
+        "demand": [{"product": d.product.name(locale), "quantity": f"{d.quantity.normalize():f}",
+                    "unit": d.product.unit, "stage": d.stage.value} for d in by_site[site.id]],
+    } for site in sites])
