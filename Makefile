@@ -55,6 +55,7 @@ bench-matching: install
 
 lint: install
 	$(BIN)/ruff check matchmaker geo tests benchmarks
+	$(BIN)/mypy --strict geo
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

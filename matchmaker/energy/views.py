@@ -35,8 +35,8 @@ TABLE_ROWS = 100
 STAGE_LABELS = {
     "": _l("waiting for a worker"),
     "profiles": _l("building the profiles"),
-    "solving": _l("matching, step by step"),
-    "certifying": _l("checking with HiGHS"),
+    "solving": _l("matching and proving, step by step"),
+    "certifying": _l("cross-checking with HiGHS"),
     "saving": _l("saving the matches"),
     "done": _l("done"),
 }
