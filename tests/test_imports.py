@@ -42,5 +42,5 @@ def test_every_module_imports_in_a_random_order():
     assert "matchmaker.campaigns.services.transitions" in names and "geo.certificate" in names
     for seed in random.sample(range(10**9), 3):
         done = subprocess.run([sys.executable, "-c", SCRIPT, str(seed), *names], cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
+                              capture_output=True, text=True, timeout=300, check=False)
         assert done.returncode == 0, f"seed {seed}: {done.stderr.strip()[-2000:]}"
