@@ -53,12 +53,15 @@ bench-bundling: install
 bench-matching: install
 	$(BIN)/python benchmarks/matching.py $(BENCH_ARGS)
 
-# Style, types (geo/ under mypy --strict) and the direction of imports (import-linter contracts
-# in pyproject.toml: geo is pure, views above services above models, no feature imports
-# another feature's views).
+SERVICES := $(wildcard matchmaker/*/services.py) $(wildcard matchmaker/*/services)
+
+# Style, types (geo/ and every feature's services under mypy --strict) and the direction of
+# imports (import-linter contracts in pyproject.toml: geo is pure, views above services above
+# models, no feature imports another feature's views).
 lint: install
 	$(BIN)/ruff check matchmaker geo tests benchmarks
 	$(BIN)/mypy --strict geo
+	$(BIN)/mypy --strict --follow-imports=silent $(SERVICES)
 	$(BIN)/lint-imports
 
 clean:

@@ -47,6 +47,7 @@ from geo.errors import GeoError
 from matchmaker.audit.models import AuditLog
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
+from matchmaker.database import rowcount
 from matchmaker.demand.models import Demand, Product, ProviderConsent, Stage
 from matchmaker.errors import N_, ServiceError
 from matchmaker.extensions import db
@@ -284,7 +285,7 @@ def _insert_ignore(table: sa.Table, rows: list[dict[str, Any]], keys: list[str])
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=keys)
-    return int(db.session.execute(statement.execution_options(preserve_rowcount=True)).rowcount)
+    return rowcount(db.session.execute(statement.execution_options(preserve_rowcount=True)))
 
 
 def take_snapshot(day: date) -> FibreSnapshot:
@@ -293,11 +294,13 @@ def take_snapshot(day: date) -> FibreSnapshot:
     Idempotent and safe when two requests race: the day is UNIQUE and inserted with
     ``ON CONFLICT DO NOTHING``, so the second one uses the first one's snapshot.
     """
-    existing = db.session.scalar(sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
+    existing: FibreSnapshot | None = db.session.scalar(
+        sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
     if existing is not None:
         return existing
     if _insert_ignore(FibreSnapshot.__table__, [{"day": day, "taken_at": utcnow()}], ["day"]):
-        snapshot = db.session.scalar(sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
+        snapshot: FibreSnapshot | None = db.session.scalar(
+            sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
         assert snapshot is not None
         units = [
             {"snapshot_id": snapshot.id, "unit_key": str(u.unit_key),
@@ -309,7 +312,7 @@ def take_snapshot(day: date) -> FibreSnapshot:
             db.session.execute(sa.insert(FibreSnapshotUnit), units)
         return snapshot
     snapshot = db.session.scalar(sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
-    assert snapshot is not None  # taken by a concurrent request that has committed
+    assert isinstance(snapshot, FibreSnapshot)  # taken by a concurrent request that committed
     return snapshot
 
 
@@ -741,6 +744,7 @@ def notify_thresholds(day: date, *, now: datetime) -> int:
     checks = db.session.scalars(sa.select(FibreCheck).where(FibreCheck.deadline >= now))
     for check in checks:
         state = progress(check, day=day)
+        targets: list[tuple[AreaProgress, FibreCheckRegion | None]]
         if check.grouping == Grouping.TOGETHER:
             targets = [(row, None) for row in state.groups if row.key == "all"]
         else:
