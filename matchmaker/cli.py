@@ -71,12 +71,15 @@ def register(app: Flask) -> None:
     from matchmaker.jobs import worker_command
     from matchmaker.mail.cli import send_mail_command
     from matchmaker.members.gdpr import purge_command
+    from matchmaker.ops.schedule import scheduler_command
+    from matchmaker.ops.serve import serve_command
     from matchmaker.register.cli import import_addresses_command, import_areas_command
 
     for command in (create_user_command, import_addresses_command, import_areas_command,
                     demo_command, send_reminders_command, send_mail_command, worker_command,
                     create_token_command, snapshot_fibre_command, backup_command,
-                    restore_command, check_command, purge_command):
+                    restore_command, check_command, purge_command, serve_command,
+                    scheduler_command):
         app.cli.add_command(command)
 
 
