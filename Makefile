@@ -12,7 +12,7 @@ PORT ?= 5000
 
 SERVE_BIND ?= 127.0.0.1:8000
 
-.PHONY: run serve test install translations extract-messages migrate demo bench bench-bundling bench-matching lint clean
+.PHONY: run serve test install translations extract-messages migrate demo bench bench-bundling bench-matching bench-web lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,13 +53,17 @@ serve: migrate
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: bench-bundling bench-matching
+bench: bench-bundling bench-matching bench-web
 
 bench-bundling: install
 	$(BIN)/python benchmarks/bundling.py $(BENCH_ARGS)
 
 bench-matching: install
 	$(BIN)/python benchmarks/matching.py $(BENCH_ARGS)
+
+# Every main page of every role on the production stack, town and province side by side.
+bench-web: install
+	$(BIN)/python benchmarks/web.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check matchmaker geo tests benchmarks

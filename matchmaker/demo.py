@@ -350,20 +350,36 @@ def demo_loaded() -> bool:
 
 
 @click.command("demo")
+@click.option("--scale", type=click.Choice(["town", "province"]), default="town",
+              show_default=True, help="town: Assen's 450 companies; province: the town plus "
+              "Drenthe at the design size (20,000 organisations, 50,000 sites), for benchmarks.")
 @transactional
-def demo_command() -> None:
+def demo_command(scale: str) -> None:
     """Load the demo data for Assen once (does nothing when it is loaded already)."""
     if demo_loaded():
-        click.echo(_("The demo data is loaded already."))
-        return
-    if db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)):
+        if scale == "town":
+            click.echo(_("The demo data is loaded already."))
+            return
+    elif db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)):
         click.echo(_("The database holds real data; the demo data is not loaded."), err=True)
         return
-    counts = load_demo()
-    click.echo(_("Demo data loaded: %(areas)s areas, %(addresses)s addresses, %(organisations)s "
-                 "organisations, %(sites)s sites, %(campaigns)s group buys.", **counts))
-    click.echo(_("Fibre demand check with a trend of %(days)s days; %(count)s companies joined "
-                 "for fibre.", days=FIBRE_DAYS, count=counts["fibre_organisations"]))
+    else:
+        counts = load_demo()
+        click.echo(_("Demo data loaded: %(areas)s areas, %(addresses)s addresses, "
+                     "%(organisations)s organisations, %(sites)s sites, %(campaigns)s group "
+                     "buys.", **counts))
+        click.echo(_("Fibre demand check with a trend of %(days)s days; %(count)s companies "
+                     "joined for fibre.", days=FIBRE_DAYS, count=counts["fibre_organisations"]))
+    if scale == "province":
+        from matchmaker.demo_province import load_province, province_loaded
+
+        if province_loaded():
+            click.echo(_("The province demo data is loaded already."))
+            return
+        totals = load_province()
+        click.echo(_("Province demo data loaded; in all %(organisations)s organisations, "
+                     "%(sites)s sites, %(demand)s demand rows and %(addresses)s addresses.",
+                     **totals))
 
 
 # --- group buys: one campaign in every state -----------------------------------------------------
