@@ -10,7 +10,7 @@ MO := $(PO:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install translations extract-messages migrate demo bench bench-bundling bench-matching lint clean
+.PHONY: run test install translations extract-messages migrate demo bench bench-bundling bench-matching bench-hub lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,13 +45,16 @@ run: demo
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: bench-bundling bench-matching
+bench: bench-bundling bench-matching bench-hub
 
 bench-bundling: install
 	$(BIN)/python benchmarks/bundling.py $(BENCH_ARGS)
 
 bench-matching: install
 	$(BIN)/python benchmarks/matching.py $(BENCH_ARGS)
+
+bench-hub: install
+	$(BIN)/python benchmarks/hub.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check matchmaker geo tests benchmarks

@@ -100,8 +100,9 @@ def check_command(deploy: bool) -> None:
 from matchmaker.bundles.cli import bundle_command
 from matchmaker.energy.cli import match_command
 from matchmaker.heat.cli import heat_command
+from matchmaker.hub.cli import hub_command
 
-for _analysis in (bundle_command, match_command, heat_command):
+for _analysis in (bundle_command, match_command, heat_command, hub_command):
     main.add_command(_analysis)
 
 if __name__ == "__main__":  # pragma: no cover
