@@ -11,6 +11,7 @@ from matchmaker.config import load_config
 from matchmaker.database import configure_engine, set_write_intent
 from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
 from matchmaker.types import render_migration_type
+from matchmaker.web.routing import IdConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -24,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_mapping(load_config(app.instance_path, config))
+    app.url_map.converters["int"] = IdConverter
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     register_extensions(app)
     register_blueprints(app)
@@ -126,7 +128,7 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from matchmaker.main.templating import register
+    from matchmaker.web.templating import register
 
     register(app)
 

@@ -186,36 +186,3 @@ def _reset_sequences(tables: list[sa.Table]) -> None:
 def table_snapshot() -> dict[str, list[dict[str, Any]]]:
     """Every row of every table, encoded as in a backup (for comparing two databases)."""
     return {table.name: list(_rows(table)) for table in _tables()}
-
-
-def _commands() -> tuple[Any, Any]:
-    import click
-
-    from matchmaker.cli import transactional
-    from matchmaker.cli_support import _
-
-    @click.command("backup")
-    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-    @transactional
-    def backup_command(file: Path) -> None:
-        """Write every table to FILE (a ZIP of JSON Lines; restores on SQLite and PostgreSQL)."""
-        counts = backup(file)
-        click.echo(_("Backup written to %(file)s: %(rows)s rows in %(tables)s tables.",
-                     file=str(file), rows=sum(counts.values()), tables=len(counts)))
-
-    @click.command("restore")
-    @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-    @click.option("--yes", is_flag=True, help="Confirm that all current data is replaced.")
-    @transactional
-    def restore_command(file: Path, yes: bool) -> None:
-        """Replace ALL data with the backup in FILE, in one transaction."""
-        if not yes:
-            raise click.UsageError(_("Restoring replaces all data; add --yes to confirm."))
-        counts = restore(file)
-        click.echo(_("Restored %(rows)s rows in %(tables)s tables from %(file)s.",
-                     file=str(file), rows=sum(counts.values()), tables=len(counts)))
-
-    return backup_command, restore_command
-
-
-backup_command, restore_command = _commands()

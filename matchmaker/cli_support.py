@@ -1,4 +1,5 @@
-"""Shared pieces of the command line: translated one-line errors with exit code 2.
+"""Shared pieces of the command line: translated one-line errors with exit code 2, and the
+transaction around app commands.
 
 The analysis commands (``bundle``, ``match``, ``heat``) work without the web app or a database,
 so they translate with Babel directly instead of through Flask-Babel.
@@ -7,9 +8,9 @@ so they translate with Babel directly instead of through Flask-Babel.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from functools import cache
+from functools import cache, wraps
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,37 @@ def _(msgid: str, **params: Any) -> str:
     """Translate a command-line message into the command-line language."""
     text = translations(cli_locale()).gettext(msgid)
     return text % params if params else text
+
+
+def transactional(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Run an app command in one write transaction: commit on success, roll back on any error.
+
+    User errors (bad files, refused values) print one translated line and exit with code 2.
+    """
+    from flask.cli import with_appcontext
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from matchmaker.database import write_intent
+        from matchmaker.errors import ServiceError
+        from matchmaker.extensions import db
+
+        with write_intent():
+            try:
+                result = command(*args, **kwargs)
+                db.session.commit()
+                return result
+            except GeoError as err:
+                db.session.rollback()
+                raise InputError.from_geo(err) from err
+            except ServiceError as err:
+                db.session.rollback()
+                raise InputError(_(err.msgid, **err.params)) from err
+            except BaseException:
+                db.session.rollback()
+                raise
+
+    return with_appcontext(wrapper)
 
 
 class InputError(click.ClickException):

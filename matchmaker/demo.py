@@ -24,8 +24,7 @@ from geo.addresses import parse_register_chunk, resolve_register_columns
 from geo.crs import rd_to_wgs84
 from matchmaker.auth.models import Role, User
 from matchmaker.auth.services import create_user
-from matchmaker.cli import transactional
-from matchmaker.cli_support import _
+from matchmaker.cli_support import _, transactional
 from matchmaker.demand.models import Demand, ProviderConsent, Stage
 from matchmaker.demand.services import product_by_code, register_demand, suggestions
 from matchmaker.extensions import db

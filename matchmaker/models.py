@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -31,4 +32,12 @@ class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+def enum_column(enum: type[StrEnum], name: str) -> sa.Enum:
+    """A portable enum: VARCHAR plus a named CHECK constraint (no native PostgreSQL type)."""
+    return sa.Enum(
+        enum, name=name, native_enum=False, create_constraint=True, length=20,
+        values_callable=lambda e: [m.value for m in e], validate_strings=True,
     )

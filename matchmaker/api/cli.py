@@ -6,8 +6,7 @@ import click
 
 from matchmaker.api.services import issue_token
 from matchmaker.auth.services import find_user
-from matchmaker.cli import transactional
-from matchmaker.cli_support import InputError, _
+from matchmaker.cli_support import InputError, _, transactional
 
 
 @click.command("create-token")

@@ -5,8 +5,7 @@ import sqlalchemy as sa
 
 from matchmaker.auth.models import Role
 from matchmaker.auth.services import create_user
-from matchmaker.cli import transactional
-from matchmaker.cli_support import InputError, _
+from matchmaker.cli_support import InputError, _, transactional
 from matchmaker.extensions import db
 from matchmaker.members.models import Organisation
 

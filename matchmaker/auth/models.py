@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matchmaker.extensions import db
-from matchmaker.models import TimestampMixin
+from matchmaker.models import TimestampMixin, enum_column
 from matchmaker.types import UTCDateTime
 
 if TYPE_CHECKING:
@@ -21,14 +21,6 @@ class Role(StrEnum):
     COORDINATOR = "coordinator"
     PROVIDER = "provider"
     ADMIN = "admin"
-
-
-def enum_column(enum: type[StrEnum], name: str) -> sa.Enum:
-    """A portable enum: VARCHAR plus a named CHECK constraint (no native PostgreSQL type)."""
-    return sa.Enum(
-        enum, name=name, native_enum=False, create_constraint=True, length=20,
-        values_callable=lambda e: [m.value for m in e], validate_strings=True,
-    )
 
 
 class User(UserMixin, TimestampMixin, db.Model):

@@ -16,13 +16,13 @@ from matchmaker.auth.decorators import staff_required
 from matchmaker.bundles import services
 from matchmaker.bundles.forms import BundleFilterForm, MultiProductForm
 from matchmaker.demand.services import product_by_code, products
-from matchmaker.exports import csv_response, nl_number, stamp, vector_response
 from matchmaker.extensions import db
-from matchmaker.forms import choices
-from matchmaker.main.templating import number
-from matchmaker.printing import svg_map
 from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
+from matchmaker.web.exports import csv_response, nl_number, stamp, vector_response
+from matchmaker.web.formatting import number
+from matchmaker.web.forms import choices
+from matchmaker.web.printing import svg_map
 
 bp = Blueprint("bundles", __name__, url_prefix="/coordinator")
 

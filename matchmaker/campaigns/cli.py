@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from matchmaker.campaigns.services import queue_reminders
-from matchmaker.cli import transactional
-from matchmaker.cli_support import _
+from matchmaker.cli_support import _, transactional
 
 
 @click.command("send-reminders")

@@ -11,10 +11,9 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from matchmaker.auth.models import enum_column
 from matchmaker.demand.models import quantity_range_checks
 from matchmaker.extensions import db
-from matchmaker.models import TimestampMixin, utcnow
+from matchmaker.models import TimestampMixin, enum_column, utcnow
 from matchmaker.types import ScaledDecimal, UTCDateTime
 
 if TYPE_CHECKING:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import shapely
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -21,12 +21,12 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_currency, format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from geo.crs import geojson_wgs84, geometry_to_wgs84, in_netherlands, rd_to_wgs84, wgs84_to_rd
+from geo.crs import geojson_wgs84, geometry_to_wgs84, rd_to_wgs84
 from matchmaker.auth.decorators import member_required, role_required, staff_required
 from matchmaker.auth.models import Role, User
 from matchmaker.campaigns import services
@@ -58,13 +58,16 @@ from matchmaker.campaigns.models import (
 from matchmaker.database import writes
 from matchmaker.demand.services import products, suggestions
 from matchmaker.errors import N_, ServiceError
-from matchmaker.exports import csv_response, nl_number, stamp
 from matchmaker.extensions import db
-from matchmaker.forms import apply_service_error, area_choices, choices
 from matchmaker.i18n import translate_error
 from matchmaker.members.models import Site
 from matchmaker.models import utcnow
 from matchmaker.security import recent_login_required
+from matchmaker.web.exports import csv_response, nl_number, stamp
+from matchmaker.web.formatting import number
+from matchmaker.web.forms import apply_service_error, area_choices, choices
+from matchmaker.web.geometry import drawn_polygon
+from matchmaker.web.lookup import own_site
 
 bp = Blueprint("campaigns", __name__)
 
@@ -74,31 +77,6 @@ viewer_roles = role_required(Role.MEMBER, Role.PROVIDER, Role.COORDINATOR, Role.
 
 
 # --- template filters --------------------------------------------------------------------------
-
-
-@bp.app_template_filter("money")
-def money_filter(value: Decimal | None) -> str:
-    """An amount in euros with cents: € 1.234,50."""
-    return "–" if value is None else format_currency(value, "EUR")
-
-
-@bp.app_template_filter("unit_price")
-def unit_price_filter(value: Decimal | None) -> str:
-    """A unit price with up to four decimals: € 0,9512."""
-    if value is None:
-        return "–"
-    return format_currency(value, "EUR", format="¤ #,##0.00##", currency_digits=False)
-
-
-@bp.app_template_filter("when")
-def when_filter(value: datetime | None) -> str:
-    """A moment in Dutch time: 1 mei 2026, 17:00."""
-    return "–" if value is None else format_datetime(value, "d MMMM y, HH:mm")
-
-
-@bp.app_template_filter("day")
-def day_filter(value: datetime | None) -> str:
-    return "–" if value is None else format_date(value, "d MMMM y")
 
 
 @bp.app_template_filter("reason")
@@ -139,10 +117,7 @@ def _template_globals(state: Any) -> None:
 
 
 def _campaign(campaign_id: int) -> Campaign:
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
-    return campaign
+    return db.get_or_404(Campaign, campaign_id)
 
 
 def _flash_error(err: ServiceError) -> None:
@@ -240,19 +215,12 @@ def member_detail(campaign_id: int) -> tuple[str, int]:
     return _member_page(_campaign(campaign_id))
 
 
-def _own_site(site_id: int) -> Site:
-    site = db.session.get(Site, site_id)
-    if site is None or site.organisation_id != current_user.organisation_id:
-        abort(404)
-    return site
-
-
 @bp.route("/campaigns/<int:campaign_id>/sites/<int:site_id>/join", methods=["POST"])
 @member_required
 def join(campaign_id: int, site_id: int) -> BaseResponse | tuple[str, int]:
     campaign = _campaign(campaign_id)
     _member_view(campaign)
-    site = _own_site(site_id)
+    site = own_site(site_id)
     form = JoinForm(prefix=f"s{site.id}")
     if not form.validate_on_submit():
         return _member_page(campaign, failed=(site.id, form), status=422)
@@ -278,7 +246,7 @@ def join(campaign_id: int, site_id: int) -> BaseResponse | tuple[str, int]:
 def withdraw(campaign_id: int, site_id: int) -> BaseResponse | tuple[str, int]:
     campaign = _campaign(campaign_id)
     view = _member_view(campaign)
-    participation = view.participations.get(_own_site(site_id).id)
+    participation = view.participations.get(own_site(site_id).id)
     if participation is None:
         abort(404)
     return _perform(
@@ -290,10 +258,9 @@ def withdraw(campaign_id: int, site_id: int) -> BaseResponse | tuple[str, int]:
 
 
 def _own_offer(offer_id: int) -> Offer:
-    offer = db.session.get(Offer, offer_id)
-    if offer is None or offer.participation.site.organisation_id != current_user.organisation_id:
-        abort(404)
-    return offer
+    return db.first_or_404(
+        sa.select(Offer).join(Offer.participation).join(Participation.site)
+        .where(Offer.id == offer_id, Site.organisation_id == current_user.organisation_id))
 
 
 @bp.route("/offers/<int:offer_id>/<any(accept,decline):decision>", methods=["POST"])
@@ -314,11 +281,9 @@ def decide_offer(offer_id: int, decision: str) -> BaseResponse | tuple[str, int]
 
 
 def _own_participation(participation_id: int) -> Participation:
-    participation = db.session.get(Participation, participation_id)
-    if (participation is None
-            or participation.site.organisation_id != current_user.organisation_id):
-        abort(404)
-    return participation
+    return db.first_or_404(sa.select(Participation).join(Participation.site).where(
+        Participation.id == participation_id,
+        Site.organisation_id == current_user.organisation_id))
 
 
 @bp.route("/participations/<int:participation_id>/consent-request", methods=["POST"])
@@ -353,10 +318,9 @@ def consent_requests() -> str:
 @bp.route("/participations/<int:participation_id>/owner-consent", methods=["POST"])
 @member_required
 def give_consent(participation_id: int) -> BaseResponse | tuple[str, int]:
-    participation = db.session.get(Participation, participation_id)
-    if (participation is None
-            or participation.site.owner_organisation_id != current_user.organisation_id):
-        abort(404)
+    participation = db.first_or_404(sa.select(Participation).join(Participation.site).where(
+        Participation.id == participation_id,
+        Site.owner_organisation_id == current_user.organisation_id))
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -417,7 +381,7 @@ def map_geojson(campaign_id: int) -> Response:
                 "text": (_("%(name)s: fewer than 5 members or one dominant member (hidden)",
                            name=label) if row.cell.suppressed else
                          _("%(name)s: %(members)s members, %(volume)s %(unit)s", name=label,
-                           members=row.cell.members, volume=_number(row.cell.volume),
+                           members=row.cell.members, volume=number(row.cell.volume),
                            unit=campaign.product.unit)),
                 "suppressed": row.cell.suppressed,
             },
@@ -437,12 +401,6 @@ def map_geojson(campaign_id: int) -> Response:
                 })
     return Response(json.dumps({"type": "FeatureCollection", "features": features},
                                ensure_ascii=False), mimetype="application/geo+json")
-
-
-def _number(value: Decimal | None) -> str:
-    from matchmaker.main.templating import number
-
-    return number(value)
 
 
 # --- coordinators ------------------------------------------------------------------------------
@@ -466,28 +424,6 @@ def _campaign_form(campaign: Campaign | None = None) -> CampaignForm:
             form.polygon.data = shapely.to_geojson(geometry_to_wgs84(campaign.geometry))
         fill_tiers(form.tiers, services.tiers_of(campaign.tiers))
     return form
-
-
-def drawn_polygon(text: str | None) -> shapely.Geometry | None:
-    """A polygon drawn on the map (GeoJSON in WGS84) as an RD New polygon."""
-    if not text or not text.strip():
-        return None
-    try:
-        data = json.loads(text)
-        geometry = shapely.from_geojson(json.dumps(data.get("geometry", data)))
-    except (ValueError, AttributeError, shapely.errors.GEOSException) as exc:
-        raise ServiceError(N_("The drawn area could not be read; draw it again."),
-                           field="polygon") from exc
-    if geometry.geom_type != "Polygon" or geometry.is_empty:
-        raise ServiceError(N_("Draw an area with at least three points."), field="polygon")
-    lon, lat = shapely.get_coordinates(geometry).T
-    x, y = wgs84_to_rd(lon, lat)
-    if not bool(in_netherlands(x, y).all()):
-        raise ServiceError(N_("The drawn area lies outside the Netherlands."), field="polygon")
-    polygon = shapely.Polygon(list(zip(x, y, strict=True)))
-    if not polygon.is_valid or polygon.area <= 0:
-        raise ServiceError(N_("The drawn area crosses itself; draw it again."), field="polygon")
-    return polygon
 
 
 def _settings(form: CampaignForm) -> services.CampaignSettings:
@@ -674,9 +610,7 @@ def invite_supplier(campaign_id: int) -> BaseResponse | tuple[str, int]:
     if not form.validate_on_submit():
         flash(_("Choose a supplier."), "error")
         return _manage_page(campaign, status=422)
-    supplier = db.session.get(User, form.supplier_id.data)
-    if supplier is None:
-        abort(404)
+    supplier = db.get_or_404(User, form.supplier_id.data)
     try:
         services.invite_supplier(campaign, supplier, actor=current_user)
     except ServiceError as err:
@@ -700,9 +634,7 @@ def compare(campaign_id: int) -> str:
 @staff_required
 def award(campaign_id: int, bid_id: int) -> BaseResponse | tuple[str, int]:
     campaign = _campaign(campaign_id)
-    bid = db.session.get(Bid, bid_id)
-    if bid is None or bid.campaign_id != campaign.id:
-        abort(404)
+    bid = db.first_or_404(sa.select(Bid).where(Bid.id == bid_id, Bid.campaign_id == campaign.id))
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -768,8 +700,8 @@ def summary(campaign_id: int) -> str:
 
 
 def _supplier_campaign(campaign_id: int) -> Campaign:
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None or not services.visible_to_supplier(campaign, current_user):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    if not services.visible_to_supplier(campaign, current_user):
         abort(404)
     return campaign
 

@@ -14,11 +14,11 @@ from matchmaker.auth.decorators import staff_required
 from matchmaker.demand import services
 from matchmaker.demand.forms import OverviewFilterForm
 from matchmaker.demand.models import Demand
-from matchmaker.exports import csv_response, nl_number, stamp
 from matchmaker.extensions import db
-from matchmaker.forms import choices
 from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
+from matchmaker.web.exports import csv_response, nl_number, stamp
+from matchmaker.web.forms import choices
 
 bp = Blueprint("demand", __name__, url_prefix="/coordinator")
 

@@ -9,7 +9,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 from geo.profiles import CATEGORIES
 from matchmaker.energy.models import AssetKind
 from matchmaker.energy.services import DEFAULT_DISTANCE_M, MAX_DISTANCE_M
-from matchmaker.forms import LocalFloatField, choices
+from matchmaker.web.forms import LocalFloatField, choices
 
 CATEGORY_LABELS = {
     "g0": _l("Business in general"),

@@ -10,9 +10,8 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from matchmaker.auth.models import enum_column
 from matchmaker.extensions import db
-from matchmaker.models import TimestampMixin, utcnow
+from matchmaker.models import TimestampMixin, enum_column, utcnow
 from matchmaker.types import UTCDateTime
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,12 +19,12 @@ from matchmaker.energy import services
 from matchmaker.energy.forms import MODE_LABELS, ElectricityForm, MeterUploadForm, RunForm
 from matchmaker.energy.models import AssetKind, MatchRun, RunStatus
 from matchmaker.errors import ServiceError
-from matchmaker.exports import csv_response, nl_number
 from matchmaker.extensions import db
-from matchmaker.forms import apply_service_error
 from matchmaker.i18n import translate_error
 from matchmaker.jobs import submit
-from matchmaker.members.views import own_site
+from matchmaker.web.exports import csv_response, nl_number
+from matchmaker.web.forms import apply_service_error
+from matchmaker.web.lookup import own_site
 
 bp = Blueprint("energy", __name__)
 
@@ -187,10 +187,7 @@ def start_run() -> str | WerkzeugResponse | tuple[str, int]:
 
 
 def _run_or_404(run_id: int) -> MatchRun:
-    run = db.session.get(MatchRun, run_id)
-    if run is None:
-        abort(404)
-    return run
+    return db.get_or_404(MatchRun, run_id)
 
 
 @bp.route("/coordinator/energy/runs/<int:run_id>")

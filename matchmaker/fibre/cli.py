@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from matchmaker.cli import transactional
-from matchmaker.cli_support import _
+from matchmaker.cli_support import _, transactional
 from matchmaker.fibre.services import refresh
 
 

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from matchmaker.auth.models import enum_column
 from matchmaker.demand.models import Stage
 from matchmaker.extensions import db
-from matchmaker.models import TimestampMixin, utcnow
+from matchmaker.models import TimestampMixin, enum_column, utcnow
 from matchmaker.register.models import PolygonMixin
 from matchmaker.types import ScaledDecimal, UTCDateTime
 

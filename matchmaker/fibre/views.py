@@ -17,7 +17,6 @@ from geo.errors import GeoError
 from matchmaker.auth.decorators import member_required, role_required
 from matchmaker.auth.models import Role, User
 from matchmaker.campaigns.forms import LOCAL_TZ, end_of_day_utc
-from matchmaker.campaigns.views import drawn_polygon
 from matchmaker.database import set_write_intent, writes
 from matchmaker.demand import services as demand_services
 from matchmaker.demand.models import Demand, Product, Stage
@@ -36,11 +35,12 @@ from matchmaker.fibre.forms import (
     WhatIfForm,
 )
 from matchmaker.fibre.models import FibreCheck, FibreExclusion, Grouping
-from matchmaker.forms import apply_service_error, area_choices, choices
 from matchmaker.i18n import translate_error
 from matchmaker.members.models import Site
 from matchmaker.members.services import find_address
 from matchmaker.security import recent_login_required
+from matchmaker.web.forms import apply_service_error, area_choices, choices
+from matchmaker.web.geometry import drawn_polygon
 
 bp = Blueprint("fibre", __name__, url_prefix="/fibre")
 fibre_roles = role_required(Role.PROVIDER, Role.COORDINATOR, Role.ADMIN)
@@ -60,8 +60,8 @@ def _locale() -> str:
 def _check(check_id: int) -> FibreCheck:
     """The check if the user may see it; 404 otherwise (another provider's check does not
     exist for you)."""
-    check = db.session.get(FibreCheck, check_id)
-    if check is None or not services.can_see(check, current_user):
+    check = db.get_or_404(FibreCheck, check_id)
+    if not services.can_see(check, current_user):
         abort(404)
     return check
 
@@ -281,9 +281,8 @@ def add_exclusion(check_id: int) -> Response:
 @fibre_roles
 def remove_exclusion(check_id: int, exclusion_id: int) -> Response:
     check = _check(check_id)
-    exclusion = db.session.get(FibreExclusion, exclusion_id)
-    if exclusion is None or exclusion.check_id != check.id:
-        abort(404)
+    exclusion = db.first_or_404(sa.select(FibreExclusion).where(
+        FibreExclusion.id == exclusion_id, FibreExclusion.check_id == check.id))
     if not ActionForm().validate_on_submit():
         abort(400)
     services.remove_exclusion(exclusion, actor=current_user)
@@ -295,10 +294,8 @@ def remove_exclusion(check_id: int, exclusion_id: int) -> Response:
 
 
 def _own_demand(demand_id: int) -> Demand:
-    demand = db.session.get(Demand, demand_id)
-    if demand is None or demand.site.organisation_id != current_user.organisation_id:
-        abort(404)
-    return demand
+    return db.first_or_404(sa.select(Demand).join(Demand.site).where(
+        Demand.id == demand_id, Site.organisation_id == current_user.organisation_id))
 
 
 @bp.route("/consents")
@@ -347,9 +344,8 @@ def withdraw_consent(demand_id: int, provider_id: int) -> Response:
     demand = _own_demand(demand_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    provider = db.session.get(User, provider_id)
-    if provider is None or not demand_services.withdraw_consent(demand, provider,
-                                                                actor=current_user):
+    provider = db.get_or_404(User, provider_id)
+    if not demand_services.withdraw_consent(demand, provider, actor=current_user):
         abort(404)
     flash(_("Consent withdrawn: %(provider)s no longer sees your company name and address "
             "for this demand.", provider=services.provider_label(provider)), "info")

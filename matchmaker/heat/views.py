@@ -15,13 +15,13 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from geo.crs import geojson_wgs84
 from matchmaker.auth.decorators import member_required, staff_required
 from matchmaker.errors import ServiceError
-from matchmaker.exports import stamp, vector_response
-from matchmaker.forms import apply_service_error
 from matchmaker.heat import services
 from matchmaker.heat.forms import HeatFilterForm, HeatForm
 from matchmaker.i18n import translate_error
-from matchmaker.members.views import own_site
-from matchmaker.printing import svg_map
+from matchmaker.web.exports import stamp, vector_response
+from matchmaker.web.forms import apply_service_error
+from matchmaker.web.lookup import own_site
+from matchmaker.web.printing import svg_map
 
 bp = Blueprint("heat", __name__)
 

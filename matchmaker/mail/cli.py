@@ -7,8 +7,7 @@ import smtplib
 import click
 from flask import current_app
 
-from matchmaker.cli import transactional
-from matchmaker.cli_support import InputError, _
+from matchmaker.cli_support import InputError, _, transactional
 from matchmaker.extensions import db
 from matchmaker.mail.services import claim, deliver, open_smtp, pending_ids, smtp_configured
 

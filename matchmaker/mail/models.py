@@ -6,9 +6,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from matchmaker.auth.models import enum_column
 from matchmaker.extensions import db
-from matchmaker.models import utcnow
+from matchmaker.models import enum_column, utcnow
 from matchmaker.types import UTCDateTime
 
 

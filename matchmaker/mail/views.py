@@ -63,7 +63,5 @@ def outbox() -> str:
 @bp.route("/<int:message_id>")
 @outbox_access
 def message(message_id: int) -> str:
-    item = db.session.get(Outbox, message_id)
-    if item is None:
-        abort(404)
+    item = db.get_or_404(Outbox, message_id)
     return render_template("mail/message.html", message=item)

@@ -191,25 +191,3 @@ def purge_expired(*, audit_days: int, mail_days: int, now: datetime | None = Non
                                     Outbox.sent_at < now - timedelta(days=mail_days))
         ).rowcount or 0
     return counts
-
-
-def _purge_command() -> Any:
-    import click
-    from flask import current_app
-
-    from matchmaker.cli import transactional
-    from matchmaker.cli_support import _
-
-    @click.command("purge")
-    @transactional
-    def purge_command() -> None:
-        """Delete audit entries and sent e-mail past their retention period."""
-        counts = purge_expired(audit_days=current_app.config["AUDIT_RETENTION_DAYS"],
-                               mail_days=current_app.config["MAIL_RETENTION_DAYS"])
-        click.echo(_("Removed %(audit)s audit entries and %(mail)s sent e-mails.",
-                     audit=counts["audit_log"], mail=counts["outbox"]))
-
-    return purge_command
-
-
-purge_command = _purge_command()

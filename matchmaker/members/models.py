@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from matchmaker.auth.models import enum_column
 from matchmaker.extensions import db
-from matchmaker.models import TimestampMixin
+from matchmaker.models import TimestampMixin, enum_column
 from matchmaker.types import UTCDateTime
 
 if TYPE_CHECKING:

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import click
 
-from matchmaker.cli import transactional
-from matchmaker.cli_support import _
+from matchmaker.cli_support import _, transactional
 from matchmaker.register.models import AreaKind
 from matchmaker.register.services import count_rows, import_addresses, import_areas
 

@@ -9,9 +9,8 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from matchmaker.auth.models import enum_column
 from matchmaker.extensions import db
-from matchmaker.models import TimestampMixin, utcnow
+from matchmaker.models import TimestampMixin, enum_column, utcnow
 from matchmaker.types import UTCDateTime
 
 

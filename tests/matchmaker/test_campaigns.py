@@ -421,7 +421,8 @@ def test_the_database_clock_decides_a_join_not_the_app_servers(monkeypatch, buy,
     campaign.registration_deadline = database_time() - timedelta(seconds=1)
     db.session.flush()
     skewed = utcnow() - timedelta(hours=1)
-    monkeypatch.setattr("matchmaker.campaigns.services.utcnow", lambda: skewed)
+    for module in ("queries", "participation"):
+        monkeypatch.setattr(f"matchmaker.campaigns.services.{module}.utcnow", lambda: skewed)
     auth.login(user)
     assert "Meedoen" in text_of(client.get(f"/campaigns/{campaign.id}"))
     response = client.post(f"/campaigns/{campaign.id}/sites/{site.id}/join",
