@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -110,6 +112,12 @@ class GridContractForm(FlaskForm):
 
 
 class QuarterHourUploadForm(FlaskForm):
+    """Prefixed: the Energie page shows the meter upload form with a ``file`` field too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "quarter")
+        super().__init__(*args, **kwargs)
+
     file = FileField(_l("Quarter-hour data (CSV)"), validators=[
         FileRequired(_l("Choose a file.")),
         FileAllowed(["csv", "txt"], _l("Upload a CSV file.")),
@@ -118,6 +126,12 @@ class QuarterHourUploadForm(FlaskForm):
 
 
 class ExpansionPlanForm(FlaskForm):
+    """Prefixed: the Energie page shows the meter upload form with a ``kind`` field too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "plan")
+        super().__init__(*args, **kwargs)
+
     kind = SelectField(_l("What"), choices=choices(KIND_LABELS.items()))
     direction = SelectField(_l("Direction (for other)"), choices=choices(DIRECTION_LABELS.items()))
     kw = LocalFloatField(_l("Extra power (kW)"), validators=[InputRequired()])

@@ -16,8 +16,10 @@ from PIL import Image
 from geo.hub import heat_map
 from geo.hub_profiles import quarter_hours
 
-WIDTH, HEIGHT = 640, 280
+WIDTH, HEIGHT = 640, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 40
+#: The legend sits above the plot, two entries to a row.
+LEGEND_ROW = 16
 
 
 @dataclass
@@ -84,14 +86,21 @@ class _Frame:
 
 
 def _label(value: float) -> str:
-    return f"{value:,.0f}".replace(",", "\u2009") if abs(value) >= 10 else f"{value:g}"
+    """A tick label without a decimal separator (the same in Dutch and English)."""
+    if value == 0.25:
+        return "\u00bc"
+    return f"{value:,.0f}".replace(",", "\u2009")
+
+
+def _with_legend(rows: int) -> Chart:
+    return Chart(top=TOP + rows * LEGEND_ROW + 6)
 
 
 def duration_chart(result: dict[str, Any], labels: dict[str, str]) -> Chart:
     """Load-duration curve of the group (and with all expansion plans), on a log axis of hours,
     against the sum of the contracts and the capacity for the chosen curtailment."""
-    chart = Chart()
     curve, planned = result["duration"], result["duration_with_plans"]
+    chart = _with_legend(2)
     hours = [max(h, 0.25) for h in curve["hours"]]
     log_hours = [math.log10(h) for h in hours]
     top = max(max(curve["kw"]), max(planned["kw"]), result["sum_contracted_take_kw"], 1.0)
@@ -123,7 +132,7 @@ def battery_chart(result: dict[str, Any], labels: dict[str, str]) -> Chart | Non
     rows = [r for r in result["battery_curve"] if r["feasible"]]
     if not rows:
         return None
-    chart = Chart()
+    chart = _with_legend(1)
     peak = result["group_peak_take_kw"]
     xs = [peak] + [r["target_take_kw"] for r in rows]
     ys = [0.0] + [r["kwh"] for r in rows]

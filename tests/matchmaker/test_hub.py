@@ -43,7 +43,7 @@ def year_csv(take: np.ndarray, feed: np.ndarray | None = None, *, year: int = 20
 def upload(client, site, data, name="kwartier.csv"):
     # Encoded here in memory: the test client spools bodies over 500 kB to a temporary file
     # that it never closes (a ResourceWarning, an error under filterwarnings).
-    boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(data), filename=name)})
+    boundary, body = encode_multipart({"quarter-file": FileStorage(io.BytesIO(data), filename=name)})
     return client.post(f"/sites/{site.id}/energy/quarter-hours", data=body,
                        content_type=f"multipart/form-data; boundary={boundary}")
 
@@ -108,13 +108,14 @@ def test_member_enters_contract_uploads_quarter_hours_adds_a_plan(client, auth, 
     assert grid.metered_info["file"] == "kwartier.csv"  # nothing half-written
 
     plan = client.post(f"/sites/{site.id}/energy/plans", data={
-        "kind": "trucks", "direction": "take", "kw": "120", "from_year": "2027", "shape": "",
-        "waiting_since": "2024-03-01"})
+        "plan-kind": "trucks", "plan-direction": "take", "plan-kw": "120",
+        "plan-from_year": "2027", "plan-shape": "", "plan-waiting_since": "2024-03-01"})
     assert plan.status_code == 302
     stored = db.session.scalar(sa.select(ExpansionPlan).where(ExpansionPlan.site_id == site.id))
     assert (stored.kw, stored.shape, stored.direction.value) == (120.0, "night", "take")
     solar = client.post(f"/sites/{site.id}/energy/plans", data={
-        "kind": "solar", "direction": "take", "kw": "80", "from_year": "2026"})
+        "plan-kind": "solar", "plan-direction": "take", "plan-kw": "80",
+        "plan-from_year": "2026"})
     assert solar.status_code == 302  # solar always feeds in, whatever the select said
     assert {p.direction.value for p in db.session.scalars(sa.select(ExpansionPlan))} == {
         "take", "feed"}
@@ -309,8 +310,8 @@ def test_members_data_download_and_erasure_cover_grid_data_and_hub_consent(
     take, feed = cold_store_year()
     assert upload(client, park["metered"], year_csv(take, feed)).status_code == 302
     client.post(f"/sites/{park['metered'].id}/energy/plans", data={
-        "kind": "heat_pump", "direction": "take", "kw": "40", "from_year": "2027",
-        "note": "Hal 3"})
+        "plan-kind": "heat_pump", "plan-direction": "take", "plan-kw": "40",
+        "plan-from_year": "2027", "plan-note": "Hal 3"})
     archive = zipfile.ZipFile(io.BytesIO(client.get("/organisation/data.zip").data))
     data = json.loads(archive.read("data.json"))
     assert data["grid_connections"][0]["metered_info"]["file"] == "kwartier.csv"
