@@ -42,7 +42,7 @@ run: demo
 	MATCHMAKER_DEMO=1 $(BIN)/matchmaker run --host $(HOST) --port $(PORT)
 
 # The whole suite, on SQLite and on PostgreSQL (127.0.0.1:5432, user postgres).
-test: install
+test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: bench-bundling bench-matching bench-hub
@@ -56,8 +56,16 @@ bench-matching: install
 bench-hub: install
 	$(BIN)/python benchmarks/hub.py $(BENCH_ARGS)
 
+SERVICES := $(wildcard matchmaker/*/services.py) $(wildcard matchmaker/*/services)
+
+# Style, types (geo/ and every feature's services under mypy --strict) and the direction of
+# imports (import-linter contracts in pyproject.toml: geo is pure, views above services above
+# models, no feature imports another feature's views).
 lint: install
 	$(BIN)/ruff check matchmaker geo tests benchmarks
+	$(BIN)/mypy --strict geo
+	$(BIN)/mypy --strict --follow-imports=silent $(SERVICES)
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

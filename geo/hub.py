@@ -40,6 +40,7 @@ import pandas as pd
 
 from geo.errors import N_, ColumnError, ParameterError, format_labels
 from geo.hub_profiles import KW_PER_KWH, STEP_HOURS, HubProfiles, local_clock
+from geo.validation import finite_non_negative, positive_metres
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -113,7 +114,7 @@ def net_load_kw(take_kwh: npt.ArrayLike, feed_kwh: npt.ArrayLike) -> FloatArray:
     """
     take = np.asarray(take_kwh, dtype=float)
     feed = np.asarray(feed_kwh, dtype=float)
-    return (take.sum(axis=0) - feed.sum(axis=0)) * KW_PER_KWH
+    return np.asarray((take.sum(axis=0) - feed.sum(axis=0)) * KW_PER_KWH, dtype=np.float64)
 
 
 def exchanged_kwh(take_kwh: npt.ArrayLike, feed_kwh: npt.ArrayLike) -> float:
@@ -139,7 +140,7 @@ def duration_curve(load_kw: npt.ArrayLike) -> FloatArray:
     return -np.sort(-np.asarray(load_kw, dtype=float))
 
 
-def capacity_for_curtailment(load_kw: npt.ArrayLike, hours: float | Sequence[float], *,
+def capacity_for_curtailment(load_kw: npt.ArrayLike, hours: float | npt.ArrayLike, *,
                              step_hours: float = STEP_HOURS) -> FloatArray:
     """The capacity (kW) a group needs when it accepts ``hours`` of curtailment a year.
 
@@ -152,8 +153,7 @@ def capacity_for_curtailment(load_kw: npt.ArrayLike, hours: float | Sequence[flo
     [10.0, 9.0, 8.0, 0.0]
     """
     hours_a = np.atleast_1d(np.asarray(hours, dtype=float))
-    if not np.all(np.isfinite(hours_a)) or np.any(hours_a < 0):
-        raise ParameterError(N_("Curtailment hours must be 0 or more."))
+    finite_non_negative(hours_a, name="hours")
     curve = duration_curve(load_kw)
     allowed = np.floor(hours_a / step_hours + 1e-9).astype(np.int64)
     values = np.where(allowed < len(curve), curve[np.minimum(allowed, len(curve) - 1)], 0.0)
@@ -297,8 +297,7 @@ def _contracts(values: npt.ArrayLike, n_sites: int, name: str) -> FloatArray:
     if array.shape != (n_sites,):
         raise ParameterError(N_("%(name)s needs one value per site (%(sites)s)."), name=name,
                              sites=n_sites)
-    if not np.all(np.isfinite(array)) or np.any(array < 0):
-        raise ParameterError(N_("%(name)s must be 0 or more."), name=name)
+    finite_non_negative(array, name=name)
     return array
 
 
@@ -355,8 +354,7 @@ def fit_plans(
     extra = np.asarray(plan_kw, dtype=float).reshape(len(plans), -1)
     if extra.shape[1] != load.shape[0]:
         raise ParameterError(N_("Each plan needs one value per step."))
-    if not np.all(np.isfinite(extra)) or np.any(extra < 0):
-        raise ParameterError(N_("Expansion plans must be 0 kW or more in every step."))
+    finite_non_negative(extra, name="plan_kw")
     directions = plans["direction"].astype(str).to_numpy()
     unknown = ~np.isin(directions, PLAN_DIRECTIONS)
     if unknown.any():
@@ -405,6 +403,7 @@ def matched_within_distance(
     """
     from geo.matching import match_energy
 
+    max_distance_m = positive_metres(max_distance_m, name="max_distance_m")
     take = np.asarray(take_kwh, dtype=float)
     feed = np.asarray(feed_kwh, dtype=float)
     block = 8760

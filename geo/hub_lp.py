@@ -46,6 +46,7 @@ from scipy.optimize import linprog
 
 from geo.errors import N_, ParameterError
 from geo.hub_profiles import KW_PER_KWH, STEP_HOURS, local_clock
+from geo.validation import real
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -74,9 +75,10 @@ def _check(load_kw: npt.ArrayLike, target_take_kw: float, efficiency: float) -> 
     load = np.asarray(load_kw, dtype=float).ravel()
     if load.size == 0 or not np.all(np.isfinite(load)):
         raise ParameterError(N_("The load must be finite numbers, one per step."))
-    if not (math.isfinite(target_take_kw) and target_take_kw >= 0):
+    target, eta = real(target_take_kw), real(efficiency)
+    if not (math.isfinite(target) and target >= 0):
         raise ParameterError(N_("The target peak must be 0 kW or more."))
-    if not (math.isfinite(efficiency) and 0 < efficiency <= 1):
+    if not (math.isfinite(eta) and 0 < eta <= 1):
         raise ParameterError(N_("The round-trip efficiency is between 0 and 1 (0.9 is 90 %)."))
     return load
 
@@ -176,8 +178,8 @@ def _slopes(runs: _Runs, low: float, k: int) -> tuple[FloatArray, FloatArray]:
     the next headroom value)."""
     small = runs.headroom_kw <= low
     base = np.bincount(runs.headroom_run[small], runs.headroom_kw[small], minlength=k)
-    count = np.bincount(runs.headroom_run[~small], minlength=k).astype(float)
-    return base, count
+    count = np.bincount(runs.headroom_run[~small], minlength=k).astype(np.float64)
+    return base.astype(np.float64), count
 
 
 def size_battery(
@@ -266,7 +268,7 @@ def lowest_reachable_kw(load_kw: npt.ArrayLike, *, efficiency: float = 0.9) -> f
         below = int(np.searchsorted(load, p, side="left"))
         charge = p * below - prefix[below]
         discharge = (total - prefix[below]) - p * (n - below)
-        return half * charge - discharge / half
+        return float(half * charge - discharge / half)
 
     lo, hi = float(load[0]), float(load[-1])
     if balance(lo) >= 0:
@@ -436,7 +438,7 @@ def shift_use(
         movable = np.where(days_with_window[clock.day], movable, 0.0)
         removed += movable
         columns.append(np.flatnonzero(inside))
-        amounts.append(np.bincount(clock.day, movable, minlength=n_days))
+        amounts.append(np.bincount(clock.day, movable, minlength=n_days).astype(np.float64))
     before = net
     base = net - removed * KW_PER_KWH
     moved = float(removed.sum())

@@ -46,6 +46,7 @@ from geo.profiles import (
     hourly_index,
     pv_profile,
 )
+from geo.validation import finite_non_negative
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -239,7 +240,7 @@ def read_amounts(values: pd.Series, *, name: str, column: str, first_line: int =
                "as separate positive columns."),
             name=name, column=column, lines=_lines(np.flatnonzero(negative), first_line),
         )
-    return numbers
+    return np.asarray(numbers, dtype=np.float64)
 
 
 def long_profiles(
@@ -312,13 +313,13 @@ def long_profiles(
     feed_grid = np.zeros(n_sites * n_steps)
     present = np.zeros(n_sites * n_steps, dtype=bool)
     take_grid[cell], feed_grid[cell], present[cell] = take, feed, True
-    present = present.reshape(n_sites, n_steps)
-    if not present.all():
-        rows = present.any(axis=1)
+    grid = present.reshape(n_sites, n_steps)
+    if not grid.all():
+        rows = grid.any(axis=1)
         if not rows.all():
             raise ColumnError(N_("%(name)s: no data for site(s) %(sites)s."), name=name,
                               sites=format_labels(known[~rows]))
-        where_site, where_step = np.nonzero(~present)
+        where_site, where_step = np.nonzero(~grid)
         index = pd.DatetimeIndex(start + where_step[:6] * QUARTER_NS, tz="UTC")
         missing = [f"{known[s]} {t.tz_convert(TIME_ZONE).isoformat(timespec='minutes')}"
                    for s, t in zip(where_site[:6], index)]
@@ -406,7 +407,7 @@ def _bdew_quarter_shape(category: str, year: int) -> FloatArray:
     naive = bdew_quarter_hours(category, year=year)
     clock = local_clock(quarter_hours(year))
     laid = naive[clock.day * 96 + clock.quarter]
-    return laid / laid.sum()
+    return np.asarray(laid / laid.sum(), dtype=np.float64)
 
 
 def consumption_quarter_hours(*, annual_kwh: npt.ArrayLike, category: str | Sequence[str] = "g0",
@@ -423,8 +424,7 @@ def consumption_quarter_hours(*, annual_kwh: npt.ArrayLike, category: str | Sequ
     amounts = np.asarray(annual_kwh, dtype=float)
     scalar = amounts.ndim == 0
     amounts = np.atleast_1d(amounts)
-    if not np.all(np.isfinite(amounts)) or np.any(amounts < 0):
-        raise ParameterError(N_("%(name)s must not be negative."), name="annual_kwh")
+    finite_non_negative(amounts, name="annual_kwh")
     cats = [category] * len(amounts) if isinstance(category, str) else list(category)
     unknown = sorted(set(cats) - set(CATEGORIES))
     if unknown:
@@ -433,7 +433,7 @@ def consumption_quarter_hours(*, annual_kwh: npt.ArrayLike, category: str | Sequ
             category=", ".join(unknown), categories=", ".join(CATEGORIES),
         )
     rows = np.vstack([_bdew_quarter_shape(c, year) for c in cats]) * amounts[:, None]
-    return rows[0] if scalar else rows
+    return np.asarray(rows[0] if scalar else rows, dtype=np.float64)
 
 
 def hourly_to_quarter_hours(hourly: npt.ArrayLike) -> FloatArray:
@@ -529,4 +529,4 @@ def expansion_shape(shape: str, index: pd.DatetimeIndex, *, lon: float = 6.56,
     found = first.get_indexer(key)  # the same date and clock time; else an hour earlier
     found = np.where(found < 0, first.get_indexer(key - 100), found)
     laid = np.where(found >= 0, pv[positions[np.maximum(found, 0)]], 0.0)
-    return laid / pv.max()
+    return np.asarray(laid / pv.max(), dtype=np.float64)

@@ -8,7 +8,12 @@ from typing import Any
 from flask import Flask, abort, request
 
 from matchmaker.config import load_config
-from matchmaker.database import configure_engine, set_write_intent
+from matchmaker.database import (
+    begin_unit_of_work,
+    configure_engine,
+    set_write_intent,
+    was_refused,
+)
 from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
 from matchmaker.types import render_migration_type
 from matchmaker.web.routing import IdConverter
@@ -93,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     @app.before_request
     def declare_write_intent() -> None:
+        begin_unit_of_work()
         view = app.view_functions.get(request.endpoint or "")
         set_write_intent(request.method not in SAFE_METHODS or getattr(view, "writes", False))
 
@@ -109,8 +115,9 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def commit_at_the_edge(response: Any) -> Any:
-        """One transaction per request: commit what succeeded, roll back every 4xx/5xx."""
-        if response.status_code < 400:
+        """One transaction per request: commit what succeeded; roll back every 4xx/5xx and
+        every request in which a service refused something (see ``mark_refused``)."""
+        if response.status_code < 400 and not was_refused():
             db.session.commit()
         else:
             db.session.rollback()

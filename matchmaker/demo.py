@@ -24,7 +24,7 @@ from geo.addresses import parse_register_chunk, resolve_register_columns
 from geo.crs import rd_to_wgs84
 from matchmaker.auth.models import Role, User
 from matchmaker.auth.services import create_user
-from matchmaker.cli_support import _, transactional
+from matchmaker.cli_support import _
 from matchmaker.demand.models import Demand, ProviderConsent, Stage
 from matchmaker.demand.services import product_by_code, register_demand, suggestions
 from matchmaker.extensions import db
@@ -351,10 +351,8 @@ def demo_loaded() -> bool:
     ) is not None
 
 
-@click.command("demo")
-@transactional
-def demo_command() -> None:
-    """Load the demo data for Assen once (does nothing when it is loaded already)."""
+def load_demo_once() -> None:
+    """What ``matchmaker demo`` does (:mod:`matchmaker.demo_cli`): load the demo data once."""
     if demo_loaded():
         click.echo(_("The demo data is loaded already."))
         return
@@ -636,7 +634,7 @@ def load_demo_fibre(known_organisations: int, *, seed: int = SEED) -> int:
         rng.shuffle(candidates)
         for reason, count in reasons:
             for record_ in candidates[:count]:
-                fibre.add_exclusion(check, record_, reason=reason, note="", actor=provider)
+                fibre.exclude_address(check, record_, reason=reason, note="", actor=provider)
             candidates = candidates[count:]
 
     interested = [

@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -108,7 +109,8 @@ def save_contract(site: Site, *, actor: User, contracted_take_kw: float | None,
     return grid
 
 
-def parse_quarter_hours(data: bytes, *, filename: str) -> tuple[np.ndarray, np.ndarray, dict]:
+def parse_quarter_hours(data: bytes, *, filename: str
+                        ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """A year of quarter-hour take (and feed-in) from a CSV, laid on the reference year.
 
     Columns ``timestamp`` and ``take_kwh`` (Dutch names ``tijdstip``, ``afname_kwh``) and

@@ -81,14 +81,6 @@ class EnergyAsset(TimestampMixin, db.Model):
             return None
         return np.frombuffer(self.measured_kwh, dtype="<f4").astype(np.float64)
 
-    def hourly_profile(self, mode: str) -> np.ndarray:
-        """The uploaded meter data aggregated to the steps of ``mode``."""
-        from geo.profiles import aggregate
-
-        hourly = self.hourly
-        assert hourly is not None
-        return aggregate(hourly, mode=mode)
-
     @hourly.setter
     def hourly(self, values: np.ndarray | None) -> None:
         if values is None:
@@ -98,6 +90,14 @@ class EnergyAsset(TimestampMixin, db.Model):
         if array.shape != (HOURS_PER_YEAR,):
             raise ValueError("meter data must cover the 8760 hours of the reference year")
         self.measured_kwh = array.tobytes()
+
+    def hourly_profile(self, mode: str) -> np.ndarray:
+        """The uploaded meter data aggregated to the steps of ``mode``."""
+        from geo.profiles import aggregate
+
+        hourly = self.hourly
+        assert hourly is not None
+        return aggregate(hourly, mode=mode)
 
 
 class RunStatus(StrEnum):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import shapely
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -13,7 +14,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from geo.crs import rd_to_wgs84
 from geo.errors import GeoError
 from matchmaker.auth.decorators import member_required, staff_required
 from matchmaker.energy import grid, services
@@ -37,6 +37,7 @@ from matchmaker.jobs import submit
 from matchmaker.members.models import Site
 from matchmaker.web.exports import csv_response, nl_number
 from matchmaker.web.forms import apply_service_error
+from matchmaker.web.geojson import geojson_response
 from matchmaker.web.lookup import own_site
 
 bp = Blueprint("energy", __name__)
@@ -47,8 +48,8 @@ TABLE_ROWS = 100
 STAGE_LABELS = {
     "": _l("waiting for a worker"),
     "profiles": _l("building the profiles"),
-    "solving": _l("matching, step by step"),
-    "certifying": _l("checking with HiGHS"),
+    "solving": _l("matching and proving, step by step"),
+    "certifying": _l("cross-checking with HiGHS"),
     "saving": _l("saving the matches"),
     "done": _l("done"),
 }
@@ -355,18 +356,12 @@ def run_geojson(run_id: int) -> Response:
     """Lines between partners (width by kWh) in WGS84."""
     run = _run_or_404(run_id)
     sites = services.run_sites(run)
-    ids = sorted(sites)
-    lon, lat = rd_to_wgs84([sites[i].x for i in ids], [sites[i].y for i in ids])
-    where = {i: [round(float(lon[k]), 6), round(float(lat[k]), 6)] for k, i in enumerate(ids)}
     peak = max((m.kwh for m in run.matches), default=1.0) or 1.0
-    features = [{
-        "type": "Feature",
-        "geometry": {"type": "LineString",
-                     "coordinates": [where[m.producer_site_id], where[m.consumer_site_id]]},
-        "properties": {"kwh": round(m.kwh), "distance_m": round(m.distance_m),
-                       "weight": round(1.5 + 8.5 * m.kwh / peak, 2),
-                       "producer": sites[m.producer_site_id].organisation.name,
-                       "consumer": sites[m.consumer_site_id].organisation.name},
-    } for m in run.matches]
-    return Response(json.dumps({"type": "FeatureCollection", "features": features}),
-                    mimetype="application/geo+json")
+    lines = [shapely.LineString([(sites[m.producer_site_id].x, sites[m.producer_site_id].y),
+                                 (sites[m.consumer_site_id].x, sites[m.consumer_site_id].y)])
+             for m in run.matches]
+    return geojson_response(lines, [
+        {"kwh": round(m.kwh), "distance_m": round(m.distance_m),
+         "weight": round(1.5 + 8.5 * m.kwh / peak, 2),
+         "producer": sites[m.producer_site_id].organisation.name,
+         "consumer": sites[m.consumer_site_id].organisation.name} for m in run.matches])

@@ -18,7 +18,7 @@ from matchmaker.auth.decorators import member_required, staff_required
 from matchmaker.energy.models import RunStatus
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
-from matchmaker.hub import battery, charts, dossier, services
+from matchmaker.hub import services
 from matchmaker.hub.forms import (
     ORDER_LABELS,
     SOURCE_LABELS,
@@ -30,6 +30,7 @@ from matchmaker.hub.forms import (
     result_labels,
 )
 from matchmaker.hub.models import Hub, HubAnalysis, HubSource
+from matchmaker.hub.services import battery, charts, dossier
 from matchmaker.i18n import translate, translate_error
 from matchmaker.jobs import submit
 from matchmaker.register.models import Area, AreaKind
@@ -56,8 +57,9 @@ def _hub_or_404(hub_id: int) -> Hub:
 
 
 def _analysis_or_404(hub: Hub, analysis_id: int) -> HubAnalysis:
-    return db.first_or_404(sa.select(HubAnalysis).where(
+    analysis: HubAnalysis = db.first_or_404(sa.select(HubAnalysis).where(
         HubAnalysis.id == analysis_id, HubAnalysis.hub_id == hub.id))
+    return analysis
 
 
 def _fail(form: Any, err: ServiceError | GeoError) -> None:
@@ -129,7 +131,7 @@ def _page(hub: Hub, **forms: Any) -> str:
         params.max_distance_m.data = hub.max_distance_m
     context: dict[str, Any] = {"add_form": AddSiteForm(formdata=None), **forms}
     result = done.result if done is not None else None
-    if result is not None:
+    if done is not None and result is not None:
         labels = _chart_labels()
         context.update(
             duration=charts.duration_chart(result, labels),
@@ -142,7 +144,8 @@ def _page(hub: Hub, **forms: Any) -> str:
     return render_template(
         "hub/detail.html", hub=hub, members=members, latest=latest, done=done, result=result,
         params=params, action=ActionForm(formdata=None), stage_labels=STAGE_LABELS,
-        order_labels=ORDER_LABELS, **result_labels(), consented=sum(1 for m, _s in members if m.consent_profile),
+        order_labels=ORDER_LABELS, **result_labels(),
+        consented=sum(1 for m, _s in members if m.consent_profile),
         **context)
 
 
@@ -161,9 +164,9 @@ def parameters(hub_id: int) -> str | WerkzeugResponse | tuple[str, int]:
         return _page(hub, params=form), 422
     try:
         services.update_parameters(
-            hub, actor=current_user, curtail_hours=form.curtail_hours.data,
+            hub, actor=current_user, curtail_hours=float(form.curtail_hours.data or 0),
             target_take_kw=form.target_take_kw.data,
-            battery_efficiency_percent=form.battery_efficiency_percent.data,
+            battery_efficiency_percent=float(form.battery_efficiency_percent.data or 0),
             plan_order=form.plan_order.data, max_distance_m=form.max_distance_m.data)
     except ServiceError as err:
         _fail(form, err)
@@ -247,7 +250,8 @@ def download_dossier(hub_id: int, analysis_id: int) -> Response | WerkzeugRespon
     hub = _hub_or_404(hub_id)
     analysis = _analysis_or_404(hub, analysis_id)
     try:
-        data = dossier.build(analysis, actor=current_user, chart_labels=_chart_labels())
+        data = dossier.build(analysis, actor=current_user, chart_labels=_chart_labels(),
+                             table_labels=result_labels())
     except ServiceError as err:
         flash(translate_error(err), "error")
         return redirect(url_for("hub.detail", hub_id=hub.id, _anchor="analysis"))
@@ -264,7 +268,8 @@ def summary(hub_id: int, analysis_id: int) -> str:
     analysis = _analysis_or_404(hub, analysis_id)
     if analysis.result is None:
         abort(404)
-    return dossier.summary_html(analysis, chart_labels=_chart_labels(), standalone=False)
+    return dossier.summary_html(analysis, chart_labels=_chart_labels(),
+                                table_labels=result_labels(), standalone=False)
 
 
 @bp.route("/coordinator/hubs/<int:hub_id>/analyses/<int:analysis_id>/battery-campaign",

@@ -23,19 +23,21 @@ def drawn_polygon(text: str | None, *, field: str = "polygon") -> shapely.Geomet
     """
     if not text or not text.strip():
         return None
-    unreadable = ServiceError(N_("The drawn area could not be read; draw it again."), field=field)
+    def unreadable() -> ServiceError:
+        return ServiceError(N_("The drawn area could not be read; draw it again."), field=field)
+
     if len(text) > MAX_DRAWN_CHARS:
-        raise unreadable
+        raise unreadable()
     try:
         data = json.loads(text)
         geometry = shapely.from_geojson(json.dumps(data.get("geometry", data)))
     except (ValueError, AttributeError, TypeError, RecursionError,
             shapely.errors.GEOSException) as exc:
-        raise unreadable from exc
+        raise unreadable() from exc
     if geometry.geom_type != "Polygon" or geometry.is_empty:
         raise ServiceError(N_("Draw an area with at least three points."), field=field)
     if shapely.get_num_coordinates(geometry) > MAX_DRAWN_VERTICES:
-        raise unreadable
+        raise unreadable()
     lon, lat = shapely.get_coordinates(geometry).T
     x, y = wgs84_to_rd(lon, lat)
     if not bool(in_netherlands(x, y).all()):

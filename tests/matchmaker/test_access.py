@@ -259,7 +259,7 @@ def world(make):
     check = fibre_services.create_check(fibre_services.CheckSettings(
         title="Glas", provider=other_provider, deadline=utcnow() + timedelta(days=30),
         threshold_percent=Decimal(30), area_ids=[buy.park.id]), actor=coordinator)
-    exclusion = fibre_services.add_exclusion(
+    exclusion = fibre_services.exclude_address(
         check, make.address("9401 ZZ", 1, x=233500, y=556500), reason="vacant", note="",
         actor=coordinator)
     grant_consent(fibre_demand, provider, actor=None)

@@ -1,10 +1,7 @@
 import sqlalchemy as sa
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
 from matchmaker.auth.models import User
 from matchmaker.campaigns.models import Campaign, CampaignState, Offer, OfferStatus, Participation
-from matchmaker.cli import main
 from matchmaker.demand.models import Demand, Product
 from matchmaker.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DEMO_SUPPLIERS
 from matchmaker.extensions import db
@@ -16,10 +13,8 @@ def count(model):
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-def test_demo_data_loads_once_and_covers_every_product(base_app, app, auth):
-    runner = CliRunner()
-    info = ScriptInfo(create_app=lambda: app)
-    first = runner.invoke(main, ["demo"], obj=info)
+def test_demo_data_loads_once_and_covers_every_product(base_app, app, auth, runner):
+    first = runner.invoke("demo")
     assert first.exit_code == 0, first.output
     assert 1400 <= count(AddressRecord) <= 1700
     # The association's ~450: 384 companies, plus 66 that joined for fibre on the
@@ -31,7 +26,7 @@ def test_demo_data_loads_once_and_covers_every_product(base_app, app, auth):
     assert set(per_product) == {"solar_roof", "insulation", "fibre", "shared_heat"}
     assert min(per_product.values()) >= 10
 
-    second = runner.invoke(main, ["demo"], obj=info)
+    second = runner.invoke("demo")
     assert second.exit_code == 0 and count(Organisation) == 450
 
     # Demo accounts that log in: one per role, plus two competing suppliers. The other demo

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -18,6 +19,7 @@ from matchmaker.campaigns.models import (
     ParticipationState,
 )
 from matchmaker.extensions import db
+from matchmaker.frames import point_frame
 from matchmaker.members.models import Site
 from matchmaker.privacy import Cell, disclose
 
@@ -32,12 +34,8 @@ def _participation_frame(campaign: Campaign) -> gpd.GeoDataFrame:
                Participation.state == ParticipationState.REGISTERED)
         .order_by(Participation.id)
     ).all()
-    frame = pd.DataFrame(rows, columns=["id", "x", "y", "organisation_id", "quantity",
-                                        "quantity_min", "quantity_max"])
-    return gpd.GeoDataFrame(
-        frame, geometry=gpd.points_from_xy(frame["x"].astype(float), frame["y"].astype(float)),
-        crs=RD_NEW,
-    ).set_index("id")
+    return point_frame(rows, ["id", "x", "y", "organisation_id", "quantity", "quantity_min",
+                              "quantity_max"], keep_xy=True).set_index("id")
 
 
 def _areas_frame(campaign: Campaign) -> gpd.GeoDataFrame:
@@ -45,7 +43,8 @@ def _areas_frame(campaign: Campaign) -> gpd.GeoDataFrame:
     # Parks and other small areas before kringen: a site counts in the most specific area.
     order = {"park": 0, "neighbourhood": 1, "postcode4": 2, "kring": 3}
     areas = sorted(campaign.areas, key=lambda a: (order.get(a.kind.value, 9), a.name, a.id))
-    rows = [(str(a.id), a.id, a.name, a.geometry) for a in areas]
+    rows: list[tuple[str, int | None, str, Any]] = [
+        (str(a.id), a.id, a.name, a.geometry) for a in areas]
     if campaign.geometry is not None:
         rows.append(("drawn", None, "", campaign.geometry))  # named in the view
     return gpd.GeoDataFrame(

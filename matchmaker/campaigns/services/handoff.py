@@ -13,7 +13,8 @@ from matchmaker.campaigns.models import (
     OfferStatus,
     Participation,
 )
-from matchmaker.errors import N_, Conflict, NotAllowed
+from matchmaker.campaigns.services.queries import visible_to_supplier
+from matchmaker.errors import N_, Conflict, NotFound
 from matchmaker.extensions import db
 from matchmaker.members.models import Site
 
@@ -21,13 +22,19 @@ from matchmaker.members.models import Site
 def handoff(campaign: Campaign, *, actor: User) -> list[Offer]:
     """The accepted participants with what the supplier needs, after the contract only.
 
-    Address-level data to a provider: every download is in the audit log.
+    Address-level data to a provider: every download is in the audit log. For a supplier the
+    hand-off does not exist (404) unless it was invited, awarded and the group buy is
+    contracted; staff are told when it is not contracted yet.
     """
-    if campaign.state != CampaignState.CONTRACTED:
+    if actor.role == Role.PROVIDER:
+        bid = campaign.awarded_bid
+        if (not visible_to_supplier(campaign, actor) or bid is None
+                or bid.supplier_id != actor.id or campaign.state != CampaignState.CONTRACTED):
+            raise NotFound(N_("Only the awarded supplier receives the hand-off."))
+    elif actor.role not in (Role.COORDINATOR, Role.ADMIN):
+        raise NotFound(N_("Only the awarded supplier receives the hand-off."))
+    elif campaign.state != CampaignState.CONTRACTED:
         raise Conflict(N_("The hand-off is available once the group buy is contracted."))
-    bid = campaign.awarded_bid
-    if actor.role == Role.PROVIDER and (bid is None or bid.supplier_id != actor.id):
-        raise NotAllowed(N_("Only the awarded supplier receives the hand-off."))
     offers = list(db.session.scalars(
         sa.select(Offer).join(Offer.participation).join(Participation.site)
         .where(Participation.campaign_id == campaign.id, Offer.status == OfferStatus.ACCEPTED)

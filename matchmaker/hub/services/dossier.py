@@ -15,14 +15,14 @@ import numpy as np
 from flask import render_template
 from flask_babel import gettext as _
 
-from geo.hub_profiles import TIME_ZONE, quarter_hours
+from geo.hub_profiles import quarter_hours
+from geo.profiles import TIME_ZONE
 from matchmaker.audit.services import record
 from matchmaker.auth.models import User
 from matchmaker.errors import N_, ServiceError
-from matchmaker.hub import charts
-from matchmaker.hub.forms import result_labels
 from matchmaker.hub.models import HubAnalysis
-from matchmaker.hub.services import consent_changed, participant_names
+from matchmaker.hub.services import charts
+from matchmaker.hub.services.analysis import consent_changed, participant_names
 from matchmaker.mail.services import text_environment
 from matchmaker.web.exports import nl_number
 
@@ -33,7 +33,13 @@ def net_kw(analysis: HubAnalysis) -> np.ndarray | None:
     feed = HubAnalysis.unpack(analysis.group_feed)
     if take is None or feed is None:
         return None
-    return (take - feed) * 4
+    return np.asarray((take - feed) * 4, dtype=np.float64)
+
+
+def _result(analysis: HubAnalysis) -> dict[str, Any]:
+    if analysis.result is None:
+        raise ServiceError(N_("This analysis has no results yet."))
+    return analysis.result
 
 
 def labels(analysis: HubAnalysis) -> dict[int, str]:
@@ -41,7 +47,7 @@ def labels(analysis: HubAnalysis) -> dict[int, str]:
     names = participant_names(analysis, named_only=True)
     return {p["site_id"]: names.get(p["site_id"]) or _("participant %(number)s",
                                                         number=p["number"])
-            for p in analysis.result["participants"]}
+            for p in _result(analysis)["participants"]}
 
 
 def _csv(header: list[str], rows: list[list[Any]]) -> str:
@@ -77,7 +83,7 @@ def participants_csv(analysis: HubAnalysis, names: dict[int, str]) -> str:
              nl_number(round(p["own_peak_take_kw"], 1)),
              nl_number(round(p["own_peak_feed_kw"], 1)), nl_number(round(p["take_kwh"])),
              nl_number(round(p["feed_kwh"])), nl_number(round(p["share_of_group_peak"], 4))]
-            for p in analysis.result["participants"]]
+            for p in _result(analysis)["participants"]]
     return _csv(["deelnemer", "profiel", "bron_contract", "gecontracteerd_afname_kw",
                  "gecontracteerd_invoeding_kw", "eigen_piek_afname_kw",
                  "eigen_piek_invoeding_kw", "afname_kwh_jaar", "invoeding_kwh_jaar",
@@ -89,7 +95,7 @@ def plans_csv(analysis: HubAnalysis, names: dict[int, str]) -> str:
              nl_number(p["kw"]), p["from_year"], p["shape"], p["waiting_since"] or "",
              "ja" if p["fits"] else "nee", nl_number(round(p["take_needed_kw"], 1)),
              nl_number(round(p["feed_needed_kw"], 1))]
-            for position, p in enumerate(analysis.result["plans"], start=1)]
+            for position, p in enumerate(_result(analysis)["plans"], start=1)]
     return _csv(["volgorde", "deelnemer", "soort", "richting", "kw", "vanaf_jaar", "dagpatroon",
                  "aangevraagd_op", "past", "groep_nodig_afname_kw", "groep_nodig_invoeding_kw"],
                 rows)
@@ -103,7 +109,7 @@ def _chart_svg(chart: charts.Chart | None, x_title: str, y_title: str) -> str | 
 
 
 def summary_html(analysis: HubAnalysis, *, chart_labels: dict[str, str],
-                 standalone: bool) -> str:
+                 table_labels: dict[str, Any], standalone: bool) -> str:
     """The printable summary: in the app (``standalone=False``) or as a file in the ZIP, whose
     images are the files beside it."""
     result = analysis.result
@@ -113,11 +119,13 @@ def summary_html(analysis: HubAnalysis, *, chart_labels: dict[str, str],
         names=labels(analysis), standalone=standalone,
         duration=charts.duration_chart(result, chart_labels),
         battery_chart=charts.battery_chart(result, chart_labels),
-        month_ticks=charts.month_ticks(), **result_labels())
+        month_ticks=charts.month_ticks(), **table_labels)
 
 
-def build(analysis: HubAnalysis, *, actor: User, chart_labels: dict[str, str]) -> bytes:
-    """The dossier as ZIP bytes (and an audit entry: it leaves the service)."""
+def build(analysis: HubAnalysis, *, actor: User, chart_labels: dict[str, str],
+          table_labels: dict[str, Any]) -> bytes:
+    """The dossier as ZIP bytes (and an audit entry: it leaves the service). ``chart_labels``
+    and ``table_labels`` are the words of the charts and tables in the user's language."""
     if analysis.result is None:
         raise ServiceError(N_("This analysis has no results yet."))
     if consent_changed(analysis):
@@ -129,7 +137,8 @@ def build(analysis: HubAnalysis, *, actor: User, chart_labels: dict[str, str]) -
     assert net is not None
     image, scale = charts.heat_map_png(net)
     files: dict[str, str | bytes] = {
-        "samenvatting.html": summary_html(analysis, chart_labels=chart_labels, standalone=True),
+        "samenvatting.html": summary_html(analysis, chart_labels=chart_labels,
+                                          table_labels=table_labels, standalone=True),
         "groepsprofiel_kwartier.csv": profile_csv(analysis),
         "deelnemers.csv": participants_csv(analysis, names),
         "uitbreidingsplannen.csv": plans_csv(analysis, names),
