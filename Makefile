@@ -12,7 +12,7 @@ PORT ?= 5000
 
 SERVE_BIND ?= 127.0.0.1:8000
 
-.PHONY: run serve test install translations extract-messages migrate demo bench bench-bundling bench-matching bench-web lint clean
+.PHONY: run serve test install translations extract-messages migrate demo bench bench-bundling bench-matching bench-hub bench-web lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,13 +53,16 @@ serve: migrate
 test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: bench-bundling bench-matching bench-web
+bench: bench-bundling bench-matching bench-hub bench-web
 
 bench-bundling: install
 	$(BIN)/python benchmarks/bundling.py $(BENCH_ARGS)
 
 bench-matching: install
 	$(BIN)/python benchmarks/matching.py $(BENCH_ARGS)
+
+bench-hub: install
+	$(BIN)/python benchmarks/hub.py $(BENCH_ARGS)
 
 # Every main page of every role on the production stack, town and province side by side.
 bench-web: install
