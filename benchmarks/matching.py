@@ -18,7 +18,7 @@ Every row solves the same integer instance (``geo.matching.build_problem``: Wh, 
 - ``ours``: ``geo.matching.solve``: components, stars by greedy, per component batch OR-Tools'
   max flow then LEMON's network simplex (``pylmcf``);
 - ``whole``: OR-Tools ``SimpleMinCostFlow.solve_max_flow_with_min_cost`` on the whole graph,
-  no decomposition (``geo.matching.ortools_solve``);
+  no decomposition (``benchmarks.peers.ortools_solve``);
 - ``highs``: HiGHS through ``scipy.optimize.linprog``, two-stage LP, per component (the
   certificate's setting; far faster for HiGHS than one LP);
 - ``highs1``: the same two-stage LP as one LP over the whole graph (small rows only);
@@ -44,8 +44,9 @@ from scipy.spatial import cKDTree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.peers import ortools_solve
 from geo.crs import RD_NEW, rd_to_wgs84
-from geo.matching import MatchProblem, build_problem, ortools_solve, reference_solve, solve
+from geo.matching import MatchProblem, build_problem, reference_solve, solve
 from geo.profiles import consumption_profile, pv_profile
 
 Objective = tuple[int, int]

@@ -86,7 +86,7 @@ def in_netherlands(x: npt.ArrayLike, y: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     ya = np.asarray(y, dtype=float)
     minx, miny, maxx, maxy = RD_BOUNDS
     with np.errstate(invalid="ignore"):
-        return (
+        return np.asarray(
             np.isfinite(xa) & np.isfinite(ya)
             & (xa >= minx) & (xa <= maxx) & (ya >= miny) & (ya <= maxy)
         )

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 
 def N_(msgid: str) -> str:
     """Mark ``msgid`` for extraction by Babel; return it unchanged."""
@@ -57,21 +54,3 @@ def format_labels(index: object, limit: int = 5) -> str:
     values = [str(v) for v in list(index)[: limit + 1]]  # type: ignore[call-overload]
     text = ", ".join(values[:limit])
     return text + (", ..." if len(values) > limit else "")
-
-
-def require_amounts(
-    values: npt.NDArray[np.float64], labels: npt.NDArray[Any], *, name: str, column: str
-) -> None:
-    """Refuse missing, non-finite or negative amounts, naming the first offending ids."""
-    missing = ~np.isfinite(values)
-    if missing.any():
-        raise ColumnError(
-            N_("%(name)s: %(column)s is missing or not a finite number for id(s) %(ids)s."),
-            name=name, column=column, ids=format_labels(labels[missing]),
-        )
-    negative = values < 0
-    if negative.any():
-        raise ColumnError(
-            N_("%(name)s: %(column)s is negative for id(s) %(ids)s."),
-            name=name, column=column, ids=format_labels(labels[negative]),
-        )

@@ -32,6 +32,12 @@ Linear heat density (lijnwarmtedichtheid)
     A network without trench (one site, or all its sites at one location) has no density: it
     is ``NaN`` and the class is ``critical``. Honestly: there is no network to build yet, only
     a source; :func:`tipping_candidates` says what it would take to make one.
+
+Module size
+    Over the house limit of about 600 lines on purpose: the networks, the site assignment and
+    "what would tip it" share one private layout (:class:`_Layout`: the groups, the spanning
+    tree and the per-network sums), and splitting them would make that layout public API.
+    The input checks live in :mod:`geo.validation`, the triangulation in :mod:`geo.proximity`.
 """
 
 from __future__ import annotations
@@ -39,7 +45,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from numbers import Real
 from typing import Any, Final, NamedTuple, overload
 
 import geopandas as gpd
@@ -49,11 +54,24 @@ import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import minimum_spanning_tree
-from scipy.spatial import Delaunay, QhullError, cKDTree
+from scipy.spatial import cKDTree
 
 from geo.bundling import bundle_by_distance
 from geo.crs import RD_NEW, require_finite_points, require_rd
-from geo.errors import N_, ColumnError, ParameterError, format_labels, require_amounts
+from geo.errors import N_, ColumnError, ParameterError, format_labels
+from geo.proximity import delaunay_sides
+from geo.validation import (
+    amounts,
+    id_labels,
+    optional_numbers,
+    positive_metres,
+    positive_number,
+    real,
+    require_columns,
+    require_detour,
+    require_frame,
+    unique_ids,
+)
 
 __all__ = [
     "BOILER_EFFICIENCY",
@@ -145,9 +163,8 @@ def gas_to_heat_mwh(
     >>> gas_to_heat_mwh([0, 1000], boiler_efficiency=1.0).round(4).tolist()
     [0.0, 8.7917]
     """
-    heating_value = _positive(heating_value_mj_per_m3, name="heating_value_mj_per_m3")
-    ok = isinstance(boiler_efficiency, Real) and not isinstance(boiler_efficiency, bool)
-    efficiency = float(boiler_efficiency) if ok else math.nan
+    heating_value = positive_number(heating_value_mj_per_m3, name="heating_value_mj_per_m3")
+    efficiency = real(boiler_efficiency)
     if not (0 < efficiency <= _MAX_EFFICIENCY):
         raise ParameterError(
             N_("%(name)s must be above 0 and at most %(max)s, not %(value)s."),
@@ -206,7 +223,7 @@ def sink_temperatures(
     [40.0, 65.0, nan]
     """
     classes = _temperature_classes(temperature_classes)
-    labels = _id_labels(sinks)
+    labels = id_labels(sinks)
     values = np.full(len(sinks), np.nan)
     if "temperature_class" in sinks.columns:
         raw = sinks["temperature_class"]
@@ -222,7 +239,7 @@ def sink_temperatures(
             )
         values[known] = names[known].map(classes).to_numpy(dtype=float)
     if "temperature_c" in sinks.columns:
-        degrees = _optional_numbers(sinks, "temperature_c", name="sinks", labels=labels)
+        degrees = optional_numbers(sinks, "temperature_c", name="sinks", labels=labels)
         values = np.where(np.isnan(degrees), values, degrees)
     return pd.Series(values, index=sinks.index, name="temperature_c", dtype="float64")
 
@@ -316,7 +333,7 @@ def candidate_networks(
     (1.0, 2)
     """
     gap = _require_frames_and_gap(sources, sinks, max_gap_m)
-    detour = _detour(detour_factor)
+    detour = require_detour(detour_factor)
     layout = _layout(sources, sinks, gap=gap, temperature_classes=temperature_classes)
     return _networks(layout, detour)
 
@@ -377,18 +394,18 @@ def _layout(
     """Validate both frames, stack them and find the networks (one bundling run)."""
     for frame, name in ((sources, "sources"), (sinks, "sinks")):
         require_rd(frame, name=name)
-        _require_columns(frame, ("id", "mwh"), name=name)
+        require_columns(frame, ("id", "mwh"), name=name)
         require_finite_points(frame, name=name)
-    src_ids = _ids(sources, name="sources")
-    sink_ids = _ids(sinks, name="sinks")
-    src_mwh = _amounts(sources, "mwh", name="sources", labels=src_ids)
-    sink_mwh = _amounts(sinks, "mwh", name="sinks", labels=sink_ids)
+    src_ids = unique_ids(sources, name="sources")
+    sink_ids = unique_ids(sinks, name="sinks")
+    src_mwh = amounts(sources, "mwh", name="sources", labels=src_ids)
+    sink_mwh = amounts(sinks, "mwh", name="sinks", labels=sink_ids)
     src_temp = np.full(len(sources), np.nan)
     if "temperature_c" in sources.columns:
-        src_temp = _optional_numbers(sources, "temperature_c", name="sources", labels=src_ids)
+        src_temp = optional_numbers(sources, "temperature_c", name="sources", labels=src_ids)
     months = np.full(len(sources), np.nan)
     if "months" in sources.columns:
-        months = _optional_numbers(sources, "months", name="sources", labels=src_ids)
+        months = optional_numbers(sources, "months", name="sources", labels=src_ids)
         bad = ~np.isnan(months) & ((months < 0) | (months > _MONTHS))
         if bad.any():
             raise ColumnError(
@@ -590,19 +607,15 @@ def _spanning_edges(x: FloatArray, y: FloatArray) -> tuple[IntArray, IntArray]:
 def _delaunay_edges(xy: FloatArray) -> tuple[IntArray, IntArray]:
     """Distinct undirected edges ``i < j`` of a Delaunay triangulation of distinct points."""
     m = xy.shape[0]
-    centred = xy - xy.mean(axis=0)
-    try:
-        tri = Delaunay(centred)
-    except QhullError:
+    tri = delaunay_sides(xy)
+    if tri is None:
         # Flat input: chain the points in their order along the main axis.
+        centred = xy - xy.mean(axis=0)
         axis = np.linalg.svd(centred, full_matrices=False)[2][0]
         order = np.argsort(centred @ axis, kind="stable").astype(np.int64)
         lo, hi = np.minimum(order[:-1], order[1:]), np.maximum(order[:-1], order[1:])
         return lo, hi
-    s = tri.simplices.astype(np.int64)
-    i = np.concatenate([s[:, 0], s[:, 1], s[:, 2]])
-    j = np.concatenate([s[:, 1], s[:, 2], s[:, 0]])
-    left_out = np.flatnonzero(np.bincount(s.ravel(), minlength=m) == 0)
+    i, j, left_out = tri
     if left_out.size:
         _, near = cKDTree(xy).query(xy[left_out], k=2)
         i = np.concatenate([i, left_out])
@@ -700,9 +713,9 @@ def tipping_candidates(
     for frame, name in ((others, "others"), (potential, "potential")):
         if frame is None:
             continue
-        _require_frame(frame, name=name)
+        require_frame(frame, name=name)
         require_rd(frame, name=name)
-        _require_columns(frame, ("id", "mwh"), name=name)
+        require_columns(frame, ("id", "mwh"), name=name)
         require_finite_points(frame, name=name)
     if target not in VIABILITY_CLASSES[1:]:
         raise ParameterError(
@@ -721,8 +734,8 @@ def tipping_candidates(
     ids_parts, mwh_parts, xy_parts, kinds = [], [], [], []
     seen = pd.Index(site_ids, dtype=object)
     for frame, kind, name in frames:
-        ids = _ids(frame, name=name)
-        mwh = _amounts(frame, "mwh", name=name, labels=ids)
+        ids = unique_ids(frame, name=name)
+        mwh = amounts(frame, "mwh", name=name, labels=ids)
         fresh = ~pd.Index(ids, dtype=object).isin(seen)
         seen = seen.append(pd.Index(ids, dtype=object))
         ids_parts.append(ids[fresh])
@@ -818,7 +831,7 @@ def _network_fields(
     row: pd.Series = network if isinstance(network, pd.Series) else pd.Series(dtype=object)
     values = [row.get(f) for f in _NETWORK_FIELDS]
     ids, points = values[0], values[4]
-    sink_mwh, trench, detour = (_float(v) for v in values[1:4])
+    sink_mwh, trench, detour = (real(v) for v in values[1:4])
     lacking = [
         field for field, bad in zip(_NETWORK_FIELDS, (
             not isinstance(ids, list | tuple | np.ndarray),
@@ -843,120 +856,16 @@ def _network_fields(
 def _require_frames_and_gap(
     sources: gpd.GeoDataFrame, sinks: gpd.GeoDataFrame, max_gap_m: float
 ) -> float:
-    _require_frame(sources, name="sources")
-    _require_frame(sinks, name="sinks")
-    return _positive_metres(max_gap_m, name="max_gap_m")
-
-
-def _require_frame(frame: object, *, name: str) -> None:
-    if not isinstance(frame, gpd.GeoDataFrame):
-        raise ParameterError(
-            N_("%(name)s must be a GeoDataFrame, not %(type)s."),
-            name=name, type=type(frame).__name__,
-        )
-
-
-def _require_columns(frame: pd.DataFrame, columns: Sequence[str], *, name: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ColumnError(
-            N_("%(name)s: missing column(s) %(columns)s."), name=name, columns=", ".join(missing)
-        )
-
-
-def _float(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        return math.nan
-    return float(value)
-
-
-def _positive_metres(value: object, *, name: str) -> float:
-    number = _float(value)
-    if not (math.isfinite(number) and number > 0):
-        raise ParameterError(
-            N_("%(name)s must be a positive number of metres, not %(value)s."),
-            name=name, value=value,
-        )
-    return number
-
-
-def _positive(value: object, *, name: str) -> float:
-    number = _float(value)
-    if not (math.isfinite(number) and number > 0):
-        raise ParameterError(
-            N_("%(name)s must be a positive number, not %(value)s."), name=name, value=value
-        )
-    return number
-
-
-def _detour(value: object, *, name: str = "detour_factor") -> float:
-    number = _float(value)
-    if not (math.isfinite(number) and number >= 1):
-        raise ParameterError(
-            N_("%(name)s must be a number of at least 1 (a street route is never shorter than "
-               "the straight line), not %(value)s."),
-            name=name, value=value,
-        )
-    return number
+    require_frame(sources, name="sources")
+    require_frame(sinks, name="sinks")
+    return positive_metres(max_gap_m, name="max_gap_m")
 
 
 def _temperature_classes(classes: Mapping[str, float]) -> dict[str, float]:
     ok = isinstance(classes, Mapping) and all(isinstance(k, str) for k in classes)
-    out = {str(k).strip().lower(): _float(v) for k, v in classes.items()} if ok else {}
+    out = {str(k).strip().lower(): real(v) for k, v in classes.items()} if ok else {}
     if not out or not all(math.isfinite(v) for v in out.values()):
         raise ParameterError(
             N_("temperature_classes must map class names to temperatures in °C.")
         )
     return out
-
-
-def _id_labels(frame: pd.DataFrame) -> npt.NDArray[np.object_]:
-    """Ids for messages: the ``id`` column when there is one, else the index."""
-    source = frame["id"] if "id" in frame.columns else frame.index.to_series()
-    return np.asarray(source.astype(str).to_numpy(dtype=object), dtype=object)
-
-
-def _ids(frame: pd.DataFrame, *, name: str) -> npt.NDArray[np.object_]:
-    raw = frame["id"]
-    empty = raw.isna().to_numpy()
-    if empty.any():
-        raise ColumnError(
-            N_("%(name)s: empty id in row(s) %(rows)s."),
-            name=name, rows=format_labels(frame.index[empty]),
-        )
-    dup = raw.duplicated(keep=False).to_numpy()
-    if dup.any():
-        raise ColumnError(
-            N_("%(name)s: duplicate id(s) %(ids)s."), name=name, ids=format_labels(pd.unique(raw[dup]))
-        )
-    return np.asarray(raw.to_numpy(dtype=object), dtype=object)
-
-
-def _amounts(
-    frame: pd.DataFrame, column: str, *, name: str, labels: npt.NDArray[np.object_]
-) -> FloatArray:
-    values = _coerce(frame[column])
-    require_amounts(values, labels, name=name, column=column)
-    return values
-
-
-def _optional_numbers(
-    frame: pd.DataFrame, column: str, *, name: str, labels: npt.NDArray[np.object_]
-) -> FloatArray:
-    """A column that may be empty (unknown) but holds finite numbers where it is given."""
-    values = _coerce(frame[column])
-    bad = frame[column].notna().to_numpy() & ~np.isfinite(values)
-    if bad.any():
-        raise ColumnError(
-            N_("%(name)s: %(column)s is not a finite number for id(s) %(ids)s."),
-            name=name, column=column, ids=format_labels(labels[bad]),
-        )
-    return values
-
-
-def _coerce(raw: pd.Series) -> FloatArray:
-    if pd.api.types.is_bool_dtype(raw):
-        return np.full(len(raw), np.nan)
-    return np.asarray(
-        pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan), dtype=float
-    )

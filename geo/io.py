@@ -62,7 +62,7 @@ def read_csv_text(path: str | Path, **kwargs: object) -> pd.DataFrame:
     try:
         frame = pd.read_csv(
             path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-            encoding="utf-8-sig", skipinitialspace=True, **kwargs,  # type: ignore[arg-type]
+            encoding="utf-8-sig", skipinitialspace=True, **kwargs,
         )
     except pd.errors.EmptyDataError as exc:
         raise FileFormatError(N_("%(file)s is empty."), file=name) from exc

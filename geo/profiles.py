@@ -53,6 +53,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from geo.errors import N_, ColumnError, ParameterError, format_labels
+from geo.validation import finite_non_negative
 
 Mode = Literal["annual", "typical_day", "hourly"]
 MODES: tuple[str, ...] = ("annual", "typical_day", "hourly")
@@ -180,7 +181,7 @@ def step_weights(mode: str) -> FloatArray:
     if mode == "annual":
         return np.ones(1)
     if mode == "typical_day":
-        return typical_day_steps()["days"].to_numpy(dtype=float)
+        return np.asarray(typical_day_steps()["days"].to_numpy(dtype=float), dtype=np.float64)
     return np.ones(HOURS_PER_YEAR)
 
 
@@ -212,7 +213,7 @@ def aggregate(hourly: npt.ArrayLike, *, mode: str) -> FloatArray:
     if mode == "hourly":
         return values.copy()
     if mode == "annual":
-        return values.sum(axis=-1, keepdims=True)
+        return np.asarray(values.sum(axis=-1, keepdims=True), dtype=np.float64)
     step = _typical_day_step_of_hour()
     flat = values.reshape(-1, HOURS_PER_YEAR)
     order = np.argsort(step, kind="stable")
@@ -225,7 +226,7 @@ def aggregate(hourly: npt.ArrayLike, *, mode: str) -> FloatArray:
 @cache
 def _typical_day_step_of_hour() -> npt.NDArray[np.int64]:
     idx = hourly_index()
-    return ((idx.month.to_numpy() - 1) * 24 + idx.hour.to_numpy()).astype(np.int64)
+    return np.asarray((idx.month.to_numpy() - 1) * 24 + idx.hour.to_numpy(), dtype=np.int64)
 
 
 def _check_mode(mode: str) -> None:
@@ -266,7 +267,7 @@ def pv_profile(
     scalar = kwp_a.ndim == 0 and lon_a.ndim == 0
     kwp_a, lon_a, lat_a = np.broadcast_arrays(np.atleast_1d(kwp_a), np.atleast_1d(lon_a),
                                               np.atleast_1d(lat_a))
-    _check_amounts(kwp_a, name="kwp")
+    finite_non_negative(kwp_a, name="kwp")
     if not (np.isfinite(annual_yield_kwh_per_kwp) and annual_yield_kwh_per_kwp >= 0):
         raise ParameterError(
             N_("annual_yield_kwh_per_kwp must be a non-negative number; got %(value)s."),
@@ -320,7 +321,7 @@ def _pv_shape(cell_lon: int, cell_lat: int, tilt: float, azimuth: float) -> Floa
         dni_extra=dni_extra, model="haydavies",
     )
     power = np.clip(np.nan_to_num(np.asarray(poa["poa_global"], dtype=float)), 0.0, None)
-    return power / power.sum()
+    return np.asarray(power / power.sum(), dtype=np.float64)
 
 
 # --- business loads --------------------------------------------------------------------------
@@ -348,7 +349,7 @@ def consumption_profile(
     amounts = np.asarray(annual_kwh, dtype=float)
     scalar = amounts.ndim == 0
     amounts = np.atleast_1d(amounts)
-    _check_amounts(amounts, name="annual_kwh")
+    finite_non_negative(amounts, name="annual_kwh")
     cats = np.atleast_1d(np.asarray(category, dtype=object))
     cats = np.array([str(c).strip().lower() for c in cats], dtype=object)
     unknown = sorted(set(cats.tolist()) - set(CATEGORIES))
@@ -395,7 +396,7 @@ def bdew_quarter_hours(category: str, *, year: int = REFERENCE_YEAR) -> FloatArr
     to 1 (the same numbers as demandlib's ``ElecSlp(year, holidays=...)``)."""
     days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
     weekday = days.day_of_week.to_numpy() + 1
-    dutch = holidays_lib.Netherlands(years=year)
+    dutch = holidays_lib.country_holidays("NL", years=year)
     is_holiday = np.array([d in dutch for d in days.date])
     weekday[is_holiday] = 7  # BDEW: public holidays count as Sundays
     month = days.month.to_numpy()
@@ -407,7 +408,7 @@ def bdew_quarter_hours(category: str, *, year: int = REFERENCE_YEAR) -> FloatArr
         period[inside] = _PERIOD_NAMES.index(name)
     table = _bdew_table()[CATEGORIES.index(category)]
     quarters = table[period, weekday - 1, :].ravel()
-    return quarters / quarters.sum()
+    return np.asarray(quarters / quarters.sum(), dtype=np.float64)
 
 
 @cache
@@ -417,7 +418,7 @@ def _bdew_hourly_shape(category: str) -> FloatArray:
     idx = hourly_index()
     position = (idx.day_of_year.to_numpy() - 1) * 24 + idx.hour.to_numpy()
     hourly = naive[position]
-    return hourly / hourly.sum()
+    return np.asarray(hourly / hourly.sum(), dtype=np.float64)
 
 
 # --- measured data ---------------------------------------------------------------------------
@@ -583,10 +584,3 @@ def _local_timestamps(values: pd.Series, *, name: str, column: str) -> pd.Dateti
 
 def _rows(positions: npt.ArrayLike, limit: int = 5) -> str:
     return format_labels(np.asarray(positions, dtype=np.int64).ravel()[: limit + 1] + 1, limit)
-
-
-def _check_amounts(values: FloatArray, *, name: str) -> None:
-    if not np.all(np.isfinite(values)):
-        raise ParameterError(N_("%(name)s must be finite numbers."), name=name)
-    if np.any(values < 0):
-        raise ParameterError(N_("%(name)s must not be negative."), name=name)

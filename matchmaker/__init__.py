@@ -8,9 +8,15 @@ from typing import Any
 from flask import Flask, abort, request
 
 from matchmaker.config import load_config
-from matchmaker.database import configure_engine, set_write_intent
+from matchmaker.database import (
+    begin_unit_of_work,
+    configure_engine,
+    set_write_intent,
+    was_refused,
+)
 from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
 from matchmaker.types import render_migration_type
+from matchmaker.web.routing import IdConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -24,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_mapping(load_config(app.instance_path, config))
+    app.url_map.converters["int"] = IdConverter
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     register_extensions(app)
     register_blueprints(app)
@@ -67,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     from matchmaker.energy.views import bp as energy_bp
     from matchmaker.fibre.views import bp as fibre_bp
     from matchmaker.heat.views import bp as heat_bp
+    from matchmaker.hub.views import bp as hub_bp
     from matchmaker.mail.views import bp as mail_bp
     from matchmaker.main.views import bp as main_bp
     from matchmaker.members.views import bp as members_bp
@@ -82,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(mail_bp)
     app.register_blueprint(fibre_bp)
     app.register_blueprint(heat_bp)
+    app.register_blueprint(hub_bp)
     # The API authenticates with bearer tokens, never with the session cookie: no CSRF.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
@@ -96,6 +105,7 @@ def register_operations(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     @app.before_request
     def declare_write_intent() -> None:
+        begin_unit_of_work()
         view = app.view_functions.get(request.endpoint or "")
         set_write_intent(request.method not in SAFE_METHODS or getattr(view, "writes", False))
 
@@ -112,8 +122,9 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def commit_at_the_edge(response: Any) -> Any:
-        """One transaction per request: commit what succeeded, roll back every 4xx/5xx."""
-        if response.status_code < 400:
+        """One transaction per request: commit what succeeded; roll back every 4xx/5xx and
+        every request in which a service refused something (see ``mark_refused``)."""
+        if response.status_code < 400 and not was_refused():
             db.session.commit()
         else:
             db.session.rollback()
@@ -133,7 +144,7 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from matchmaker.main.templating import register
+    from matchmaker.web.templating import register
 
     register(app)
 

@@ -1,6 +1,10 @@
 """Shared pieces of the command line: translated one-line errors with exit code 2, and the
 transaction around app commands.
 
+Imported by every command module, so it imports nothing heavy at the top: ``matchmaker
+--help`` and every command's help must print without pandas, geopandas, shapely, scipy,
+OR-Tools or pvlib (tests/matchmaker/test_cli_startup.py).
+
 The analysis commands (``bundle``, ``match``, ``heat``) work without the web app or a database,
 so they translate with Babel directly instead of through Flask-Babel.
 """
@@ -12,16 +16,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from functools import cache, wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import geopandas as gpd
-import pyogrio
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
-from geo.crs import WGS84
 from geo.errors import GeoError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 
@@ -120,6 +124,10 @@ def replacing(target: Path) -> Iterator[Path]:
 
 def write_vector(frame: gpd.GeoDataFrame, kind: str, path: Path, name: str) -> None:
     """GeoJSON (WGS84, RFC 7946) or GeoPackage (the frame's CRS); a failure is one line."""
+    import pyogrio
+
+    from geo.crs import WGS84
+
     try:
         if kind == "geojson":
             pyogrio.write_dataframe(

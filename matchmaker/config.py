@@ -74,6 +74,9 @@ def load_config(instance_path: str | Path, overrides: dict[str, Any] | None = No
         "PAGE_SIZE": 50,
         # Electricity CO₂ factor, production and chain (CO2emissiefactoren.nl, 2021).
         "ELECTRICITY_CO2_KG_PER_KWH": _float("MATCHMAKER_CO2_KG_PER_KWH", 0.374),
+        # Matching runs carry an exact duality certificate on every step; this many sampled
+        # steps are also solved again with HiGHS as a cross-check (0: none).
+        "MATCH_CROSS_CHECK_STEPS": int(os.environ.get("MATCHMAKER_CROSS_CHECK_STEPS", "0")),
         # Long work (matching runs): "inline" after the request, or "rq" on REDIS_URL.
         "JOB_QUEUE": os.environ.get("MATCHMAKER_JOB_QUEUE", "inline"),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),

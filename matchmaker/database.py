@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 _write_intent: ContextVar[bool] = ContextVar("matchmaker_write_intent", default=False)
+_refused: ContextVar[bool] = ContextVar("matchmaker_refused", default=False)
 
 
 def set_write_intent(value: bool) -> None:
@@ -32,6 +33,22 @@ def write_intent() -> Iterator[None]:
         yield
     finally:
         _write_intent.reset(token)
+
+
+def begin_unit_of_work() -> None:
+    """A request (or job) starts: nothing has been refused in it yet."""
+    _refused.set(False)
+
+
+def mark_refused() -> None:
+    """A service refused something in this unit of work: whatever it flushed before refusing
+    must not be committed, even when the edge catches the refusal and redirects (a 302 would
+    otherwise commit). Called by every :class:`matchmaker.errors.ServiceError`."""
+    _refused.set(True)
+
+
+def was_refused() -> bool:
+    return _refused.get()
 
 
 def configure_engine(engine: Engine) -> None:
@@ -61,3 +78,9 @@ def writes(view: Any) -> Any:
     it upgrades a read transaction that another writer overtook."""
     view.writes = True
     return view
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE, DELETE or (with ``preserve_rowcount``) INSERT touched: the result of
+    ``Session.execute`` is a cursor result then, which its static type does not say."""
+    return int(cast("CursorResult[Any]", result).rowcount or 0)

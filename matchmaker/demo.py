@@ -24,7 +24,7 @@ from geo.addresses import parse_register_chunk, resolve_register_columns
 from geo.crs import rd_to_wgs84
 from matchmaker.auth.models import Role, User
 from matchmaker.auth.services import create_user
-from matchmaker.cli_support import _, transactional
+from matchmaker.cli_support import _
 from matchmaker.demand.models import Demand, ProviderConsent, Stage
 from matchmaker.demand.services import product_by_code, register_demand, suggestions
 from matchmaker.extensions import db
@@ -265,13 +265,14 @@ def load_demo(*, seed: int = SEED) -> dict[str, int]:
 
 def load_demo_energy(member_org: Organisation, *, seed: int) -> None:
     """PV and electricity use for most sites, a finished typical-day matching run (so members
-    have matches to read), and two heat sources: one viable cluster, one that needs more
-    neighbours."""
+    have matches to read), an analysed energy hub on the Stadsbedrijvenpark, and two heat
+    sources: one viable cluster, one that needs more neighbours."""
     from flask import current_app
 
     from matchmaker.energy.demo import load_energy_demo
     from matchmaker.energy.services import compute_run, start_run
     from matchmaker.heat.demo import load_heat_demo
+    from matchmaker.hub.demo import load_hub_demo
 
     config = current_app.config
     load_energy_demo(random.Random(seed + 1), pv_kwp_per_m2=config["PV_KWP_PER_M2"],
@@ -280,6 +281,7 @@ def load_demo_energy(member_org: Organisation, *, seed: int) -> None:
     coordinator = db.session.scalar(sa.select(User).where(
         User.email == DEMO_ACCOUNTS[Role.COORDINATOR]))
     compute_run(start_run(actor=coordinator, mode="typical_day", max_distance_m=2000.0))
+    load_hub_demo(member_site=member_org.sites[0], coordinator=coordinator, seed=seed + 2)
     load_heat_demo(member_org.sites[0])
 
 
@@ -349,13 +351,9 @@ def demo_loaded() -> bool:
     ) is not None
 
 
-@click.command("demo")
-@click.option("--scale", type=click.Choice(["town", "province"]), default="town",
-              show_default=True, help="town: Assen's 450 companies; province: the town plus "
-              "Drenthe at the design size (20,000 organisations, 50,000 sites), for benchmarks.")
-@transactional
-def demo_command(scale: str) -> None:
-    """Load the demo data for Assen once (does nothing when it is loaded already)."""
+def load_demo_once(scale: str = "town") -> None:
+    """What ``matchmaker demo`` does (:mod:`matchmaker.demo_cli`): load the demo data once;
+    ``scale="province"`` adds the province-size data (:mod:`matchmaker.demo_province`)."""
     if demo_loaded():
         if scale == "town":
             click.echo(_("The demo data is loaded already."))
@@ -650,7 +648,7 @@ def load_demo_fibre(known_organisations: int, *, seed: int = SEED) -> int:
         rng.shuffle(candidates)
         for reason, count in reasons:
             for record_ in candidates[:count]:
-                fibre.add_exclusion(check, record_, reason=reason, note="", actor=provider)
+                fibre.exclude_address(check, record_, reason=reason, note="", actor=provider)
             candidates = candidates[count:]
 
     interested = [

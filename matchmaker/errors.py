@@ -1,7 +1,9 @@
 """Errors that services raise for the edge (view, CLI) to show to the user.
 
 Like :class:`geo.errors.GeoError`, a ``ServiceError`` carries an English message id and its
-parameters; the edge translates it into the user's language and picks the HTTP status.
+parameters; the edge translates it into the user's language and picks the HTTP status. A refusal dooms
+the request's transaction: the web edge rolls back even when the view catches the error and
+redirects, so nothing a service flushed before refusing is kept. Construct one only to raise it.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from geo.errors import N_
+from matchmaker.database import mark_refused
 
-__all__ = ["N_", "Conflict", "NotAllowed", "ServiceError"]  # N_: the one extraction marker
+__all__ = ["N_", "Conflict", "NotAllowed", "NotFound", "ServiceError"]  # N_: the one extraction marker
 
 
 class ServiceError(Exception):
@@ -22,11 +25,18 @@ class ServiceError(Exception):
         self.msgid = msgid
         self.params = params
         self.field = field
+        mark_refused()  # the edge rolls back, whatever response it then gives
         super().__init__(msgid % params if params else msgid)
 
 
 class NotAllowed(ServiceError):
     status = 403
+
+
+class NotFound(ServiceError):
+    """Not there, or not the actor's to see: the edge answers 404 (existence does not leak)."""
+
+    status = 404
 
 
 class Conflict(ServiceError):

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from geo.errors import GeoError
 from matchmaker.errors import ServiceError
+from matchmaker.web.formatting import number
 
 
 def select_locale() -> str:
@@ -41,8 +42,6 @@ def localized(params: dict[str, Any]) -> dict[str, Any]:
 
     Integers stay as they are: they are years, house numbers and counts as often as amounts.
     """
-    from matchmaker.main.templating import number
-
     return {k: number(v, 3) if isinstance(v, float | Decimal) else v for k, v in params.items()}
 
 

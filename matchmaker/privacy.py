@@ -26,12 +26,21 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 MIN_MEMBERS = 5
 MAX_DOMINANCE = Decimal("0.75")
+_SHARE = Fraction(MAX_DOMINANCE)  # 3/4: compared exactly, as den × largest ≤ num × total
+
+
+def _dominated(largest: Any, total: Any) -> Any:
+    """Whether one member holds more than ``MAX_DOMINANCE`` of the total (exact; works on
+    numbers and on numpy arrays alike). The only place the dominance rule is written."""
+    return largest * _SHARE.denominator > total * _SHARE.numerator
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ def disclose(volumes_by_member: Iterable[Decimal]) -> Cell:
     """
     volumes = [v for v in volumes_by_member if v > 0]
     total = sum(volumes, Decimal(0))
-    if len(volumes) < MIN_MEMBERS or (total > 0 and max(volumes) > MAX_DOMINANCE * total):
+    if len(volumes) < MIN_MEMBERS or _dominated(max(volumes), total):
         return Cell(None, None, True)
     return Cell(len(volumes), total, False)
 
@@ -60,7 +69,7 @@ def groups_are_safe(volumes: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     """Per row of member volumes (rows × members, integers): is the group safe to aggregate?
 
     Safe: nobody (all zero), or at least ``MIN_MEMBERS`` members with a volume and none with
-    more than 75 % of the total (compared exactly: 4 × max ≤ 3 × total).
+    more than 75 % of the total (compared exactly).
 
     >>> groups_are_safe([[0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 0, 0],
     ...                  [13, 1, 1, 1, 1, 0]]).tolist()
@@ -70,7 +79,7 @@ def groups_are_safe(volumes: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     members = (rows > 0).sum(axis=1)
     total = rows.sum(axis=1)
     largest = rows.max(axis=1, initial=0)
-    return (members == 0) | ((members >= MIN_MEMBERS) & (4 * largest <= 3 * total))
+    return (members == 0) | ((members >= MIN_MEMBERS) & ~_dominated(largest, total))
 
 
 def group_is_safe(volumes_by_member: Mapping[Hashable, int]) -> bool:

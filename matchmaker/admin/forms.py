@@ -6,7 +6,7 @@ from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from matchmaker.auth.models import Role
-from matchmaker.forms import choices
+from matchmaker.web.forms import choices
 
 
 def role_choices() -> list[SelectChoice]:

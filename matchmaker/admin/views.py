@@ -14,19 +14,16 @@ from matchmaker.auth.decorators import admin_required
 from matchmaker.auth.models import Role, User
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
-from matchmaker.forms import choices
 from matchmaker.i18n import translate_error
 from matchmaker.register.models import Area
 from matchmaker.register.services import register_stats
+from matchmaker.web.forms import choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
+    return db.get_or_404(User, user_id)
 
 
 @bp.route("/users")
@@ -120,9 +117,7 @@ def tokens() -> str | tuple[str, int]:
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @admin_required
 def revoke_token(token_id: int) -> Response:
-    row = db.session.get(ApiToken, token_id)
-    if row is None:
-        abort(404)
+    row = db.get_or_404(ApiToken, token_id)
     if not ActiveForm().validate_on_submit():
         abort(400)
     api_services.revoke_token(row, actor=current_user)

@@ -25,7 +25,6 @@ from matchmaker.fibre.exports import (
 from matchmaker.fibre.models import FibreCheck
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-MAX_ID = 2**31 - 1
 
 
 def rate_limit_key() -> str:
@@ -63,8 +62,8 @@ def authenticate() -> Response | None:
 
 
 def _check(check_id: int) -> FibreCheck:
-    check = db.session.get(FibreCheck, check_id) if 0 < check_id <= MAX_ID else None
-    if check is None or not fibre.can_see(check, g.api_user):
+    check = db.get_or_404(FibreCheck, check_id)
+    if not fibre.can_see(check, g.api_user):
         abort(404)
     return check
 

@@ -5,8 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from matchmaker.forms import choices
 from matchmaker.members.models import LegalForm
+from matchmaker.web.forms import choices
 
 
 def legal_form_choices() -> list[SelectChoice]:

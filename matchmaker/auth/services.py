@@ -48,6 +48,19 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
 
 
+def check_new_account(email: str, password: str) -> str:
+    """The normalised e-mail address if an account can be made with it and the password;
+    refuses a malformed address, a weak password and an address in use."""
+    email = normalize_email(email)
+    check_password(password, email=email)
+    if find_user(email) is not None:
+        raise Conflict(
+            N_("An account with this e-mail address exists already; log in instead."),
+            field="email",
+        )
+    return email
+
+
 def create_user(
     email: str,
     password: str,
@@ -59,15 +72,9 @@ def create_user(
     locale: str = "nl",
     is_demo: bool = False,
 ) -> User:
-    email = normalize_email(email)
     if role == Role.MEMBER and organisation is None:
         raise ServiceError(N_("A member account belongs to an organisation."))
-    check_password(password, email=email)
-    if find_user(email) is not None:
-        raise Conflict(
-            N_("An account with this e-mail address exists already; log in instead."),
-            field="email",
-        )
+    email = check_new_account(email, password)
     user = User(
         email=email, password_hash=hash_password(password), role=role, name=name.strip(),
         organisation=organisation, locale=locale, is_demo=is_demo,

@@ -30,10 +30,10 @@ from matchmaker.auth.forms import (
 from matchmaker.auth.passwords import verify_password
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import limiter
-from matchmaker.forms import apply_service_error, choices
 from matchmaker.i18n import translate_error
 from matchmaker.members.services import kringen, register_member
 from matchmaker.security import login_is_recent, mark_login
+from matchmaker.web.forms import apply_service_error, choices
 
 bp = Blueprint("auth", __name__)
 

@@ -7,8 +7,8 @@ from wtforms.validators import NumberRange
 
 from matchmaker.bundles.services import DEFAULT_GAP_M, MAX_GAP_M, MIN_GAP_M
 from matchmaker.demand.models import Stage
-from matchmaker.forms import AREA_KIND_LABELS, LocalFloatField, choices
 from matchmaker.register.models import AreaKind
+from matchmaker.web.forms import AREA_KIND_LABELS, LocalFloatField, choices
 
 
 class BundleFilterForm(FlaskForm):

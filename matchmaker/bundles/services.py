@@ -17,6 +17,7 @@ from geo.bundling import bundle_by_area, bundle_by_distance, summarize_bundles
 from geo.crs import RD_NEW
 from matchmaker.demand.models import Demand, Product, Stage
 from matchmaker.extensions import db
+from matchmaker.frames import point_frame
 from matchmaker.members.models import Organisation, Site
 from matchmaker.register.models import Area, AreaKind
 
@@ -64,11 +65,7 @@ def demand_points(filters: BundleFilter) -> gpd.GeoDataFrame:
         query = query.where(Organisation.kring_id == filters.kring_id)
     frame = pd.DataFrame(db.session.execute(query).all(), columns=POINT_COLUMNS)
     frame["stage"] = frame["stage"].astype(str)  # StrEnum → its value
-    return gpd.GeoDataFrame(
-        frame.drop(columns=["x", "y"]),
-        geometry=gpd.points_from_xy(frame["x"].astype(float), frame["y"].astype(float)),
-        crs=RD_NEW,
-    )
+    return point_frame(frame)
 
 
 def areas_frame(kind: AreaKind | str) -> gpd.GeoDataFrame:
@@ -152,9 +149,7 @@ def multi_product_sites(*, max_gap_m: float) -> tuple[gpd.GeoDataFrame, pd.DataF
         y=("y", "first"), products=("product", tuple),
     ).reset_index()
     per_site = per_site[per_site["products"].map(len) >= 2].reset_index(drop=True)
-    sites = gpd.GeoDataFrame(per_site.drop(columns=["x", "y"]),
-                             geometry=gpd.points_from_xy(per_site["x"], per_site["y"]),
-                             crs=RD_NEW)
+    sites = point_frame(per_site)
     sites["bundle_id"] = bundle_by_distance(sites, max_gap_m=max_gap_m)
     order = list(db.session.scalars(sa.select(Product.code).order_by(Product.sort_order)))
     exploded = sites[["bundle_id", "products"]].explode("products")

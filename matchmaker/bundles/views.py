@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import geopandas as gpd
@@ -11,18 +10,18 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 
-from geo.crs import geojson_wgs84, rd_to_wgs84
 from matchmaker.auth.decorators import staff_required
 from matchmaker.bundles import services
 from matchmaker.bundles.forms import BundleFilterForm, MultiProductForm
 from matchmaker.demand.services import product_by_code, products
-from matchmaker.exports import csv_response, nl_number, stamp, vector_response
 from matchmaker.extensions import db
-from matchmaker.forms import choices
-from matchmaker.main.templating import number
-from matchmaker.printing import svg_map
 from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
+from matchmaker.web.exports import csv_response, nl_number, stamp, vector_response
+from matchmaker.web.formatting import number
+from matchmaker.web.forms import choices
+from matchmaker.web.geojson import geojson_response
+from matchmaker.web.printing import svg_map
 
 bp = Blueprint("bundles", __name__, url_prefix="/coordinator")
 
@@ -79,31 +78,17 @@ def geojson() -> Response:
     if product is None:
         abort(404)
     bundles = services.bundle_demand(filters)
-    features = []
-    for row in bundles.summary.itertuples():
-        label = " · ".join([
-            ngettext("%(num)s site", "%(num)s sites", int(row.n_sites)),
-            f"{number(row.total_quantity)} {product.unit}",
-        ])
-        features.append({
-            "type": "Feature",
-            "geometry": geojson_wgs84(row.geometry),
-            "properties": {"kind": "bundle", "rank": int(row.rank), "label": label,
-                           "n_sites": int(row.n_sites), "span_m": round(float(row.span_m))},
-        })
-    points = bundles.points
-    lon, lat = rd_to_wgs84(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
-    ranks = bundles.summary["rank"].reindex(points["bundle_id"]).to_numpy()
-    for i, site in enumerate(points.itertuples()):
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Point",
-                         "coordinates": [round(float(lon[i]), 6), round(float(lat[i]), 6)]},
-            "properties": {"kind": "site", "rank": int(ranks[i]),
-                           "label": f"{site.organisation}: {number(site.quantity)} {product.unit}"},
-        })
-    return Response(json.dumps({"type": "FeatureCollection", "features": features}),
-                    mimetype="application/geo+json")
+    summary, points = bundles.summary, bundles.points
+    hulls = [{"kind": "bundle", "rank": int(row.rank), "n_sites": int(row.n_sites),
+              "span_m": round(float(row.span_m)),
+              "label": " · ".join([ngettext("%(num)s site", "%(num)s sites", int(row.n_sites)),
+                                   f"{number(row.total_quantity)} {product.unit}"])}
+             for row in summary.itertuples()]
+    ranks = summary["rank"].reindex(points["bundle_id"]).to_numpy()
+    sites = [{"kind": "site", "rank": int(rank),
+              "label": f"{site.organisation}: {number(site.quantity)} {product.unit}"}
+             for rank, site in zip(ranks, points.itertuples(), strict=True)]
+    return geojson_response([*summary.geometry, *points.geometry], [*hulls, *sites])
 
 
 def _bundle_sites() -> tuple[BundleFilterForm, Any, Any, gpd.GeoDataFrame, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from matchmaker.campaigns.services import queue_reminders
 from matchmaker.cli_support import _, transactional
 
 
@@ -16,5 +15,7 @@ def send_reminders_command() -> None:
     Safe to run as often as you like: a reminder is never queued twice. `send-mail` sends
     them.
     """
+    from matchmaker.campaigns.services import queue_reminders
+
     count = queue_reminders()
     click.echo(_("%(count)s reminder(s) queued.", count=count))

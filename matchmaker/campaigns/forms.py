@@ -27,7 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from matchmaker.campaigns.models import InviteBy
 from matchmaker.campaigns.pricing import Tier
-from matchmaker.forms import LocalDecimalField, OptionalIntegerField, choices
+from matchmaker.web.forms import LocalDecimalField, OptionalIntegerField, choices
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 

@@ -6,7 +6,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from matchmaker.demand.models import Stage
-from matchmaker.forms import choices
+from matchmaker.web.forms import choices
 
 
 class OverviewFilterForm(FlaskForm):

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import contains_eager
 
 from matchmaker.audit.services import record
@@ -206,7 +207,7 @@ class OverviewFilter:
     stage: str = ""
 
 
-def overview_query(filters: OverviewFilter) -> sa.Select[tuple[Demand]]:
+def overview_query(filters: OverviewFilter) -> sa.Select[Any]:
     query = (
         sa.select(Demand)
         .join(Demand.site).join(Site.organisation).join(Demand.product)
@@ -234,42 +235,57 @@ def overview_query(filters: OverviewFilter) -> sa.Select[tuple[Demand]]:
         area = db.session.get(Area, filters.area_id)
         if area is None:
             raise ServiceError(N_("This area does not exist."), field="area_id")
-        query = query.where(
-            Site.x.between(area.minx, area.maxx), Site.y.between(area.miny, area.maxy)
-        )
+        query = query.where(Site.id.in_(_site_ids_in(area)))
     return query
+
+
+def _site_ids_in(area: Area) -> list[int]:
+    """The sites inside ``area`` or on its boundary: a bounding-box query, then the exact
+    test on the candidates' points only."""
+    rows = db.session.execute(sa.select(Site.id, Site.x, Site.y).where(
+        Site.x.between(area.minx, area.maxx), Site.y.between(area.miny, area.maxy))).all()
+    if not rows:
+        return []
+    ids, xs, ys = (np.asarray(column) for column in zip(*rows, strict=True))
+    geom = area.geometry
+    shapely.prepare(geom)
+    inside: list[int] = ids[shapely.intersects_xy(geom, xs.astype(float),
+                                                  ys.astype(float))].tolist()
+    return inside
 
 
 def demand_overview(filters: OverviewFilter) -> list[Demand]:
     """All demand matching ``filters``; an area filter keeps sites inside or on its boundary."""
-    rows = list(db.session.scalars(overview_query(filters)).unique())
-    if filters.area_id and rows:
-        area = db.session.get(Area, filters.area_id)
-        assert area is not None
-        geom = area.geometry
-        shapely.prepare(geom)
-        xs = np.fromiter((d.site.x for d in rows), float, len(rows))
-        ys = np.fromiter((d.site.y for d in rows), float, len(rows))
-        inside = shapely.intersects_xy(geom, xs, ys)
-        rows = [d for d, keep in zip(rows, inside, strict=True) if keep]
-    return rows
+    return list(db.session.scalars(overview_query(filters)).unique().all())
 
 
-def overview_totals(rows: list[Demand]) -> list[dict[str, Any]]:
-    """Per product: number of sites, organisations and the total quantity."""
-    totals: dict[int, dict[str, Any]] = {}
-    for demand in rows:
-        entry = totals.setdefault(demand.product_id, {
-            "product": demand.product, "sites": set(), "organisations": set(),
-            "quantity": Decimal(0),
-        })
-        entry["sites"].add(demand.site_id)
-        entry["organisations"].add(demand.site.organisation_id)
-        entry["quantity"] += demand.quantity
-    return [
-        {**t, "sites": len(t["sites"]), "organisations": len(t["organisations"])}
-        for t in sorted(totals.values(), key=lambda t: t["product"].sort_order)
-    ]
+def overview_page(filters: OverviewFilter, *, page: int, per_page: int) -> Pagination:
+    """One page of the overview, counted and sliced in SQL."""
+    return db.paginate(overview_query(filters), page=page, per_page=per_page, error_out=False,
+                       count=True)
+
+
+@dataclass(frozen=True)
+class ProductTotal:
+    product: Product
+    sites: int
+    organisations: int
+    quantity: Decimal
+
+
+def overview_totals(filters: OverviewFilter) -> list[ProductTotal]:
+    """Per product: number of sites, organisations and the total quantity, in SQL."""
+    matching = overview_query(filters).order_by(None).with_only_columns(
+        Demand.product_id, Demand.site_id, Site.organisation_id, Demand.quantity).subquery()
+    rows = db.session.execute(
+        sa.select(matching.c.product_id, sa.func.count(sa.distinct(matching.c.site_id)),
+                  sa.func.count(sa.distinct(matching.c.organisation_id)),
+                  sa.func.sum(matching.c.quantity))
+        .group_by(matching.c.product_id)).all()
+    by_id = {p.id: p for p in products(active_only=False)}
+    return sorted((ProductTotal(by_id[pid], sites, orgs, Decimal(quantity or 0))
+                   for pid, sites, orgs, quantity in rows),
+                  key=lambda t: (t.product.sort_order, t.product.code))
 
 
 # --- consent to providers (name and address, per provider) --------------------------------------
@@ -311,7 +327,7 @@ def grant_consent(demand: Demand, provider: User, *, actor: User | None) -> Prov
     """``provider`` may see the company name and address of ``demand`` (idempotent)."""
     if provider.role != Role.PROVIDER:
         raise ServiceError(N_("Choose a provider."), field="provider_id")
-    existing = db.session.scalar(sa.select(ProviderConsent).where(
+    existing: ProviderConsent | None = db.session.scalar(sa.select(ProviderConsent).where(
         ProviderConsent.demand_id == demand.id, ProviderConsent.provider_id == provider.id))
     if existing is not None:
         return existing

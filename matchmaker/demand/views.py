@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import json
-
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from geo.crs import rd_to_wgs84
 from matchmaker.auth.decorators import staff_required
 from matchmaker.demand import services
 from matchmaker.demand.forms import OverviewFilterForm
 from matchmaker.demand.models import Demand
-from matchmaker.exports import csv_response, nl_number, stamp
 from matchmaker.extensions import db
-from matchmaker.forms import choices
 from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
+from matchmaker.web.exports import csv_response, nl_number, stamp
+from matchmaker.web.forms import choices
+from matchmaker.web.geojson import geojson_response, points
+from matchmaker.web.paging import page_number
 
 bp = Blueprint("demand", __name__, url_prefix="/coordinator")
 
@@ -48,16 +47,13 @@ def _filter_form() -> tuple[OverviewFilterForm, services.OverviewFilter]:
 @staff_required
 def overview() -> str:
     form, filters = _filter_form()
-    rows = services.demand_overview(filters)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    size = 50
-    pages = max((len(rows) + size - 1) // size, 1)
-    page = min(page, pages)
+    result = services.overview_page(filters, page=page_number(),
+                                    per_page=current_app.config["PAGE_SIZE"])
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
-        "demand/overview.html", form=form, rows=rows[(page - 1) * size: page * size],
-        count=len(rows), page=page, pages=pages, args=args,
-        totals=services.overview_totals(rows), locale=str(get_locale()),
+        "demand/overview.html", form=form, rows=result.items, count=result.total,
+        page=result.page, pages=max(result.pages, 1), args=args,
+        totals=services.overview_totals(filters), locale=str(get_locale()),
         geojson_url=url_for("demand.overview_geojson", **args),
         csv_url=url_for("demand.overview_csv", **args),
         areas_url=url_for("main.areas_geojson"),
@@ -105,28 +101,12 @@ def overview_geojson() -> Response:
     for d in rows:
         by_site.setdefault(d.site_id, []).append(d)
     sites = [items[0].site for items in by_site.values()]
-    lon, lat = rd_to_wgs84([s.x for s in sites], [s.y for s in sites])
-    features = []
-    for i, site in enumerate(sites):
-        demands = by_site[site.id]
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Point",
-                         "coordinates": [round(float(lon[i]), 6), round(float(lat[i]), 6)]},
-            "properties": {
-                "site_id": str(site.id),
-                "organisation": site.organisation.name,
-                "address": site.address,
-                "products": [d.product.code for d in demands],
-                "color": demands[0].product.color,
-                "demand": [
-                    {"product": d.product.name(locale), "quantity": f"{d.quantity.normalize():f}",
-                     "unit": d.product.unit, "stage": d.stage.value}
-                    for d in demands
-                ],
-            },
-        })
-    return Response(
-        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
-        mimetype="application/geo+json",
-    )
+    return geojson_response(points([s.x for s in sites], [s.y for s in sites]), [{
+        "site_id": str(site.id),
+        "organisation": site.organisation.name,
+        "address": site.address,
+        "products": [d.product.code for d in by_site[site.id]],
+        "color": by_site[site.id][0].product.color,
+        "demand": [{"product": d.product.name(locale), "quantity": f"{d.quantity.normalize():f}",
+                    "unit": d.product.unit, "stage": d.stage.value} for d in by_site[site.id]],
+    } for site in sites])

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from geo.crs import RD_NEW, rd_to_wgs84
+from geo.crs import rd_to_wgs84
 from geo.errors import N_, GeoError
 from geo.io import read_csv_text
 from geo.matching import marginal_gain, match_energy
@@ -44,6 +44,7 @@ from matchmaker.energy.models import (
 )
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
+from matchmaker.frames import point_frame
 from matchmaker.members.models import Organisation, Site
 
 MODES = ("annual", "typical_day", "hourly")
@@ -119,17 +120,17 @@ def save_electricity(
         if pv.source == ProfileSource.ESTIMATED:
             pv.annual_kwh = pv_kwp * current_app.config["PV_YIELD_KWH_PER_KWP"]
         pv.share_name = share_name
-    elif (pv := asset(site, AssetKind.PV)) is not None:
-        db.session.delete(pv)
+    elif (planned := asset(site, AssetKind.PV)) is not None:
+        db.session.delete(planned)
     if annual_use_kwh:
         use = get_or_create_asset(site, AssetKind.CONSUMPTION)
         if use.source == ProfileSource.ESTIMATED:
             use.annual_kwh = annual_use_kwh
         use.profile_category = profile_category
         use.share_name = share_name
-    elif (use := asset(site, AssetKind.CONSUMPTION)) is not None and (
-            use.source == ProfileSource.ESTIMATED):
-        db.session.delete(use)
+    elif (estimated := asset(site, AssetKind.CONSUMPTION)) is not None and (
+            estimated.source == ProfileSource.ESTIMATED):
+        db.session.delete(estimated)
     db.session.flush()
     record(actor, "energy.update", site, pv_kwp=pv_kwp, annual_use_kwh=annual_use_kwh)
 
@@ -232,11 +233,9 @@ def site_energy(mode: str) -> SiteEnergy:
         sa.select(Site.id, Site.organisation_id, Organisation.name, Site.x, Site.y)
         .join(Site.organisation).where(Site.id.in_(site_ids)).order_by(Site.id)
     ).all() if site_ids else []
-    frame = pd.DataFrame(rows, columns=["site_id", "organisation_id", "organisation", "x", "y"])
-    sites = gpd.GeoDataFrame(
-        frame.assign(id=frame["site_id"].astype(str)),
-        geometry=gpd.points_from_xy(frame["x"], frame["y"]), crs=RD_NEW,
-    )
+    sites = point_frame(rows, ["site_id", "organisation_id", "organisation", "x", "y"],
+                        keep_xy=True)
+    sites["id"] = sites["site_id"].astype(str)
     n_steps = len(step_weights(mode))
     pv = np.zeros((len(sites), n_steps))
     use = np.zeros((len(sites), n_steps))
@@ -247,18 +246,18 @@ def site_energy(mode: str) -> SiteEnergy:
         yield_ = current_app.config["PV_YIELD_KWH_PER_KWP"]
         for i, site_id in enumerate(sites["site_id"]):
             items = by_site[int(site_id)]
-            if (item := items.get(AssetKind.PV)) is not None:
-                pv[i] = item.hourly_profile(mode) if item.hourly is not None else pv_profile(
-                    lon=lon[i], lat=lat[i], kwp=item.capacity_kw or 0.0,
-                    annual_yield_kwh_per_kwp=yield_, tilt=item.tilt_deg or 15.0,
-                    azimuth=item.azimuth_deg or 180.0, mode=mode).values
-                feed_in[i] = item.feed_in_limit_kw if item.feed_in_limit_kw else np.nan
-                share[i] |= item.share_name
-            if (item := items.get(AssetKind.CONSUMPTION)) is not None:
-                use[i] = item.hourly_profile(mode) if item.hourly is not None else (
-                    consumption_profile(annual_kwh=item.annual_kwh or 0.0,
-                                        category=item.profile_category, mode=mode).values)
-                share[i] |= item.share_name
+            if (solar := items.get(AssetKind.PV)) is not None:
+                pv[i] = solar.hourly_profile(mode) if solar.hourly is not None else pv_profile(
+                    lon=lon[i], lat=lat[i], kwp=solar.capacity_kw or 0.0,
+                    annual_yield_kwh_per_kwp=yield_, tilt=solar.tilt_deg or 15.0,
+                    azimuth=solar.azimuth_deg or 180.0, mode=mode).values
+                feed_in[i] = solar.feed_in_limit_kw if solar.feed_in_limit_kw else np.nan
+                share[i] |= solar.share_name
+            if (consumption := items.get(AssetKind.CONSUMPTION)) is not None:
+                use[i] = consumption.hourly_profile(mode) if consumption.hourly is not None else (
+                    consumption_profile(annual_kwh=consumption.annual_kwh or 0.0,
+                                        category=consumption.profile_category, mode=mode).values)
+                share[i] |= consumption.share_name
     sites["feed_in_kw"] = feed_in
     sites["share_name"] = share
     return SiteEnergy(sites, pv, use, step_weights(mode))
@@ -284,7 +283,7 @@ def start_run(*, actor: User, mode: str, max_distance_m: float) -> MatchRun:
 
 
 #: Where each stage of a run starts and ends on the progress bar (0 to 1).
-RUN_STAGES = {"profiles": (0.0, 0.1), "solving": (0.1, 0.7), "certifying": (0.7, 0.9),
+RUN_STAGES = {"profiles": (0.0, 0.1), "solving": (0.1, 0.8), "certifying": (0.8, 0.9),
               "saving": (0.9, 1.0)}
 
 
@@ -306,8 +305,11 @@ class _ProgressCommits:
 def compute_run(run: MatchRun, progress: Callable[[str, float], None] | None = None) -> None:
     """Build the problem, solve it with its certificate and store the matches (flushes only).
 
-    ``progress(stage, fraction)`` is told the stage (a key of :data:`RUN_STAGES`) and how far
-    the whole run is (0 to 1), step by step while solving and certifying.
+    Every step is proven optimal by the exact duality certificate while it is solved; with
+    ``MATCH_CROSS_CHECK_STEPS`` > 0 that many sampled steps are also solved again with HiGHS
+    (a new random sample per run, its seed stored). ``progress(stage, fraction)`` is told the
+    stage (a key of :data:`RUN_STAGES`) and how far the whole run is (0 to 1), step by step
+    while solving and cross-checking.
     """
     def report(stage: str, share: float) -> None:
         if progress is not None:
@@ -326,6 +328,7 @@ def compute_run(run: MatchRun, progress: Callable[[str, float], None] | None = N
         producer_profile=surplus if profiles else None,
         consumer_profile=deficit if profiles else None,
         weights=energy.weights if profiles else None,
+        cross_check_steps=int(current_app.config.get("MATCH_CROSS_CHECK_STEPS", 0)),
         progress=report,
     )
     report("saving", 0.0)
@@ -348,6 +351,7 @@ def execute_run(run_id: int) -> None:
             current_app.logger.exception("match run %s failed", run_id)
         db.session.rollback()
         run = db.session.get(MatchRun, run_id)
+        assert run is not None
         run.status = RunStatus.FAILED
         run.error = (str(err) if isinstance(err, GeoError) else f"{type(err).__name__}: {err}")[:500]
         run.finished_at = datetime.now(UTC)
@@ -383,11 +387,22 @@ def _store(run: MatchRun, result: Any) -> None:
         totals.matched_kwh, totals.surplus_kwh, totals.demand_kwh)
     run.energy_distance_kwh_m = totals.energy_distance_kwh_m
     run.seconds = result.seconds
-    certificate = result.certificate
-    run.certificate = None if certificate is None else {
-        "reference": "HiGHS (scipy.optimize.linprog)", "summary": certificate.summary(),
-        **{k: _plain(v) for k, v in asdict(certificate).items()},
-    }
+    run.certificate = certificate_record(result)
+
+
+def certificate_record(result: Any) -> dict[str, Any] | None:
+    """What a run stores about its proof: the exact certificate's verdict (``kind``) and the
+    HiGHS cross-check when one ran, each with a one-line summary."""
+    verdict = result.certificate
+    if verdict is None:
+        return None
+    record = {**{k: _plain(v) for k, v in asdict(verdict).items()},
+              "kind": "exact", "checker": "geo.certificate", "ok": verdict.ok,
+              "summary": verdict.summary()}
+    second = result.cross_check
+    record["cross_check"] = None if second is None else {
+        "summary": second.summary(), **{k: _plain(v) for k, v in asdict(second).items()}}
+    return record
 
 
 def _plain(value: Any) -> Any:
@@ -404,7 +419,8 @@ def _hour_of_step(mode: str) -> np.ndarray:
     if mode == "hourly":
         from geo.profiles import hourly_index
 
-        return hourly_index().hour.to_numpy()
+        hours: np.ndarray = hourly_index().hour.to_numpy()
+        return hours
     return np.zeros(1, dtype=int)
 
 
@@ -535,7 +551,7 @@ def what_if(run: MatchRun, site: Site) -> WhatIf:
     producers, surplus = energy.producers()
     consumers, deficit = energy.consumers()
     annual = run.mode == "annual"
-    kwargs = {"producer_profile": None if annual else surplus,
+    kwargs: dict[str, Any] = {"producer_profile": None if annual else surplus,
               "consumer_profile": None if annual else deficit,
               "weights": None if annual else energy.weights}
     # A site that is neither producer nor consumer yet joins with zero amounts.

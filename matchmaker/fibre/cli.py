@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from matchmaker.cli_support import _, transactional
-from matchmaker.fibre.services import refresh
 
 
 @click.command("snapshot-fibre")
@@ -13,5 +12,7 @@ from matchmaker.fibre.services import refresh
 def snapshot_fibre_command() -> None:
     """Take today's snapshot of fibre demand (once a day; running it again changes nothing),
     decide what is published and queue the "threshold reached" e-mail. Cron it daily."""
+    from matchmaker.fibre.services import refresh
+
     snapshot = refresh()
     click.echo(_("Fibre snapshot of %(day)s is ready.", day=snapshot.day.isoformat()))

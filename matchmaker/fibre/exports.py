@@ -12,10 +12,10 @@ from flask import Response
 from flask_babel import gettext as _
 
 from geo.crs import RD_NEW
-from matchmaker.exports import csv_response, nl_number, stamp, vector_response
 from matchmaker.fibre import services
 from matchmaker.fibre.models import FibreCheck
 from matchmaker.fibre.services import AreaProgress, CheckProgress, ConsentedAddress
+from matchmaker.web.exports import csv_response, nl_number, stamp, vector_response
 
 
 def area_label(row: AreaProgress, state: CheckProgress) -> str:

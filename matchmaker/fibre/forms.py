@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from matchmaker.campaigns.forms import MultiCheckboxField
 from matchmaker.fibre.models import ExclusionReason, Grouping
-from matchmaker.forms import LocalDecimalField, choices
+from matchmaker.web.forms import LocalDecimalField, choices
 
 PERCENT, COUNT = "percent", "count"
 

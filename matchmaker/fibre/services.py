@@ -42,10 +42,12 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from geo.addresses import is_residential
+from geo.addresses import is_residential, normalize_postcode, parse_house_number
+from geo.errors import GeoError
 from matchmaker.audit.models import AuditLog
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
+from matchmaker.database import rowcount
 from matchmaker.demand.models import Demand, Product, ProviderConsent, Stage
 from matchmaker.errors import N_, ServiceError
 from matchmaker.extensions import db
@@ -63,6 +65,7 @@ from matchmaker.fibre.models import (
 from matchmaker.mail.models import MailKind
 from matchmaker.mail.services import external_url, queue_mail
 from matchmaker.members.models import Organisation, Site
+from matchmaker.members.services import find_address
 from matchmaker.models import utcnow
 from matchmaker.privacy import history_is_safe, may_use, usable_days
 from matchmaker.register.models import AddressRecord, Area
@@ -204,14 +207,35 @@ def provider_label(user: User) -> str:
 # --- exclusions ---------------------------------------------------------------------------------
 
 
-def add_exclusion(check: FibreCheck, address: AddressRecord, *, reason: ExclusionReason | str,
-                  note: str, actor: User) -> FibreExclusion:
-    """Leave a register address out of the check's denominator (it must lie in its areas)."""
+def add_exclusion(check: FibreCheck, *, postcode: str, house_number: str,
+                  reason: ExclusionReason | str, note: str, actor: User) -> FibreExclusion:
+    """Leave a register address out of the check's denominator: it must be in the register
+    and lie in the check's areas."""
+    reason = ExclusionReason(reason)
+    try:
+        code = normalize_postcode(postcode)
+    except GeoError as err:
+        raise ServiceError(err.msgid, field="postcode", **err.params) from err
+    try:
+        number, addition = parse_house_number(house_number)
+    except GeoError as err:
+        raise ServiceError(err.msgid, field="house_number", **err.params) from err
+    address = find_address(code, number, addition).record
+    if address is None:
+        raise ServiceError(N_("This address is not in the register (or the addition is "
+                              "missing)."), field="house_number")
+    return exclude_address(check, address, reason=reason, note=note, actor=actor)
+
+
+def exclude_address(check: FibreCheck, address: AddressRecord, *,
+                    reason: ExclusionReason | str, note: str, actor: User) -> FibreExclusion:
+    """Leave ``address`` out of the check's denominator (it must lie in the check's areas)."""
     reason = ExclusionReason(reason)
     if not any(shapely.intersects_xy(r.geometry, address.x, address.y) for r in check.regions):
-        raise ServiceError(N_("This address is not in the areas of the check."), field="address")
+        raise ServiceError(N_("This address is not in the areas of the check."),
+                           field="postcode")
     if any(e.address_id == address.id for e in check.exclusions):
-        raise ServiceError(N_("This address is excluded already."), field="address")
+        raise ServiceError(N_("This address is excluded already."), field="postcode")
     if reason == ExclusionReason.OTHER and not note.strip():
         raise ServiceError(N_("Say why the address does not count."), field="note")
     exclusion = FibreExclusion(check=check, address=address, reason=reason,
@@ -261,7 +285,7 @@ def _insert_ignore(table: sa.Table, rows: list[dict[str, Any]], keys: list[str])
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=keys)
-    return int(db.session.execute(statement.execution_options(preserve_rowcount=True)).rowcount)
+    return rowcount(db.session.execute(statement.execution_options(preserve_rowcount=True)))
 
 
 def take_snapshot(day: date) -> FibreSnapshot:
@@ -270,11 +294,13 @@ def take_snapshot(day: date) -> FibreSnapshot:
     Idempotent and safe when two requests race: the day is UNIQUE and inserted with
     ``ON CONFLICT DO NOTHING``, so the second one uses the first one's snapshot.
     """
-    existing = db.session.scalar(sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
+    existing: FibreSnapshot | None = db.session.scalar(
+        sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
     if existing is not None:
         return existing
     if _insert_ignore(FibreSnapshot.__table__, [{"day": day, "taken_at": utcnow()}], ["day"]):
-        snapshot = db.session.scalar(sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
+        snapshot: FibreSnapshot | None = db.session.scalar(
+            sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
         assert snapshot is not None
         units = [
             {"snapshot_id": snapshot.id, "unit_key": str(u.unit_key),
@@ -286,7 +312,7 @@ def take_snapshot(day: date) -> FibreSnapshot:
             db.session.execute(sa.insert(FibreSnapshotUnit), units)
         return snapshot
     snapshot = db.session.scalar(sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
-    assert snapshot is not None  # taken by a concurrent request that has committed
+    assert isinstance(snapshot, FibreSnapshot)  # taken by a concurrent request that committed
     return snapshot
 
 
@@ -718,6 +744,7 @@ def notify_thresholds(day: date, *, now: datetime) -> int:
     checks = db.session.scalars(sa.select(FibreCheck).where(FibreCheck.deadline >= now))
     for check in checks:
         state = progress(check, day=day)
+        targets: list[tuple[AreaProgress, FibreCheckRegion | None]]
         if check.grouping == Grouping.TOGETHER:
             targets = [(row, None) for row in state.groups if row.key == "all"]
         else:

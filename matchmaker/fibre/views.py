@@ -12,12 +12,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from geo.addresses import AddressError, normalize_postcode, parse_house_number
-from geo.errors import GeoError
 from matchmaker.auth.decorators import member_required, role_required
 from matchmaker.auth.models import Role, User
 from matchmaker.campaigns.forms import LOCAL_TZ, end_of_day_utc
-from matchmaker.campaigns.views import drawn_polygon
 from matchmaker.database import set_write_intent, writes
 from matchmaker.demand import services as demand_services
 from matchmaker.demand.models import Demand, Product, Stage
@@ -36,11 +33,11 @@ from matchmaker.fibre.forms import (
     WhatIfForm,
 )
 from matchmaker.fibre.models import FibreCheck, FibreExclusion, Grouping
-from matchmaker.forms import apply_service_error, area_choices, choices
 from matchmaker.i18n import translate_error
 from matchmaker.members.models import Site
-from matchmaker.members.services import find_address
 from matchmaker.security import recent_login_required
+from matchmaker.web.forms import apply_service_error, area_choices, choices
+from matchmaker.web.geometry import drawn_polygon
 
 bp = Blueprint("fibre", __name__, url_prefix="/fibre")
 fibre_roles = role_required(Role.PROVIDER, Role.COORDINATOR, Role.ADMIN)
@@ -60,8 +57,8 @@ def _locale() -> str:
 def _check(check_id: int) -> FibreCheck:
     """The check if the user may see it; 404 otherwise (another provider's check does not
     exist for you)."""
-    check = db.session.get(FibreCheck, check_id)
-    if check is None or not services.can_see(check, current_user):
+    check = db.get_or_404(FibreCheck, check_id)
+    if not services.can_see(check, current_user):
         abort(404)
     return check
 
@@ -201,7 +198,11 @@ def _what_if(check: FibreCheck) -> tuple[WhatIfForm, dict[str, Any], bool]:
 @fibre_roles
 @writes
 def check(check_id: int) -> str:
-    check = _check(check_id)
+    return _check_page(_check(check_id))[0]
+
+
+def _check_page(check: FibreCheck, *, exclusion_form: ExclusionForm | None = None,
+                status: int = 200) -> tuple[str, int]:
     services.refresh()
     state = services.progress(check)
     form, options, active = _what_if(check)
@@ -209,10 +210,10 @@ def check(check_id: int) -> str:
     charts = {row.key: trend_chart(row.trend, row.needed) for row in [*state.areas, *state.groups]}
     return render_template(
         "fibre/check.html", check=check, state=state, charts=charts, what_if=what_if,
-        what_if_form=form, exclusion_form=ExclusionForm(), action_form=ActionForm(),
-        area_label=area_label, locale=_locale(), today=services.today(),
-        geojson_url=url_for("fibre.progress_geojson", check_id=check.id),
-    )
+        what_if_form=form, exclusion_form=exclusion_form or ExclusionForm(formdata=None),
+        action_form=ActionForm(), area_label=area_label, locale=_locale(),
+        today=services.today(), geojson_url=url_for("fibre.progress_geojson", check_id=check.id),
+    ), status
 
 
 @bp.route("/checks/<int:check_id>/progress.geojson", endpoint="progress_geojson")
@@ -251,29 +252,21 @@ def addresses_csv_view(check_id: int) -> Response:
 
 @bp.route("/checks/<int:check_id>/exclusions", methods=["POST"])
 @fibre_roles
-def add_exclusion(check_id: int) -> Response:
+def add_exclusion(check_id: int) -> Response | tuple[str, int]:
     check = _check(check_id)
     form = ExclusionForm()
     if not form.validate_on_submit():
-        flash(_("Enter the postcode and house number of the address."), "error")
-        return redirect(url_for("fibre.check", check_id=check.id, _anchor="exclusions"))
+        return _check_page(check, exclusion_form=form, status=422)
     try:
-        postcode = normalize_postcode(form.postcode.data)
-        number, addition = parse_house_number(form.house_number.data)
-    except (AddressError, GeoError) as err:
-        flash(translate_error(err), "error")
-        return redirect(url_for("fibre.check", check_id=check.id, _anchor="exclusions"))
-    found = find_address(postcode, number, addition)
-    if found.record is None:
-        flash(_("This address is not in the register (or the addition is missing)."), "error")
-        return redirect(url_for("fibre.check", check_id=check.id, _anchor="exclusions"))
-    try:
-        services.add_exclusion(check, found.record, reason=form.reason.data,
-                               note=form.note.data or "", actor=current_user)
+        services.add_exclusion(check, postcode=form.postcode.data or "",
+                               house_number=form.house_number.data or "",
+                               reason=form.reason.data, note=form.note.data or "",
+                               actor=current_user)
     except ServiceError as err:
-        flash(translate_error(err), "error")
-    else:
-        flash(_("The address no longer counts for this check."), "success")
+        if not apply_service_error(form, err, translate_error(err)):
+            flash(translate_error(err), "error")
+        return _check_page(check, exclusion_form=form, status=err.status)
+    flash(_("The address no longer counts for this check."), "success")
     return redirect(url_for("fibre.check", check_id=check.id, _anchor="exclusions"))
 
 
@@ -281,9 +274,8 @@ def add_exclusion(check_id: int) -> Response:
 @fibre_roles
 def remove_exclusion(check_id: int, exclusion_id: int) -> Response:
     check = _check(check_id)
-    exclusion = db.session.get(FibreExclusion, exclusion_id)
-    if exclusion is None or exclusion.check_id != check.id:
-        abort(404)
+    exclusion = db.first_or_404(sa.select(FibreExclusion).where(
+        FibreExclusion.id == exclusion_id, FibreExclusion.check_id == check.id))
     if not ActionForm().validate_on_submit():
         abort(400)
     services.remove_exclusion(exclusion, actor=current_user)
@@ -295,10 +287,8 @@ def remove_exclusion(check_id: int, exclusion_id: int) -> Response:
 
 
 def _own_demand(demand_id: int) -> Demand:
-    demand = db.session.get(Demand, demand_id)
-    if demand is None or demand.site.organisation_id != current_user.organisation_id:
-        abort(404)
-    return demand
+    return db.first_or_404(sa.select(Demand).join(Demand.site).where(
+        Demand.id == demand_id, Site.organisation_id == current_user.organisation_id))
 
 
 @bp.route("/consents")
@@ -347,9 +337,8 @@ def withdraw_consent(demand_id: int, provider_id: int) -> Response:
     demand = _own_demand(demand_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    provider = db.session.get(User, provider_id)
-    if provider is None or not demand_services.withdraw_consent(demand, provider,
-                                                                actor=current_user):
+    provider = db.get_or_404(User, provider_id)
+    if not demand_services.withdraw_consent(demand, provider, actor=current_user):
         abort(404)
     flash(_("Consent withdrawn: %(provider)s no longer sees your company name and address "
             "for this demand.", provider=services.provider_label(provider)), "info")

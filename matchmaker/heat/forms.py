@@ -5,8 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField
 from wtforms.validators import NumberRange, Optional
 
-from matchmaker.forms import LocalFloatField, choices
 from matchmaker.heat.services import DEFAULT_GAP_M
+from matchmaker.web.forms import LocalFloatField, choices
 
 MONTHS = [_l("January"), _l("February"), _l("March"), _l("April"), _l("May"), _l("June"),
           _l("July"), _l("August"), _l("September"), _l("October"), _l("November"),

@@ -32,6 +32,7 @@ from matchmaker.energy.models import AssetKind, EnergyAsset
 from matchmaker.energy.services import asset, get_or_create_asset, number_in_range
 from matchmaker.errors import N_, ServiceError
 from matchmaker.extensions import db
+from matchmaker.frames import point_frame
 from matchmaker.members.models import Organisation, Site
 from matchmaker.register.models import AddressRecord
 
@@ -107,13 +108,6 @@ def temperature_class_of(celsius: float | None) -> str:
 
 # --- the analysis ------------------------------------------------------------------------------
 
-def _points(rows: list[Any], columns: list[str]) -> gpd.GeoDataFrame:
-    frame = pd.DataFrame(rows, columns=columns)
-    return gpd.GeoDataFrame(frame.drop(columns=["x", "y"]),
-                            geometry=gpd.points_from_xy(frame["x"].astype(float),
-                                                        frame["y"].astype(float)), crs=RD_NEW)
-
-
 def heat_sources() -> gpd.GeoDataFrame:
     rows = db.session.execute(
         sa.select(EnergyAsset.site_id, Organisation.name, EnergyAsset.annual_mwh,
@@ -122,7 +116,7 @@ def heat_sources() -> gpd.GeoDataFrame:
         .where(EnergyAsset.kind == AssetKind.HEAT_SOURCE, EnergyAsset.annual_mwh > 0)
         .order_by(EnergyAsset.site_id)
     ).all()
-    frame = _points(rows, ["site_id", "organisation", "mwh", "temperature_c", "mask", "x", "y"])
+    frame = point_frame(rows, ["site_id", "organisation", "mwh", "temperature_c", "mask", "x", "y"])
     frame["id"] = frame["site_id"].astype(str)
     frame["months"] = [len(months_of(None if pd.isna(m) else int(m))) for m in frame["mask"]]
     return frame.drop(columns="mask")
@@ -146,7 +140,7 @@ def heat_sinks() -> gpd.GeoDataFrame:
         (r[0], r[1], float(r[2]), None, r[4], r[5]) for r in demand if r[0] not in with_asset
     ]
     rows.sort(key=lambda r: r[0])
-    frame = _points(rows, ["site_id", "organisation", "mwh", "temperature_c", "x", "y"])
+    frame = point_frame(rows, ["site_id", "organisation", "mwh", "temperature_c", "x", "y"])
     frame["id"] = frame["site_id"].astype(str)
     frame["mwh"] = frame["mwh"].astype(float)
     frame["temperature_c"] = frame["temperature_c"].astype(float)
@@ -170,12 +164,11 @@ def potential_joiners(near: gpd.GeoSeries, *, radius_m: float,
     frame = pd.DataFrame(rows, columns=["bag_id", "street", "number", "addition", "use", "x",
                                         "y"])
     frame = frame[~is_residential(frame["use"]) & ~frame["bag_id"].isin(exclude_bag_ids)]
-    points = gpd.GeoDataFrame(
+    points = point_frame(pd.DataFrame(
         {"id": "a" + frame["bag_id"], "mwh": POTENTIAL_MWH_PER_ADDRESS,
          "address": frame["street"] + " " + frame["number"].astype(str) + frame["addition"]
-         .where(frame["addition"] == "", "-" + frame["addition"])},
-        geometry=gpd.points_from_xy(frame["x"], frame["y"]), crs=RD_NEW,
-    )
+         .where(frame["addition"] == "", "-" + frame["addition"]),
+         "x": frame["x"], "y": frame["y"]}))
     within = points.geometry.dwithin(near.union_all(), radius_m)
     return points[within.to_numpy()].reset_index(drop=True)
 
@@ -203,8 +196,8 @@ def analyse(*, max_gap_m: float = DEFAULT_GAP_M, detour_factor: float = DETOUR_F
     tipping: dict[int, Tipping] = {}
     labels: dict[str, str] = dict(zip(sinks["id"], sinks["organisation"], strict=True))
     if with_tipping and len(networks):
-        member_bags = set(db.session.scalars(sa.select(Site.bag_id).where(
-            Site.bag_id.is_not(None))))
+        member_bags = {bag for bag in db.session.scalars(sa.select(Site.bag_id).where(
+            Site.bag_id.is_not(None))) if bag is not None}
         for network_id, network in networks.iterrows():
             if network["viability"] == "critical":
                 points = network["site_points"]

@@ -3,7 +3,7 @@ networks by viability, what would tip them, and export them for the municipality
 
 from __future__ import annotations
 
-import json
+import math
 from typing import Any
 
 import shapely
@@ -12,16 +12,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from geo.crs import geojson_wgs84
 from matchmaker.auth.decorators import member_required, staff_required
 from matchmaker.errors import ServiceError
-from matchmaker.exports import stamp, vector_response
-from matchmaker.forms import apply_service_error
 from matchmaker.heat import services
 from matchmaker.heat.forms import HeatFilterForm, HeatForm
 from matchmaker.i18n import translate_error
-from matchmaker.members.views import own_site
-from matchmaker.printing import svg_map
+from matchmaker.web.exports import stamp, vector_response
+from matchmaker.web.forms import apply_service_error
+from matchmaker.web.geojson import geojson_response
+from matchmaker.web.lookup import own_site
+from matchmaker.web.printing import svg_map
 
 bp = Blueprint("heat", __name__)
 
@@ -100,22 +100,21 @@ def networks() -> str:
 def networks_geojson() -> Response:
     """Trench sketches coloured by viability, and the sources and sinks, in WGS84."""
     _form, analysis = _analysis()
-    features = []
+    geometries: list[Any] = []
+    properties: list[dict[str, Any]] = []
     for network_id, n in analysis.networks.iterrows():
-        if n.geometry.is_empty:
-            continue
-        features.append({"type": "Feature", "geometry": geojson_wgs84(n.geometry), "properties": {
-            "kind": "network", "network_id": int(network_id), "viability": n["viability"],
-            "density": None if n["heat_density_mwh_per_m"] != n["heat_density_mwh_per_m"]
-            else round(float(n["heat_density_mwh_per_m"]), 3)}})
+        density = n["heat_density_mwh_per_m"]
+        geometries.append(n.geometry)
+        properties.append({"kind": "network", "network_id": int(network_id),
+                           "viability": n["viability"],
+                           "density": None if math.isnan(density) else round(float(density), 3)})
     for frame, kind in ((analysis.sources, "source"), (analysis.sinks, "sink")):
         for row in frame.itertuples():
-            features.append({"type": "Feature", "geometry": geojson_wgs84(row.geometry),
-                             "properties": {
+            geometries.append(row.geometry)
+            properties.append({
                 "kind": kind, "name": row.organisation, "mwh": round(float(row.mwh), 1),
-                "network_id": None if row.network_id != row.network_id else int(row.network_id)}})
-    return Response(json.dumps({"type": "FeatureCollection", "features": features}),
-                    mimetype="application/geo+json")
+                "network_id": None if row.network_id != row.network_id else int(row.network_id)})
+    return geojson_response(geometries, properties)
 
 
 @bp.route("/coordinator/heat/export.<any(geojson,gpkg):fmt>")

@@ -19,10 +19,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import force_locale, gettext
+from flask_sqlalchemy.pagination import Pagination
 from jinja2 import Environment
 from markupsafe import Markup, escape
 from sqlalchemy.dialects import postgresql, sqlite
 
+from matchmaker.database import rowcount
 from matchmaker.extensions import db
 from matchmaker.i18n import localized
 from matchmaker.mail.models import MailKind, Outbox
@@ -116,7 +118,7 @@ def queue_mail(
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
     # rowcount of an INSERT is only kept on request (SQLAlchemy 2: UPDATE/DELETE only).
     result = db.session.execute(statement.execution_options(preserve_rowcount=True))
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 # --- delivery ---------------------------------------------------------------------------------
@@ -154,7 +156,7 @@ def claim(message_id: int) -> Outbox | None:
         .values(attempts=Outbox.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         return None
     message = db.session.get(Outbox, message_id)
     if message is not None:
@@ -206,9 +208,7 @@ def deliver(message: Outbox, connection: smtplib.SMTP, sender: str) -> None:
     db.session.flush()
 
 
-def outbox_page(page: int, size: int = 50) -> tuple[list[Outbox], int]:
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Outbox)) or 0
-    rows = list(db.session.scalars(
-        sa.select(Outbox).order_by(Outbox.id.desc()).offset((page - 1) * size).limit(size)
-    ))
-    return rows, total
+def outbox_page(page: int, *, per_page: int) -> Pagination:
+    """One page of the outbox, newest first, counted and sliced in SQL."""
+    return db.paginate(sa.select(Outbox).order_by(Outbox.id.desc()), page=page,
+                       per_page=per_page, error_out=False)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -14,6 +14,7 @@ from matchmaker.auth.models import Role
 from matchmaker.extensions import db, login_manager
 from matchmaker.mail.models import MailKind, Outbox
 from matchmaker.mail.services import outbox_page, smtp_configured
+from matchmaker.web.paging import page_number
 
 bp = Blueprint("mail", __name__, url_prefix="/admin/outbox")
 
@@ -53,17 +54,14 @@ def outbox_access(view: Callable[..., Any]) -> Callable[..., Any]:
 @bp.route("")
 @outbox_access
 def outbox() -> str:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows, total = outbox_page(page)
-    pages = max((total + 49) // 50, 1)
-    return render_template("mail/outbox.html", rows=rows, total=total, page=page, pages=pages,
+    result = outbox_page(page_number(), per_page=current_app.config["PAGE_SIZE"])
+    return render_template("mail/outbox.html", rows=result.items, total=result.total,
+                           page=result.page, pages=max(result.pages, 1),
                            smtp=smtp_configured(current_app.config))
 
 
 @bp.route("/<int:message_id>")
 @outbox_access
 def message(message_id: int) -> str:
-    item = db.session.get(Outbox, message_id)
-    if item is None:
-        abort(404)
+    item = db.get_or_404(Outbox, message_id)
     return render_template("mail/message.html", message=item)

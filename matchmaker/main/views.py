@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 import sqlalchemy as sa
 import xstatic.pkg.leaflet
 from flask import (
@@ -18,7 +16,6 @@ from flask import (
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
-from geo.crs import geojson_wgs84
 from matchmaker.auth.decorators import role_required
 from matchmaker.auth.forms import LanguageForm
 from matchmaker.auth.models import Role
@@ -26,7 +23,8 @@ from matchmaker.auth.services import set_locale
 from matchmaker.demand import services as demand_services
 from matchmaker.demand.models import Product
 from matchmaker.extensions import db
-from matchmaker.register.models import Area, AreaKind
+from matchmaker.register.models import Area
+from matchmaker.web.geojson import geojson_response
 
 bp = Blueprint("main", __name__)
 
@@ -64,21 +62,12 @@ def leaflet(filename: str) -> Response:
     return send_from_directory(xstatic.pkg.leaflet.BASE_DIR, filename, max_age=7 * 24 * 3600)
 
 
-def areas_feature_collection(kinds: tuple[AreaKind, ...] = tuple(AreaKind)) -> dict[str, object]:
-    features = []
-    for area in db.session.scalars(sa.select(Area).where(Area.kind.in_(kinds)).order_by(Area.id)):
-        features.append({
-            "type": "Feature",
-            "geometry": geojson_wgs84(area.geometry),
-            "properties": {"id": area.id, "name": area.name, "kind": area.kind.value},
-        })
-    return {"type": "FeatureCollection", "features": features}
-
-
 @bp.route("/areas.geojson")
 @login_required
 def areas_geojson() -> Response:
-    return Response(json.dumps(areas_feature_collection()), mimetype="application/geo+json")
+    areas = list(db.session.scalars(sa.select(Area).order_by(Area.id)))
+    return geojson_response([a.geometry for a in areas], [
+        {"id": a.id, "name": a.name, "kind": a.kind.value} for a in areas])
 
 
 @bp.route("/provider")

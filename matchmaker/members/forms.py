@@ -7,14 +7,14 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
 from matchmaker.demand.models import Stage
-from matchmaker.forms import (
+from matchmaker.members.models import ENERGY_LABELS, Tenure
+from matchmaker.web.forms import (
     LocalDecimalField,
     LocalFloatField,
     OptionalIntegerField,
     choices,
     not_negative,
 )
-from matchmaker.members.models import ENERGY_LABELS, Tenure
 
 
 class OrganisationForm(FlaskForm):

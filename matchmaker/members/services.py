@@ -12,6 +12,7 @@ from geo.addresses import AddressError, addition_key, normalize_addition, normal
 from geo.crs import in_netherlands, wgs84_to_rd
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
+from matchmaker.auth.services import check_new_account, create_user
 from matchmaker.campaigns.models import (
     Campaign,
     CampaignState,
@@ -115,16 +116,9 @@ def register_member(
     *, email: str, password: str, name: str, organisation: dict[str, Any], locale: str = "nl"
 ) -> User:
     """Self-registration: a new organisation and its first member account, in one go."""
-    from matchmaker.auth.services import check_password, create_user, find_user, normalize_email
 
     # Check the account first so a refused password does not leave an organisation behind.
-    email = normalize_email(email)
-    check_password(password, email=email)
-    if find_user(email) is not None:
-        raise Conflict(
-            N_("An account with this e-mail address exists already; log in instead."),
-            field="email",
-        )
+    email = check_new_account(email, password)
     org = register_organisation(
         actor=None, contact_name=organisation.pop("contact_name", None) or name,
         contact_email=organisation.pop("contact_email", None) or email, **organisation,

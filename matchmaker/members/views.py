@@ -29,7 +29,6 @@ from matchmaker.demand import services as demand_services
 from matchmaker.demand.models import Demand, Stage
 from matchmaker.errors import Conflict, ServiceError
 from matchmaker.extensions import db
-from matchmaker.forms import apply_service_error, choices
 from matchmaker.i18n import translate_error
 from matchmaker.members import gdpr, services
 from matchmaker.members.forms import (
@@ -41,18 +40,12 @@ from matchmaker.members.forms import (
 )
 from matchmaker.members.models import Site
 from matchmaker.security import recent_login_required
+from matchmaker.web.forms import apply_service_error, choices
+from matchmaker.web.lookup import own_site
 
 bp = Blueprint("members", __name__)
 
 ATTRIBUTE_FIELDS = services.SITE_ATTRIBUTES
-
-
-def own_site(site_id: int) -> Site:
-    """The site if it belongs to the user's organisation; 404 otherwise (no existence leak)."""
-    site = db.session.get(Site, site_id)
-    if site is None or site.organisation_id != current_user.organisation_id:
-        abort(404)
-    return site
 
 
 def _error(form: Any, err: ServiceError) -> None:

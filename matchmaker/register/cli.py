@@ -7,7 +7,6 @@ import click
 
 from matchmaker.cli_support import _, transactional
 from matchmaker.register.models import AreaKind
-from matchmaker.register.services import count_rows, import_addresses, import_areas
 
 MAX_REPORTED = 50
 
@@ -27,6 +26,8 @@ def import_addresses_command(file: Path, layer: str | None, assume_crs: str | No
     Bad rows are reported and skipped; a malformed file imports nothing. Importing again
     updates existing records (by id).
     """
+    from matchmaker.register.services import count_rows, import_addresses
+
     total = count_rows(file) if file.exists() else 0
     if sys.stderr.isatty():
         with click.progressbar(length=total, label=_("Importing"), file=sys.stderr,
@@ -70,6 +71,8 @@ def import_areas_command(file: Path, kind: str, name_column: str | None, code_co
 
     Any CRS is transformed to RD New. Invalid or empty polygons refuse the whole file.
     """
+    from matchmaker.register.services import import_areas
+
     report = import_areas(file, kind=kind, actor=None, name_column=name_column,
                           code_column=code_column, layer=layer, assume_crs=assume_crs)
     click.echo(_("%(created)s areas created, %(updated)s updated (%(kind)s).",

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import shapely
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from matchmaker.extensions import db
 from matchmaker.models import TimestampMixin, enum_column, utcnow
 from matchmaker.types import UTCDateTime
+
+if TYPE_CHECKING:
+    import shapely
 
 
 class AddressRecord(db.Model):
@@ -39,10 +42,14 @@ class PolygonMixin:
 
     @property
     def geometry(self) -> shapely.Geometry:
+        import shapely  # on use: the command line's help must not load it
+
         return shapely.from_wkb(self.geometry_wkb)
 
     @geometry.setter
     def geometry(self, geom: shapely.Geometry) -> None:
+        import shapely
+
         self.geometry_wkb = shapely.to_wkb(geom)
         self.minx, self.miny, self.maxx, self.maxy = (float(v) for v in geom.bounds)
         self._set_extra(geom)

@@ -46,14 +46,14 @@ REPORTS = {
     "en": ["Matched: 20,000.0 kWh per year in 2 pairs (annual).",
            "Surplus used: 100.0% of 20,000.0 kWh.",
            "Demand covered: 97.6% of 20,500.0 kWh.",
-           "Certificate: optimal, confirmed by HiGHS",
-           "on the whole instance: matched 20,000.000 vs 20,000.000 kWh"],
+           "Certificate: proven optimal by the exact duality certificate on 1 of 1 steps",
+           "matched 20,000.000 kWh = cut 20,000.000 kWh"],
     # Dutch by default, numbers written the Dutch way.
     None: ["Gekoppeld: 20.000,0 kWh per jaar in 2 paren (annual).",
            "Overschot benut: 100,0% van 20.000,0 kWh.",
            "Vraag gedekt: 97,6% van 20.500,0 kWh.",
-           "Certificaat: optimaal, bevestigd door HiGHS",
-           "op de hele instantie: gekoppeld 20.000,000 tegen 20.000,000 kWh"],
+           "Certificaat: bewezen optimaal door het exacte dualiteitscertificaat op 1 van 1 stappen",
+           "gekoppeld 20.000,000 kWh = snede 20.000,000 kWh"],
 }
 
 
@@ -100,7 +100,7 @@ office,{X0 + 20},{Y0},1000,G1
     assert list(flows.columns) == ["producer_id", "consumer_id", "kwh", "distance_m", "hours"]
     assert flows["kwh"].sum() == pytest.approx(8750, rel=1e-3)  # demand is everywhere larger
     assert (flows["hours"] > 0).all() and (flows["hours"] <= 8760).all()
-    assert "(typical_day)" in result.stdout and "24 of" in result.stdout
+    assert "(typical_day)" in result.stdout and "on 288 of 288 steps" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -146,3 +146,95 @@ def test_unwritable_output_exits_2(runner, files):
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "flows.csv cannot be written" in lines[0]
+
+
+# --- the certificate file and `matchmaker verify` ----------------------------------------------
+
+
+def verify(runner, *args):
+    from matchmaker.energy.cli import verify_command
+
+    return runner.invoke(verify_command, [str(a) for a in args])
+
+
+def rewrite(path, change):
+    """The certificate at ``path`` with ``change(frame)`` applied to its rows, metadata kept."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    frame = change(table.to_pandas())
+    pq.write_table(pa.Table.from_pandas(frame, schema=table.schema, preserve_index=False), path)
+
+
+@pytest.fixture
+def certified(runner, tmp_path):
+    # The issue's example: 10 kWh to a consumer 10 m away; another one at 1000 m.
+    producers = write(tmp_path / "p.csv", f"id,x,y,surplus_kwh\na,{X0},{Y0},10")
+    consumers = write(tmp_path / "c.csv", f"""
+id,x,y,demand_kwh
+x,{X0 + 10},{Y0},10
+y,{X0 + 1000},{Y0},10
+""")
+    flows, cert = tmp_path / "flows.csv", tmp_path / "cert.parquet"
+    result = run(runner, producers, consumers, "--max-distance-m", 1000, "-o", flows,
+                 "--certificate", cert)
+    assert result.exit_code == 0, result.output
+    assert "Certificate written to cert.parquet." in result.stdout
+    return producers, consumers, flows, cert
+
+
+def test_verify_proves_a_run_from_its_files(runner, certified):
+    result = verify(runner, *certified)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ("Proven optimal: 1 steps (annual); matched 10.000 kWh = the cut, "
+                             "energy x distance 100.0 kWh x m = the dual objective.\n")
+
+
+def moved(frame):
+    flow = frame["wh"].notna()
+    frame.loc[flow & (frame["consumer_id"] == "x"), "wh"] -= 1
+    extra = frame[flow & (frame["consumer_id"] == "x")].assign(consumer_id="y", wh=1)
+    return pd.concat([frame, extra], ignore_index=True)
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (moved, "1 pair arc(s) carry energy at a positive reduced cost"),
+    (lambda f: f[~(f["wh"].notna() & (f["consumer_id"] == "x"))],
+     "matched 0 Wh but the cut holds 10000 Wh"),
+    (lambda f: f.assign(wh=f["wh"] + 1), "1 producer(s) deliver more than their supply"),
+])
+def test_verify_rejects_a_mutated_flow(runner, certified, change, reason):
+    producers, consumers, flows, cert = certified
+    rewrite(cert, change)
+    result = verify(runner, producers, consumers, flows, cert)
+    assert result.exit_code == 1 and result.stdout.startswith("NOT proven optimal: ")
+    assert reason in result.stdout and len(result.stdout.splitlines()) == 1
+
+
+def test_verify_rejects_flows_that_are_not_the_certificates(runner, certified):
+    producers, consumers, flows, cert = certified
+    flows.write_text("producer_id,consumer_id,kwh,distance_m\na,x,9.999,10.0\na,y,0.001,1000\n")
+    result = verify(runner, producers, consumers, flows, cert)
+    assert result.exit_code == 1
+    assert "flows.csv: a -> x has 9.999 kWh, the certificate 10.0 kWh" in result.stdout
+
+
+def test_verify_says_which_file_is_unreadable(runner, certified):
+    producers, consumers, flows, cert = certified
+    result = verify(runner, producers, consumers, flows, producers)
+    assert result.exit_code == 2 and "p.csv is not a certificate file" in result.stderr
+    rewrite(cert, lambda f: f.assign(producer_id=f["producer_id"].replace("a", "q")))
+    result = verify(runner, producers, consumers, flows, cert)
+    assert result.exit_code == 2
+    assert "cert.parquet: producer_id q is not in the input files." in result.stderr
+
+
+def test_verify_checks_every_step_of_a_profile_run(runner, tmp_path):
+    producers = write(tmp_path / "p.csv", f"id,x,y,surplus_kwh\na,{X0},{Y0},8750")
+    consumers = write(tmp_path / "c.csv", f"id,x,y,demand_kwh\nn,{X0 + 10},{Y0},100000")
+    flows, cert = tmp_path / "f.csv", tmp_path / "cert.parquet"
+    assert run(runner, producers, consumers, "--mode", "typical_day", "-o", flows,
+               "--certificate", cert).exit_code == 0
+    result = verify(runner, producers, consumers, flows, cert)
+    assert result.exit_code == 0 and "Proven optimal: 288 steps (typical_day)" in result.stdout

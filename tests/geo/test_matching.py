@@ -13,16 +13,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
+from benchmarks.peers import ortools_solve
+from geo.certificate import Checker, StepProofs
 from geo.errors import ColumnError, CoordinateError, CRSError, GeoError, ParameterError
 from geo.matching import (
     CertificateError,
     StepFlows,
     build_problem,
     candidate_pairs,
-    certify,
+    cross_check,
+    instance_of,
     marginal_gain,
     match_energy,
-    ortools_solve,
     reference_solve,
     solve,
 )
@@ -76,9 +78,14 @@ def test_candidate_pairs_are_sorted_and_local():
 def test_candidate_pairs_validate_inputs():
     p = sites([("a", 0, 0, 1)])
     c = sites([("x", 10, 0, 1)], "demand_kwh")
-    for bad in (0, -5, float("nan"), float("inf")):
-        with pytest.raises(ParameterError, match="max_distance_m must be a positive number"):
+    for bad in (0, -5, float("nan"), float("inf"), "100", True, None):
+        with pytest.raises(ParameterError) as info:
             candidate_pairs(p, c, max_distance_m=bad)
+        # The same rule and words as bundling and heat (geo.validation).
+        assert str(info.value) == (
+            f"max_distance_m must be a positive number of metres, not {bad}.")
+        with pytest.raises(ParameterError, match="must be a positive number of metres"):
+            match_energy(p, c, max_distance_m=bad)
     with pytest.raises(CRSError, match="consumers are in geographic coordinates"):
         candidate_pairs(p, c.to_crs("EPSG:4326"), max_distance_m=10)
     with pytest.raises(CRSError, match="producers have no coordinate reference system"):
@@ -234,7 +241,8 @@ def test_limits_distance_and_solvers_agree_in_every_step(instance, distance, see
     supply = rng.random((len(p), n_steps)) * (rng.random((len(p), n_steps)) < 0.6) * 5
     demand = rng.random((len(c), n_steps)) * (rng.random((len(c), n_steps)) < 0.6) * 5
     r = match_energy(p, c, max_distance_m=distance, mode="typical_day",
-                     producer_profile=supply, consumer_profile=demand, certify_steps=3)
+                     producer_profile=supply, consumer_profile=demand, cross_check_steps=3)
+    assert r.certificate.ok and r.certificate.steps_checked == n_steps
     pr, sol = r.problem, r.solution
     out = np.zeros((pr.n_producers, n_steps), dtype=np.int64)
     inn = np.zeros((pr.n_consumers, n_steps), dtype=np.int64)
@@ -256,14 +264,14 @@ def test_limits_distance_and_solvers_agree_in_every_step(instance, distance, see
 # --- profile modes ---------------------------------------------------------------------------
 
 
-def test_solve_and_certify_report_progress_step_by_step():
+def test_solve_and_cross_check_report_progress_step_by_step():
     p = sites([("a", 0, 0, 0.0), ("b", 300, 0, 0.0)])
     c = sites([("x", 100, 0, 0.0), ("y", 200, 0, 0.0), ("z", 400, 0, 0.0)], "demand_kwh")
     rng = np.random.default_rng(7)
     seen = []
     r = match_energy(p, c, max_distance_m=500, mode="typical_day",
                      producer_profile=rng.random((2, 288)) * 3,
-                     consumer_profile=rng.random((3, 288)), certify_steps=5,
+                     consumer_profile=rng.random((3, 288)), cross_check_steps=5,
                      progress=lambda stage, share: seen.append((stage, share)))
     solving = [share for stage, share in seen if stage == "solving"]
     certifying = [share for stage, share in seen if stage == "certifying"]
@@ -287,7 +295,7 @@ def test_typical_day_noon_surplus_cannot_serve_night_demand():
     assert r.flows["hours"].tolist() == [365.0]
     assert r.totals.surplus_kwh == 3 * 365 and r.totals.demand_kwh == 6 * 365
     assert r.step_flows["step"].tolist() == [12 + 24 * m for m in range(12)]
-    assert r.certificate.steps == tuple(12 + 24 * m for m in range(12))
+    assert r.certificate.ok and r.certificate.steps_checked == 288
 
 
 def test_matching_with_standard_profiles():
@@ -300,7 +308,7 @@ def test_matching_with_standard_profiles():
                      producer_profile=supply, consumer_profile=demand)
     assert 0 < r.totals.matched_kwh < min(r.totals.surplus_kwh, r.totals.demand_kwh)
     assert r.totals.surplus_kwh == pytest.approx(40 * 875)
-    assert r.certificate.ok and len(r.certificate.steps) == 24
+    assert r.certificate.ok and r.certificate.steps_checked == 288
     annual = match_energy(p.assign(surplus_kwh=[26_250.0, 8_750.0]),
                           c.assign(demand_kwh=[20_000.0, 5_000.0, 9_000.0]), max_distance_m=1000)
     # Matching hour by hour can never match more than matching the yearly sums.
@@ -313,7 +321,8 @@ def test_hourly_mode_runs_on_a_year():
     supply = pv_profile(lon=6.56, lat=52.99, kwp=np.array([5.0]), mode="hourly")
     demand = consumption_profile(annual_kwh=[3000.0], category="g1", mode="hourly")
     r = match_energy(p, c, max_distance_m=50, mode="hourly", producer_profile=supply,
-                     consumer_profile=demand, certify_steps=5)
+                     consumer_profile=demand)
+    assert r.certificate.ok and r.certificate.steps_checked == 8760
     expected = np.minimum(np.floor(supply.values[0] * 1000 + 1e-9),
                           np.floor(demand.values[0] * 1000 + 1e-9)).sum() / 1000
     assert r.totals.matched_kwh == pytest.approx(expected, abs=0.01)
@@ -333,8 +342,8 @@ def test_hourly_mode_runs_on_a_year():
         (lambda p, c: (p.assign(id=["a", "a"]), c), ColumnError,
          "producers: duplicate id(s) a."),
         (lambda p, c: (p.drop(columns="surplus_kwh"), c), ColumnError,
-         "producers: missing column surplus_kwh."),
-        (lambda p, c: (p, c.drop(columns="id")), ColumnError, "consumers: missing column id."),
+         "producers: missing column(s) surplus_kwh."),
+        (lambda p, c: (p, c.drop(columns="id")), ColumnError, "consumers: missing column(s) id."),
         (lambda p, c: (p.to_crs("EPSG:4326"), c), CRSError, "producers are in geographic"),
         (lambda p, c: (p.assign(feed_in_kw=[1.0, -2.0]), c), ColumnError,
          "producers: feed_in_kw is negative for id(s) b."),
@@ -382,75 +391,159 @@ def test_profile_inputs_are_validated():
 def solved():
     p = sites([("a", 0, 0, 10.0), ("b", 500, 0, 10.0), ("c", 2000, 0, 5.0)])
     c = sites([("x", 0, 100, 10.0), ("y", 0, -900, 10.0), ("z", 2100, 0, 6.0)], "demand_kwh")
-    return match_energy(p, c, max_distance_m=1000)
+    return p, c, match_energy(p, c, max_distance_m=1000)
 
 
-def test_certificate_confirms_the_solution(solved):
-    cert = solved.certificate
-    assert cert.ok and cert.feasible and cert.steps == (0,)
-    assert cert.matched_wh == 25_000 and cert.reference_matched_wh == pytest.approx(25_000)
-    assert cert.cost == pytest.approx(cert.reference_cost)
-    assert "optimal" in cert.summary() and "HiGHS" in cert.summary()
+def proofs_of(problem):
+    blocks = []
+    solve(problem, prove=blocks.append)
+    assert len(blocks) == 1
+    return blocks[0]
 
 
-def _with_flow(problem, solution, changes):
-    flow = solution.dense(0, problem.n_arcs)
+def with_flows(proofs, problem, changes, drop=()):
+    """``proofs`` with ``changes[(producer, consumer)]`` Wh added in every step and the pairs in
+    ``drop`` removed; the cut and the potentials stay the solver's."""
+    flows = {(int(p), int(c), int(r)): int(w) for p, c, r, w in zip(
+        proofs.flow_producer, proofs.flow_consumer, proofs.flow_row, proofs.flow_wh,
+        strict=True)}
+    pid = {v: i for i, v in enumerate(problem.producer_ids)}
+    cid = {v: i for i, v in enumerate(problem.consumer_ids)}
     for (p, c), delta in changes.items():
-        arc = np.flatnonzero((problem.producer_ids[problem.arc_producer] == p)
-                             & (problem.consumer_ids[problem.arc_consumer] == c))[0]
-        flow[arc] += delta
-    arcs = np.flatnonzero(flow)
-    return StepFlows(np.zeros(len(arcs), dtype=np.int64), arcs, flow[arcs])
+        key = (pid[p], cid[c], 0)
+        flows[key] = flows.get(key, 0) + delta
+    for p, c in drop:
+        flows.pop((pid[p], cid[c], 0))
+    keys = [k for k, w in flows.items() if w]
+    return replace(
+        proofs, flow_producer=np.array([k[0] for k in keys], dtype=np.int64),
+        flow_consumer=np.array([k[1] for k in keys], dtype=np.int64),
+        flow_row=np.array([k[2] for k in keys], dtype=np.int64),
+        flow_wh=np.array([flows[k] for k in keys], dtype=np.int64))
 
 
-def test_certificate_catches_less_energy(solved):
-    wrong = _with_flow(solved.problem, solved.solution, {("a", "y"): -1000})
-    with pytest.raises(CertificateError, match="matched 24000 Wh, HiGHS 25000"):
-        certify(solved.problem, wrong)
+def checked(p, c, problem, proofs):
+    checker = Checker(instance_of(problem, p, c))
+    checker.check(proofs)
+    return checker.verdict()
 
 
-def test_certificate_catches_a_feasible_but_not_maximal_solution(solved):
-    # Nearest first: a serves x, b (whose only partner is x) gets nothing.
-    wrong = _with_flow(solved.problem, solved.solution,
-                       {("a", "y"): -10_000, ("a", "x"): 10_000, ("b", "x"): -10_000})
-    cert = certify(solved.problem, wrong, raise_on_failure=False)
-    assert cert.feasible and not cert.ok
-    assert cert.problems == ("step 0: matched 15000 Wh, HiGHS 25000.0 Wh",)
+def test_certificate_proves_the_solution(solved):
+    p, c, r = solved
+    cert = r.certificate
+    assert cert.ok and cert.steps_checked == cert.steps_total == 1 and cert.problems == 0
+    # Max flow = min cut, primal = dual, in whole Wh and Wh x dm.
+    assert cert.matched_wh == cert.cut_wh == 25_000 == r.totals.matched_wh
+    assert cert.cost == cert.dual_cost == r.totals.cost_wh_dm
+    assert cert.summary().startswith("proven optimal: exact duality certificate on 1 of 1")
+    # The same proofs, checked again from scratch, from the sites alone.
+    assert checked(p, c, r.problem, proofs_of(r.problem)).ok
 
 
-def test_certificate_catches_a_longer_route():
+def test_moving_one_wh_from_a_10_m_to_a_1000_m_arc_is_rejected():
+    # The optimum is 10 kWh over 10 m: 1,000,000 Wh x dm. One Wh over 1000 m instead costs
+    # 1,009,900; the old HiGHS comparison with a tolerance of one Wh over the longest arc
+    # passed it.
     p = sites([("a", 0, 0, 10.0)])
-    c = sites([("x", 100, 0, 10.0), ("y", 300, 0, 10.0)], "demand_kwh")
+    c = sites([("x", 10, 0, 10.0), ("y", 1000, 0, 10.0)], "demand_kwh")
     r = match_energy(p, c, max_distance_m=1000)
-    longer = _with_flow(r.problem, r.solution, {("a", "x"): -1000, ("a", "y"): 1000})
-    with pytest.raises(CertificateError, match="energy x distance 12000000, HiGHS 10000000") as info:
-        certify(r.problem, longer)
-    assert info.value.certificate is not None and info.value.certificate.feasible
+    assert r.certificate.cost == 1_000_000
+    proofs = with_flows(proofs_of(r.problem), r.problem, {("a", "x"): -1, ("a", "y"): 1})
+    verdict = checked(p, c, r.problem, proofs)
+    assert not verdict.ok
+    assert "1 pair arc(s) carry energy at a positive reduced cost" in verdict.summary()
+    moved = StepFlows(np.zeros(2, dtype=np.int64), np.array([0, 1]), np.array([9_999, 1]))
+    highs = cross_check(r.problem, moved)
+    assert not highs.ok and highs.problems == (
+        "step 0: energy x distance 1009900, HiGHS 1000000 (Wh x dm)",)
 
 
-def test_certificate_catches_an_infeasible_solution(solved):
-    wrong = _with_flow(solved.problem, solved.solution, {("a", "y"): 5000})
-    with pytest.raises(CertificateError, match="deliver more than their limit"):
-        certify(solved.problem, wrong)
+def test_mutated_flows_are_rejected(solved):
+    p, c, r = solved
+    proofs = proofs_of(r.problem)
+    # One Wh moved between two arcs: still feasible, same energy, dearer.
+    moved = with_flows(proofs, r.problem, {("a", "y"): -1, ("a", "x"): 1, ("b", "x"): -1,
+                                           ("b", "y"): 0})
+    verdict = checked(p, c, r.problem, moved)
+    assert not verdict.ok and "matched 24999 Wh but the cut holds 25000 Wh" in verdict.summary()
+    # One arc dropped: less energy than the cut proves possible.
+    dropped = with_flows(proofs, r.problem, {}, drop=[("c", "z")])
+    verdict = checked(p, c, r.problem, dropped)
+    assert not verdict.ok and "matched 20000 Wh but the cut holds 25000 Wh" in verdict.summary()
+    # One limit exceeded.
+    over = with_flows(proofs, r.problem, {("a", "y"): 1})
+    verdict = checked(p, c, r.problem, over)
+    assert not verdict.ok
+    assert "step 0: 1 producer(s) deliver more than their supply" in verdict.summary()
 
 
-def test_certificate_samples_steps_with_a_seed():
+def test_a_pair_missing_from_the_problem_is_caught():
+    # A fault in building the problem (a candidate pair lost) leaves a solution that is
+    # optimal for the wrong problem; the checker rebuilds the pairs from the sites.
+    p = sites([("a", 0, 0, 10.0)])
+    c = sites([("x", 100, 0, 5.0), ("y", 200, 0, 5.0)], "demand_kwh")
+    problem = build_problem(p, c, max_distance_m=500)
+    keep = np.array([0])
+    faulty = replace(problem, arc_producer=problem.arc_producer[keep],
+                     arc_consumer=problem.arc_consumer[keep],
+                     distance_m=problem.distance_m[keep], arc_cost=problem.arc_cost[keep],
+                     consumer_component=np.array([0, 1]))
+    verdict = checked(p, c, problem, proofs_of(faulty))
+    assert not verdict.ok and "pair arc(s) leave the cut" in verdict.summary()
+
+
+def test_sites_at_one_spot_and_the_same_site_are_handled():
+    p = sites([("a", 0, 0, 10.0), ("s", 0, 0, 4.0)])
+    c = sites([("s", 0, 0, 8.0), ("x", 0, 0, 8.0)], "demand_kwh")
+    r = match_energy(p, c, max_distance_m=10)
+    assert r.certificate.ok and r.certificate.matched_wh == 14_000  # s is not paired with s
+    assert r.certificate.cost == 0 == r.certificate.dual_cost
+
+
+def test_a_gap_of_one_cost_unit_fails_the_highs_cross_check():
+    p = sites([("a", 0, 0, 10.0)])
+    c = sites([("x", 10, 0, 10.0), ("y", 10.1, 0, 10.0)], "demand_kwh")
+    r = match_energy(p, c, max_distance_m=100, cross_check_steps=1)
+    assert r.cross_check.ok and r.cross_check.cost == r.cross_check.reference_cost == 1_000_000
+    moved = StepFlows(np.zeros(2, dtype=np.int64), np.array([0, 1]), np.array([9_999, 1]))
+    highs = cross_check(r.problem, moved)
+    assert not highs.ok and highs.feasible
+    assert highs.problems == ("step 0: energy x distance 1000001, HiGHS 1000000 (Wh x dm)",)
+    with pytest.raises(CertificateError, match="positive reduced cost"):
+        proofs = with_flows(proofs_of(r.problem), r.problem, {("a", "x"): -1, ("a", "y"): 1})
+        verdict = checked(p, c, r.problem, proofs)
+        raise CertificateError(verdict.summary(), verdict)
+
+
+def test_the_cross_check_samples_other_steps_every_run():
     p = sites([("a", 0, 0, 0.0)])
     c = sites([("x", 10, 0, 0.0)], "demand_kwh")
     ones = np.ones((1, 288))
     problem = build_problem(p, c, max_distance_m=50, mode="typical_day", producer_profile=ones,
                             consumer_profile=ones)
     solution = solve(problem)
-    first = certify(problem, solution, sample=5, seed=7)
-    again = certify(problem, solution, sample=5, seed=7)
-    assert first.steps == again.steps and len(first.steps) == 5 and first.seed == 7
-    assert first.steps_total == 288
-    assert "5 of 288 active steps (seed 7)" in first.summary()
+    first = cross_check(problem, solution, sample=5)
+    again = cross_check(problem, solution, sample=5)
+    assert first.ok and again.ok and first.seed != again.seed
+    assert len(first.steps) == 5 and first.steps_total == 288
+    assert cross_check(problem, solution, sample=5, seed=first.seed).steps == first.steps
+    assert f"5 of 288 active steps (seed {first.seed})" in first.summary()
 
 
 def test_reference_solver_agrees_whole_and_per_component(solved):
-    pr = solved.problem
-    assert reference_solve(pr, 0) == pytest.approx(reference_solve(pr, 0, per_component=False))
+    pr = solved[2].problem
+    assert reference_solve(pr, 0) == reference_solve(pr, 0, per_component=False)
+
+
+def test_proofs_keep_their_shape():
+    p = sites([("a", 0, 0, 10.0)])
+    c = sites([("x", 10, 0, 10.0)], "demand_kwh")
+    problem = build_problem(p, c, max_distance_m=100)
+    proofs = proofs_of(problem)
+    assert isinstance(proofs, StepProofs)
+    bad = replace(proofs, producer_potential=np.zeros((2, 1), dtype=np.int64))
+    verdict = checked(p, c, problem, bad)
+    assert not verdict.ok and "producer_potential has shape (2, 1), not (1, 1)" in verdict.summary()
 
 
 # --- what if ---------------------------------------------------------------------------------
@@ -487,7 +580,7 @@ def test_marginal_gain_of_ten_extra_kwp_in_typical_day_mode():
 
 
 def test_result_frames_are_consistent(solved):
-    r = solved
+    r = solved[2]
     assert r.step_flows is None and r.mode == "annual"
     assert r.flows["kwh"].sum() == pytest.approx(r.totals.matched_kwh)
     assert r.components["matched_kwh"].sum() == pytest.approx(r.totals.matched_kwh)

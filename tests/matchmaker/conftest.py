@@ -21,7 +21,9 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner, Result
 from flask import Flask
+from flask.cli import ScriptInfo
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import _app_ctx_id
@@ -30,6 +32,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from matchmaker import create_app
 from matchmaker.auth.models import Role, User
 from matchmaker.auth.passwords import hash_password
+from matchmaker.cli import main
 from matchmaker.demand.models import Demand, Product, Stage
 from matchmaker.extensions import db
 from matchmaker.members.models import LegalForm, LocationSource, Organisation, Site, Tenure
@@ -130,6 +133,24 @@ def app(base_app: Flask) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+class Cli:
+    """``matchmaker ARGS`` run in-process against the test app (as the Flask tutorial's
+    ``runner`` fixture), through the real top-level command group."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.runner = CliRunner()
+
+    def invoke(self, *args: str, app: Flask | None = None) -> Result:
+        target = app or self.app
+        return self.runner.invoke(main, list(args), obj=ScriptInfo(create_app=lambda: target))
+
+
+@pytest.fixture
+def runner(app: Flask) -> Cli:
+    return Cli(app)
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 
 from matchmaker.audit.models import AuditLog
 from matchmaker.auth.models import Role, User
-from matchmaker.cli import main
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
 from matchmaker.members.models import LegalForm, Organisation
@@ -138,22 +136,16 @@ def test_password_change_needs_the_current_password(make, auth, client):
     assert auth.login(user, "Nieuw-Wachtwoord-9").status_code == 302
 
 
-def test_create_user_command_makes_staff_accounts(app):
-    runner = CliRunner()
-    result = runner.invoke(main, ["create-user", "Coord@Vereniging.example", "--role", "coordinator",
-                                  "--password", "Vraagbundeling-7"], obj=_script_info(app))
+def test_create_user_command_makes_staff_accounts(app, runner):
+    result = runner.invoke("create-user", "Coord@Vereniging.example", "--role", "coordinator",
+                           "--password", "Vraagbundeling-7")
     assert result.exit_code == 0, result.output
     user = db.session.scalar(sa.select(User).where(User.email == "coord@vereniging.example"))
     assert user.role == Role.COORDINATOR
-    weak = runner.invoke(main, ["create-user", "x@vereniging.example", "--role", "admin",
-                                "--password", "password"], obj=_script_info(app))
+    weak = runner.invoke("create-user", "x@vereniging.example", "--role", "admin",
+                         "--password", "password")
     assert weak.exit_code == 2
-    member = runner.invoke(main, ["create-user", "y@vereniging.example", "--role", "member",
-                                  "--password", "Vraagbundeling-7"], obj=_script_info(app))
+    member = runner.invoke("create-user", "y@vereniging.example", "--role", "member",
+                           "--password", "Vraagbundeling-7")
     assert member.exit_code == 2
 
-
-def _script_info(app):
-    from flask.cli import ScriptInfo
-
-    return ScriptInfo(create_app=lambda: app)

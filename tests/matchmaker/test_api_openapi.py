@@ -25,7 +25,7 @@ def api(app, make):
     demand_services.grant_consent(people[0][2], fibre.provider, actor=None)
     record = make.address("9401 AA", 1, x=233500, y=556500)
     check = fibre.check()
-    services.add_exclusion(check, record, reason="vacant", note="", actor=fibre.provider)
+    services.exclude_address(check, record, reason="vacant", note="", actor=fibre.provider)
     fibre.check(provider=fibre.other_provider)
     _row, token = issue_token(fibre.provider, actor=None)
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app), {

@@ -4,19 +4,16 @@ import uuid
 
 import psycopg
 import pytest
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 from flask_migrate import upgrade
 
 from matchmaker import create_app
 from matchmaker.backup import backup, restore, table_snapshot
-from matchmaker.cli import main
 from matchmaker.database import write_intent
 from matchmaker.demo import load_demo
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
 
-from .conftest import PG_ADMIN_URL, app_config
+from .conftest import PG_ADMIN_URL, Cli, app_config
 
 
 def fresh_app(kind, tmp_path, name):
@@ -55,8 +52,7 @@ def test_round_trip_keeps_every_table(source, target, tmp_path):
             db.engine.dispose()
         assert counts["organisations"] > 100 and counts["address_records"] > 1000
         assert counts["matches"] > 0 and counts["outbox"] > 0 and counts["fibre_snapshots"] > 0
-        result = CliRunner().invoke(main, ["restore", str(archive), "--yes"],
-                                    obj=ScriptInfo(create_app=lambda: copy))
+        result = Cli(copy).invoke("restore", str(archive), "--yes")
         assert result.exit_code == 0, result.output
         with copy.app_context():
             after = table_snapshot()
@@ -80,14 +76,12 @@ def test_round_trip_keeps_every_table(source, target, tmp_path):
         drop(copy_url)
 
 
-def test_restore_refuses_foreign_files_and_asks_for_confirmation(app, tmp_path):
+def test_restore_refuses_foreign_files_and_asks_for_confirmation(app, tmp_path, runner):
     not_a_backup = tmp_path / "photo.zip"
     not_a_backup.write_bytes(b"PK not really")
     with pytest.raises(ServiceError):
         restore(not_a_backup)
-    runner = CliRunner()
-    info = ScriptInfo(create_app=lambda: app)
     archive = tmp_path / "b.zip"
-    assert runner.invoke(main, ["backup", str(archive)], obj=info).exit_code == 0
-    unconfirmed = runner.invoke(main, ["restore", str(archive)], obj=info)
+    assert runner.invoke("backup", str(archive)).exit_code == 0
+    unconfirmed = runner.invoke("restore", str(archive))
     assert unconfirmed.exit_code == 2 and "--yes" in unconfirmed.output

@@ -12,8 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
 from matchmaker.audit.models import AuditLog
 from matchmaker.auth.models import Role
@@ -31,7 +29,6 @@ from matchmaker.campaigns.models import (
     ParticipationState,
 )
 from matchmaker.campaigns.timing import database_time, db_now
-from matchmaker.cli import main
 from matchmaker.errors import Conflict, NotAllowed, ServiceError
 from matchmaker.extensions import db
 from matchmaker.mail.models import MailKind
@@ -421,7 +418,8 @@ def test_the_database_clock_decides_a_join_not_the_app_servers(monkeypatch, buy,
     campaign.registration_deadline = database_time() - timedelta(seconds=1)
     db.session.flush()
     skewed = utcnow() - timedelta(hours=1)
-    monkeypatch.setattr("matchmaker.campaigns.services.utcnow", lambda: skewed)
+    for module in ("queries", "participation"):
+        monkeypatch.setattr(f"matchmaker.campaigns.services.{module}.utcnow", lambda: skewed)
     auth.login(user)
     assert "Meedoen" in text_of(client.get(f"/campaigns/{campaign.id}"))
     response = client.post(f"/campaigns/{campaign.id}/sites/{site.id}/join",
@@ -598,15 +596,14 @@ def test_the_owner_confirms_through_a_one_time_link(client, auth, buy, text_of, 
 # --- reminders ---------------------------------------------------------------------------------
 
 
-def test_reminders_are_queued_once_for_each_deadline_step(base_app, app, buy):
+def test_reminders_are_queued_once_for_each_deadline_step(base_app, app, buy, runner):
     joined, joined_site = buy.member("400")
     waiting, _site = buy.member("100")
     campaign = buy.open(buy.campaign(deadline=timedelta(days=6, hours=12)))
     buy.join(campaign, joined, joined_site, "400")
-    runner, info = CliRunner(), ScriptInfo(create_app=lambda: app)
-    first = runner.invoke(main, ["send-reminders"], obj=info)
+    first = runner.invoke("send-reminders")
     assert first.exit_code == 0 and "1 herinnering(en)" in first.output, first.output
-    again = runner.invoke(main, ["send-reminders"], obj=info)
+    again = runner.invoke("send-reminders")
     assert again.exit_code == 0 and "0 herinnering(en)" in again.output
     assert recipients(MailKind.REMINDER, campaign) == {waiting.email}
     # A day before: the 1-day reminder, once; nothing to those who joined.

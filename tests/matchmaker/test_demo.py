@@ -1,10 +1,7 @@
 import sqlalchemy as sa
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
 from matchmaker.auth.models import User
 from matchmaker.campaigns.models import Campaign, CampaignState, Offer, OfferStatus, Participation
-from matchmaker.cli import main
 from matchmaker.demand.models import Demand, Product
 from matchmaker.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DEMO_SUPPLIERS
 from matchmaker.extensions import db
@@ -16,10 +13,8 @@ def count(model):
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-def test_demo_data_loads_once_and_covers_every_product(base_app, app, auth):
-    runner = CliRunner()
-    info = ScriptInfo(create_app=lambda: app)
-    first = runner.invoke(main, ["demo"], obj=info)
+def test_demo_data_loads_once_and_covers_every_product(base_app, app, auth, runner):
+    first = runner.invoke("demo")
     assert first.exit_code == 0, first.output
     assert 1400 <= count(AddressRecord) <= 1700
     # The association's ~450: 384 companies, plus 66 that joined for fibre on the
@@ -31,7 +26,7 @@ def test_demo_data_loads_once_and_covers_every_product(base_app, app, auth):
     assert set(per_product) == {"solar_roof", "insulation", "fibre", "shared_heat"}
     assert min(per_product.values()) >= 10
 
-    second = runner.invoke(main, ["demo"], obj=info)
+    second = runner.invoke("demo")
     assert second.exit_code == 0 and count(Organisation) == 450
 
     # Demo accounts that log in: one per role, plus two competing suppliers. The other demo
@@ -104,3 +99,20 @@ def test_demo_energy_and_heat_give_every_role_something_to_see(app):
     assert analysis.tipping[int(critical)].candidates is not None
     mine = heat.networks_of(analysis, member.organisation)
     assert [entry["network"]["viability"] for entry in mine] == ["good"]
+
+
+def test_demo_hub_is_analysed_with_metered_sites_and_waits_for_the_member(app):
+    from matchmaker.demo import load_demo
+    from matchmaker.hub.models import Hub, HubAnalysis, HubSite
+
+    load_demo()
+    hub = db.session.scalar(sa.select(Hub))
+    analysis = db.session.scalar(sa.select(HubAnalysis).where(HubAnalysis.hub_id == hub.id))
+    result = analysis.result
+    assert analysis.status.value == "done" and result["measured"] >= 20
+    assert result["group_peak_take_kw"] < result["sum_own_peak_take_kw"]  # simultaneity < 1
+    assert {p["fits"] for p in result["plans"]} == {True, False}
+    assert result["battery"]["feasible"] and result["matching"]["matched_kwh"] > 0
+    member = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS["member"]))
+    mine = db.session.get(HubSite, (hub.id, member.organisation.sites[0].id))
+    assert mine is not None and not mine.consent_profile  # the member decides in the demo

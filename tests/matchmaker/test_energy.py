@@ -103,7 +103,10 @@ def test_annual_run_is_optimal_certified_and_respects_the_distance(client, make,
                      pytest.approx(100_000)}
     assert run.matched_kwh == pytest.approx(130_000) and run.surplus_kwh == pytest.approx(surplus)
     page = text_of(client.get(f"/coordinator/energy/runs/{run.id}"))
-    assert "130.000 kWh" in page and "HiGHS" in page
+    assert "130.000 kWh" in page and run.certificate["kind"] == "exact"
+    assert run.certificate["matched_wh"] == run.certificate["cut_wh"] == 130_000_000
+    assert run.certificate["cost"] == run.certificate["dual_cost"]
+    assert run.certificate["cross_check"] is None and "HiGHS" not in page
     table = client.get(f"/coordinator/energy/runs/{run.id}.csv").get_data(as_text=True)
     assert "Zon BV;" in table and "100000" in table.replace(".", "")
     lines = client.get(f"/coordinator/energy/runs/{run.id}.geojson").get_json(force=True)
@@ -115,7 +118,7 @@ def test_typical_day_run_shows_changes_and_hours(client, make, auth, neighbours,
     first = run_match(client, "annual")
     second = run_match(client, "typical_day")
     assert second.status == RunStatus.DONE and second.certificate["ok"]
-    assert second.certificate["steps_total"] > 1
+    assert second.certificate["steps_checked"] == second.certificate["steps_total"] == 288
     # PV cannot serve the night: with hours, less is matched than the yearly balance suggests.
     assert second.matched_kwh < first.matched_kwh
     for match in second.matches:
@@ -126,21 +129,26 @@ def test_typical_day_run_shows_changes_and_hours(client, make, auth, neighbours,
     assert "jaarhoeveelheden" in runs and "klaar" in runs and "typical_day" not in runs
 
 
-def test_a_run_reports_its_stages_in_order_and_its_progress_step_by_step(client, make,
+def test_a_run_reports_its_stages_in_order_and_its_progress_step_by_step(app, client, make,
                                                                           neighbours):
     # A second producer among the consumers: a component for the network solver, not a star.
     add_energy(make.site(make.organisation("Dak BV"), x=233200, y=556050), pv_kwp=100)
     run = services.start_run(actor=make.user(Role.COORDINATOR), mode="typical_day",
                              max_distance_m=1000)
     seen = []
+    app.config["MATCH_CROSS_CHECK_STEPS"] = 3
     services.compute_run(run, lambda stage, share: seen.append((stage, share)))
     assert list(dict.fromkeys(stage for stage, _ in seen)) == [
         "profiles", "solving", "certifying", "saving"]
+    # The exact certificate on every step, HiGHS on a random sample whose seed is kept.
+    cross = run.certificate["cross_check"]
+    assert run.certificate["ok"] and cross["ok"] and len(cross["steps"]) == 3
+    assert isinstance(cross["seed"], int)
     shares = [share for _, share in seen]
     assert shares == sorted(shares) and 0 <= shares[0] and shares[-1] <= 1
     # Every solved step and every certified step moves the bar.
     assert sum(stage == "solving" for stage, _ in seen) > 50
-    assert sum(stage == "certifying" for stage, _ in seen) >= len(run.certificate["steps"])
+    assert sum(stage == "certifying" for stage, _ in seen) >= 3
 
 
 def test_members_read_their_matches_with_names_only_by_mutual_consent(app, make, auth,

@@ -10,13 +10,10 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 from shapely.geometry import Polygon, box
 
 from matchmaker.audit.models import AuditLog
 from matchmaker.auth.models import Role
-from matchmaker.cli import main
 from matchmaker.demand import services as demand_services
 from matchmaker.demand.models import Stage
 from matchmaker.extensions import db
@@ -87,7 +84,7 @@ def test_denominator_is_register_addresses_of_the_counted_uses_minus_exclusions(
     services.refresh(day(0))
     assert rows(check)["Glaspark"].addresses == 4
 
-    services.add_exclusion(check, inside, reason="vacant", note="", actor=fibre.provider)
+    services.exclude_address(check, inside, reason="vacant", note="", actor=fibre.provider)
     row = rows(check)["Glaspark"]
     assert (row.addresses, row.excluded) == (3, 1)
     assert row.needed == 1  # 30 % of 3 addresses, rounded up
@@ -96,7 +93,7 @@ def test_denominator_is_register_addresses_of_the_counted_uses_minus_exclusions(
     assert rows(shops)["Glaspark"].addresses == 2  # numbers 4 and 5; the exclusion is per check
     outside = make.address("9401 AB", 1, x=236000, y=556500)
     with pytest.raises(services.ServiceError):
-        services.add_exclusion(check, outside, reason="vacant", note="", actor=fibre.provider)
+        services.exclude_address(check, outside, reason="vacant", note="", actor=fibre.provider)
 
 
 def test_a_site_counts_at_its_bag_address_and_two_sites_there_count_once(make, fibre):
@@ -221,7 +218,7 @@ def test_exclusions_change_the_denominator_only(make, fibre):
     check = fibre.check()
     services.refresh(day(0))
     before = rows(check)["Glaspark"]
-    services.add_exclusion(check, record, reason="connected", note="", actor=fibre.provider)
+    services.exclude_address(check, record, reason="connected", note="", actor=fibre.provider)
     after = rows(check)["Glaspark"]
     assert after.committed == before.committed == 7
     assert after.addresses == before.addresses - 1
@@ -264,13 +261,11 @@ def test_threshold_reached_mails_the_provider_and_the_areas_members_once(make, f
     assert check.check_regions[0].passed_on == day(0)
 
 
-def test_snapshot_command_takes_one_snapshot_a_day(app, fibre):
+def test_snapshot_command_takes_one_snapshot_a_day(app, fibre, runner):
     fibre.members(5)
     fibre.check()
-    runner = CliRunner()
-    info = ScriptInfo(create_app=lambda: app)
     for _ in range(2):
-        result = runner.invoke(main, ["snapshot-fibre"], obj=info)
+        result = runner.invoke("snapshot-fibre")
         assert result.exit_code == 0, result.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(FibreSnapshot)) == 1
     fibre.members(5)
@@ -374,3 +369,30 @@ def test_the_disclosure_rule_examples_hold():
     from matchmaker import privacy
 
     assert doctest.testmod(privacy).failed == 0
+
+
+def test_the_exclusion_form_says_what_is_wrong_next_to_the_field(client, auth, make, fibre,
+                                                                 text_of):
+    """A refused exclusion re-renders the check with the message at the field, keeps what was
+    typed, and writes nothing; a good one is stored."""
+    make.address("9401 AA", 7, x=233500, y=556500)
+    make.address("9401 AB", 1, x=236000, y=556500)  # outside the park
+    check = fibre.check()
+    fibre.provider.locale = "en"
+    db.session.flush()
+    auth.login(fibre.provider)
+    url = f"/fibre/checks/{check.id}/exclusions"
+    for postcode, number, message in (
+            ("0123 AB", "7", "0123 AB"),  # an impossible postcode
+            ("9401 AA", "8", "not in the register"),
+            ("9401 AB", "1", "not in the areas of the check")):
+        response = client.post(url, data={"postcode": postcode, "house_number": number,
+                                          "reason": "vacant"})
+        assert response.status_code in (400, 409, 422)
+        assert message in text_of(response)
+        assert f'value="{postcode}"' in response.get_data(as_text=True)
+    assert check.exclusions == []
+    response = client.post(url, data={"postcode": "9401aa", "house_number": "7",
+                                      "reason": "vacant"})
+    assert response.status_code == 302
+    assert [e.address.house_number for e in check.exclusions] == [7]

@@ -7,14 +7,11 @@ import zipfile
 from datetime import timedelta
 
 import sqlalchemy as sa
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
 from matchmaker.audit.models import AuditLog
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
 from matchmaker.campaigns import services as campaigns
-from matchmaker.cli import main
 from matchmaker.extensions import db
 from matchmaker.members.models import Organisation
 from matchmaker.models import utcnow
@@ -104,13 +101,13 @@ def test_erasure_moves_sites_off_their_building_but_keeps_them_in_their_areas(ma
     assert entries["site.create"] == {} and entries["user.email"] == {}
 
 
-def test_purge_applies_the_retention_periods(base_app, app, make):
+def test_purge_applies_the_retention_periods(base_app, app, make, runner):
     old = AuditLog(action="x", object_type="t", object_id="1",
                    at=utcnow() - timedelta(days=2000))
     recent = AuditLog(action="y", object_type="t", object_id="2", at=utcnow())
     db.session.add_all([old, recent])
     db.session.flush()
-    result = CliRunner().invoke(main, ["purge"], obj=ScriptInfo(create_app=lambda: app))
+    result = runner.invoke("purge")
     assert result.exit_code == 0, result.output
     actions = set(db.session.scalars(sa.select(AuditLog.action)))
     assert "y" in actions and "x" not in actions

@@ -12,15 +12,13 @@ from email.policy import default as default_policy
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
 from matchmaker.auth.models import Role
-from matchmaker.cli import main
 from matchmaker.extensions import db
 from matchmaker.mail.models import MailKind, Outbox
 from matchmaker.mail.services import MAX_ATTEMPTS, queue_mail
 
+from .conftest import Cli
 from .test_campaign_support import Buy, mails
 
 
@@ -99,7 +97,7 @@ def smtp(base_app) -> Iterator[SMTPSink]:
 
 
 def send_mail(app):
-    return CliRunner().invoke(main, ["send-mail"], obj=ScriptInfo(create_app=lambda: app))
+    return Cli(app).invoke("send-mail")
 
 
 def test_mail_is_rendered_in_each_recipients_language(make):

@@ -5,17 +5,16 @@ import json
 import geopandas as gpd
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 from shapely.geometry import Point, Polygon, box
 
 from geo.addresses import BAD_POSTCODE
 from geo.errors import GeoError
 from matchmaker.auth.models import Role
-from matchmaker.cli import main
 from matchmaker.extensions import db
 from matchmaker.register import services
 from matchmaker.register.models import AddressRecord, Area, AreaKind
+
+from .conftest import Cli
 
 HEADER = "identificatie;postcode;huisnummer;huisletter;toevoeging;straat;woonplaats;gebruiksdoel;x;y\n"
 
@@ -35,7 +34,7 @@ def records():
 
 
 def run(app, *args):
-    return CliRunner().invoke(main, list(args), obj=ScriptInfo(create_app=lambda: app))
+    return Cli(app).invoke(*args)
 
 
 def test_import_reports_bad_rows_and_imports_the_rest(app, tmp_path):

@@ -4,12 +4,9 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
-from flask.cli import ScriptInfo
 
 from matchmaker import create_app
 from matchmaker.auth.models import Role, User
-from matchmaker.cli import main
 from matchmaker.config import DEFAULT_SECRET_KEY
 from matchmaker.extensions import db
 from matchmaker.mail.models import MailKind, Outbox
@@ -138,7 +135,7 @@ def test_every_template_avoids_inline_scripts_and_styles():
     assert offenders == []
 
 
-def test_deploy_check_flags_the_default_and_passes_a_hardened_setup(app, monkeypatch):
+def test_deploy_check_flags_the_default_and_passes_a_hardened_setup(app, monkeypatch, runner):
     default = deploy_findings(dict(app.config) | {
         "SECRET_KEY": DEFAULT_SECRET_KEY, "SQLALCHEMY_DATABASE_URI": "sqlite:///instance/x.db",
     }, workers=4)
@@ -154,6 +151,5 @@ def test_deploy_check_flags_the_default_and_passes_a_hardened_setup(app, monkeyp
         "SMTP_HOST": "smtp.example", "JOB_QUEUE": "rq",
     }
     assert deploy_findings(hardened, workers=4) == []
-    result = CliRunner().invoke(main, ["check", "--deploy"],
-                                obj=ScriptInfo(create_app=lambda: app))
+    result = runner.invoke("check", "--deploy")
     assert result.exit_code == 1 and "SECRET_KEY" in result.output

@@ -1,36 +1,25 @@
-"""Template globals and filters: languages, numbers in the user's locale, roles."""
+"""Template globals and filters: languages, numbers, amounts and moments in the user's locale,
+roles, and the disclosure rule's numbers for the texts that explain it."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import Flask, current_app
-from flask_babel import format_decimal, get_locale
+from flask_babel import get_locale
 
 from matchmaker.auth.forms import LanguageForm
 from matchmaker.auth.models import Role
 from matchmaker.demand.models import Stage
-from matchmaker.forms import area_kind_label
 from matchmaker.i18n import translate
 from matchmaker.privacy import MAX_DOMINANCE, MIN_MEMBERS
-
-
-def number(value: Any, digits: int = 1) -> str:
-    """A number in the user's locale (``1.234,5`` in Dutch), trailing zeros trimmed."""
-    if value is None:
-        return "–"
-    if isinstance(value, Decimal):
-        value = value.normalize()
-        places = max(-value.as_tuple().exponent, 0)  # type: ignore[operator]
-        fmt = "#,##0" + ("." + "#" * min(places, 3) if places else "")
-        return format_decimal(value, format=fmt)
-    fmt = "#,##0" + ("." + "#" * digits if digits else "")
-    return format_decimal(value, format=fmt)
+from matchmaker.web import formatting
+from matchmaker.web.forms import area_kind_label
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.filters["number"] = number
+    for name in ("number", "money", "unit_price", "when", "day"):
+        app.jinja_env.filters[name] = getattr(formatting, name)
     app.jinja_env.filters["area_kind"] = area_kind_label
     app.jinja_env.globals.update(Role=Role, Stage=Stage, translate=translate)  # also in macros
     # The disclosure rule (matchmaker.privacy), for the texts that explain it.

@@ -18,10 +18,13 @@ from flask import Response
 from geo.crs import RD_NEW, WGS84
 
 
-def nl_number(value: Any) -> str:
-    """A number for a Dutch spreadsheet: decimal comma, no thousands separator."""
+def nl_number(value: Any, places: int | None = None) -> str:
+    """A number for a Dutch spreadsheet: decimal comma, no thousands separator; a float is
+    rounded to ``places`` decimals when given."""
     if value is None:
         return ""
+    if isinstance(value, float) and places is not None:
+        value = Decimal(str(round(value, places)))
     if isinstance(value, Decimal):
         text = format(value.normalize(), "f")
     elif isinstance(value, float):

@@ -1,0 +1,183 @@
+"""A building owner's consent for a tenant's roof or building work: in the service or by a one-time link."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from matchmaker.audit.services import record
+from matchmaker.auth.models import Role, User
+from matchmaker.auth.services import normalize_email
+from matchmaker.campaigns.models import (
+    Campaign,
+    OwnerConsentToken,
+    Participation,
+    ParticipationState,
+)
+from matchmaker.campaigns.services.common import ACTIVE_STATES, CONSENT_SALT, setting
+from matchmaker.campaigns.services.notify import mail_user, member_users
+from matchmaker.campaigns.services.queries import needs_owner_consent
+from matchmaker.campaigns.timing import database_time, db_now
+from matchmaker.database import rowcount
+from matchmaker.errors import N_, Conflict, NotAllowed, ServiceError
+from matchmaker.extensions import db
+from matchmaker.mail.models import MailKind
+from matchmaker.mail.services import external_url, queue_mail
+from matchmaker.members.models import Organisation, Site, Tenure
+from matchmaker.models import utcnow
+
+
+def consent_requests(organisation: Organisation) -> list[Participation]:
+    """Tenants' participations in running group buys on buildings this organisation owns."""
+    rows = db.session.scalars(
+        sa.select(Participation).join(Participation.site).join(Participation.campaign)
+        .where(Site.owner_organisation_id == organisation.id,
+               Site.tenure == Tenure.TENANT,
+               Participation.state == ParticipationState.REGISTERED,
+               Campaign.state.in_(ACTIVE_STATES))
+        .order_by(Participation.id)
+    )
+    return [p for p in rows if needs_owner_consent(p)]
+
+
+def _check_consent_possible(participation: Participation) -> None:
+    if not needs_owner_consent(participation):
+        raise Conflict(N_("This registration does not need the owner's consent."))
+    if participation.owner_consent_at is not None:
+        raise Conflict(N_("The owner has given consent already."))
+    if participation.campaign.state not in ACTIVE_STATES or not participation.active:
+        raise Conflict(N_("This group buy no longer runs."))
+
+
+def _consent(participation: Participation, *, by: str, via: str) -> None:
+    participation.owner_consent_at = utcnow()
+    participation.owner_consent_by = by[:254]
+    participation.owner_consent_via = via
+    db.session.flush()
+
+
+def give_owner_consent(participation: Participation, *, actor: User) -> None:
+    """The owner, a member organisation, consents in the service."""
+    site = participation.site
+    if actor.role != Role.MEMBER or site.owner_organisation_id != actor.organisation_id:
+        raise NotAllowed(N_("Only the owner of the building can give consent."))
+    _check_consent_possible(participation)
+    owner = site.owner_organisation
+    _consent(participation, by=owner.name if owner else actor.email, via="member")
+    record(actor, "participation.owner_consent", participation, via="member",
+           owner=site.owner_organisation_id)
+
+
+def request_owner_consent(participation: Participation, *, actor: User,
+                          owner_kvk: str = "", owner_email: str = "") -> str:
+    """Ask the owner: a member organisation (by KvK number) sees it in the service; anyone else
+    gets a one-time link by e-mail. Returns ``"member"`` or ``"link"``."""
+    from matchmaker.members.services import normalize_kvk
+
+    site = participation.site
+    if actor.role != Role.MEMBER or actor.organisation_id != site.organisation_id:
+        raise NotAllowed(N_("This is not your site."))
+    _check_consent_possible(participation)
+    if owner_kvk.strip():
+        kvk = normalize_kvk(owner_kvk)
+        owner = db.session.scalar(sa.select(Organisation).where(Organisation.kvk_number == kvk))
+        if owner is None:
+            raise ServiceError(N_("No member has KvK number %(kvk)s; send the owner a link by "
+                                  "e-mail instead."), field="kvk_number", kvk=kvk)
+        if owner.id == site.organisation_id:
+            raise ServiceError(N_("Your own organisation is the tenant, not the owner."),
+                               field="kvk_number")
+        if site.owner_organisation_id not in (None, owner.id):
+            # A known owner is not replaced from the tenant's side.
+            raise Conflict(N_("Another organisation is recorded as the owner of this building; "
+                              "ask the coordinator to correct it."), field="kvk_number")
+        site.owner_organisation = owner
+        db.session.flush()
+        mail_member_owner(participation)
+        record(actor, "participation.consent_request", participation, via="member",
+               owner=owner.id)
+        return "member"
+    if not owner_email.strip():
+        raise ServiceError(N_("Enter the owner's KvK number or e-mail address."),
+                           field="owner_email")
+    email = normalize_email(owner_email)
+    tenant_addresses = {u.email for u in member_users([site.organisation_id])}
+    tenant_addresses.add((site.organisation.contact_email or "").lower())
+    if email in tenant_addresses:
+        # The tenant cannot consent on the owner's behalf through its own mailbox.
+        raise ServiceError(N_("Send the link to the building owner, not to an address of your "
+                              "own organisation."), field="owner_email")
+    days = int(setting("OWNER_CONSENT_LINK_DAYS"))
+    token = OwnerConsentToken(participation=participation, email=email,
+                              nonce=secrets.token_urlsafe(24),
+                              expires_at=utcnow() + timedelta(days=days))
+    db.session.add(token)
+    db.session.flush()
+    link = external_url("campaigns.owner_consent_link",
+                        token=consent_serializer().dumps({"id": token.id, "n": token.nonce}))
+    queue_mail(email, kind=MailKind.CONSENT, dedupe_key=f"consent-link:{token.id}",
+               template="consent_link", subject=N_("Consent requested for %(address)s"),
+               locale="nl", topic=f"campaign:{participation.campaign_id}",
+               address=site.address, tenant=site.organisation.name,
+               campaign=participation.campaign, link=link, days=days,
+               expires_at=token.expires_at)
+    record(actor, "participation.consent_request", participation, via="link", email=email)
+    return "link"
+
+
+def mail_member_owner(participation: Participation) -> None:
+    site = participation.site
+    campaign = participation.campaign
+    for user in member_users([site.owner_organisation_id] if site.owner_organisation_id else []):
+        mail_user(user, campaign, kind=MailKind.CONSENT, key=f"consent-member:{participation.id}",
+              template="consent_member",
+              subject=N_("Consent requested for %(address)s"), address=site.address,
+              tenant=site.organisation.name, link=external_url("campaigns.consent_requests"))
+
+
+def consent_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONSENT_SALT)
+
+
+def consent_token(token: str) -> OwnerConsentToken:
+    """The stored token behind a link; refuses tampered, expired and used links."""
+    days = int(setting("OWNER_CONSENT_LINK_DAYS"))
+    try:
+        data = consent_serializer().loads(token, max_age=days * 24 * 3600)
+    except SignatureExpired as exc:
+        raise ServiceError(N_("This link has expired. Ask the tenant to send a new one.")
+                           ) from exc
+    except BadSignature as exc:
+        raise ServiceError(N_("This link is not valid. Check that you copied all of it.")
+                           ) from exc
+    row = db.session.get(OwnerConsentToken, data.get("id")) if isinstance(data, dict) else None
+    if row is None or not secrets.compare_digest(row.nonce, str(data.get("n", ""))):
+        raise ServiceError(N_("This link is not valid. Check that you copied all of it."))
+    if row.used_at is not None:
+        raise Conflict(N_("This link has been used already; consent is recorded."))
+    if row.expires_at <= database_time():
+        raise ServiceError(N_("This link has expired. Ask the tenant to send a new one."))
+    return row
+
+
+def use_consent_token(token: str) -> Participation:
+    """Record the owner's consent through a one-time link (single use, enforced in SQL)."""
+    row = consent_token(token)
+    participation = row.participation
+    _check_consent_possible(participation)
+    result = db.session.execute(
+        sa.update(OwnerConsentToken)
+        .where(OwnerConsentToken.id == row.id, OwnerConsentToken.used_at.is_(None),
+               OwnerConsentToken.expires_at > db_now())
+        .values(used_at=db_now()).execution_options(synchronize_session=False)
+    )
+    if rowcount(result) != 1:
+        raise Conflict(N_("This link has been used already; consent is recorded."))
+    _consent(participation, by=row.email, via="link")
+    record(None, "participation.owner_consent", participation, via="link", email=row.email,
+           token=row.id)
+    return participation

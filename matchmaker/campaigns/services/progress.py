@@ -1,0 +1,135 @@
+"""Bundled volume against the threshold, always computed from the participation rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from matchmaker.campaigns import pricing
+from matchmaker.campaigns.models import (
+    Campaign,
+    Offer,
+    OfferStatus,
+    Participation,
+    ParticipationState,
+)
+from matchmaker.campaigns.pricing import Tier
+from matchmaker.campaigns.services.queries import tiers_of
+from matchmaker.extensions import db
+from matchmaker.members.models import Site
+
+
+@dataclass
+class Progress:
+    """The bundled volume of the registered participations, against threshold and tiers."""
+
+    volume: Decimal
+    sites: int
+    organisations: int
+    volume_min: Decimal
+    volume_max: Decimal
+    threshold_quantity: Decimal | None
+    threshold_sites: int | None
+    capacity: Decimal | None
+    tiers: list[Tier] = field(default_factory=list)
+    tiers_indicative: bool = True
+
+    @property
+    def quantity_met(self) -> bool:
+        return self.threshold_quantity is None or self.volume >= self.threshold_quantity
+
+    @property
+    def sites_met(self) -> bool:
+        return self.threshold_sites is None or self.sites >= self.threshold_sites
+
+    @property
+    def met(self) -> bool:
+        return self.quantity_met and self.sites_met
+
+    @property
+    def tier(self) -> Tier | None:
+        index = pricing.tier_index(self.tiers, self.volume)
+        return None if index is None else self.tiers[index]
+
+    @property
+    def next_tier(self) -> Tier | None:
+        return pricing.next_tier(self.tiers, self.volume)
+
+    @property
+    def scale(self) -> Decimal:
+        """The end of the bar: room for the volume, the threshold, capacity and every tier."""
+        marks = [self.volume, self.threshold_quantity or 0, self.capacity or 0,
+                 *(t.min_volume for t in self.tiers)]
+        top = max(Decimal(m) for m in marks)
+        return top * Decimal("1.1") if top > 0 else Decimal(1)
+
+    def percent(self, value: Decimal | int | None) -> Decimal:
+        """Position of ``value`` on the bar, 0–100, one decimal (for SVG coordinates)."""
+        if value is None:
+            return Decimal(0)
+        pct = Decimal(value) * 100 / self.scale
+        return min(max(pct, Decimal(0)), Decimal(100)).quantize(Decimal("0.1"))
+
+    @property
+    def threshold_percent(self) -> Decimal:
+        """How far the volume is towards the quantity threshold (or sites threshold)."""
+        if self.threshold_quantity:
+            ratio = self.volume * 100 / self.threshold_quantity
+        elif self.threshold_sites:
+            ratio = Decimal(self.sites * 100) / self.threshold_sites
+        else:
+            ratio = Decimal(100)
+        return min(ratio, Decimal(100)).quantize(Decimal(1))
+
+
+def registered_totals(campaign_id: int) -> tuple[Decimal, int, int, Decimal, Decimal]:
+    """(volume, sites, organisations, volume if all take their minimum, ... their maximum)."""
+    row = db.session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(Participation.quantity), 0),
+            sa.func.count(Participation.id),
+            sa.func.count(sa.distinct(Site.organisation_id)),
+            sa.func.coalesce(sa.func.sum(
+                sa.func.coalesce(Participation.quantity_min, Participation.quantity)), 0),
+            sa.func.coalesce(sa.func.sum(
+                sa.func.coalesce(Participation.quantity_max, Participation.quantity)), 0),
+        ).join(Participation.site)
+        .where(Participation.campaign_id == campaign_id,
+               Participation.state == ParticipationState.REGISTERED)
+    ).one()
+    volume, sites, orgs, low, high = row
+    return (Decimal(volume), int(sites), int(orgs), Decimal(low), Decimal(high))
+
+
+def progress(campaign: Campaign) -> Progress:
+    volume, sites, orgs, low, high = registered_totals(campaign.id)
+    awarded = campaign.awarded_bid
+    return Progress(
+        volume=volume, sites=sites, organisations=orgs, volume_min=low, volume_max=high,
+        threshold_quantity=campaign.threshold_quantity, threshold_sites=campaign.threshold_sites,
+        capacity=campaign.capacity_quantity,
+        tiers=tiers_of(awarded.tiers) if awarded else tiers_of(campaign.tiers),
+        tiers_indicative=awarded is None,
+    )
+
+
+@dataclass
+class AcceptedTotals:
+    volume: Decimal
+    sites: int
+    pending: int
+
+
+def accepted_totals(campaign: Campaign) -> AcceptedTotals:
+    rows = db.session.execute(
+        sa.select(Offer.status, sa.func.count(Offer.id),
+                  sa.func.coalesce(sa.func.sum(Offer.quantity), 0))
+        .join(Offer.participation).where(Participation.campaign_id == campaign.id)
+        .group_by(Offer.status)
+    ).all()
+    by_status = {status: (int(n), Decimal(q)) for status, n, q in rows}
+    accepted = by_status.get(OfferStatus.ACCEPTED, (0, Decimal(0)))
+    return AcceptedTotals(volume=accepted[1], sites=accepted[0],
+                          pending=by_status.get(OfferStatus.PENDING, (0, Decimal(0)))[0])
