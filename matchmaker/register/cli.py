@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from matchmaker.cli_support import _, transactional
-from matchmaker.register.models import AreaKind
+from matchmaker.register.kinds import AreaKind
 
 MAX_REPORTED = 50
 
