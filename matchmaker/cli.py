@@ -50,11 +50,11 @@ APP_COMMANDS = {
     "demo": Lazy("matchmaker.demo_cli:demo_command",
                  "Load the demo data for Assen once (does nothing when it is loaded already)."),
     "import-addresses": Lazy("matchmaker.register.cli:import_addresses_command",
-                             "Import an address register (CSV or GeoPackage, BAG-like columns; "
-                             "see the README)."),
+                             "Import an address register (CSV, GeoPackage or GeoParquet, "
+                             "BAG-like columns; see the README)."),
     "import-areas": Lazy("matchmaker.register.cli:import_areas_command",
                          "Import areas (parks, kringen, postcode areas, neighbourhoods) from "
-                         "GeoJSON or GeoPackage."),
+                         "GeoJSON, GeoPackage or GeoParquet."),
     "purge": Lazy("matchmaker.admin.cli:purge_command",
                   "Delete audit entries and sent e-mail past their retention period."),
     "restore": Lazy("matchmaker.admin.cli:restore_command",

@@ -129,13 +129,16 @@ def replacing(target: Path) -> Iterator[Path]:
 
 
 def write_vector(frame: gpd.GeoDataFrame, kind: str, path: Path, name: str) -> None:
-    """GeoJSON (WGS84, RFC 7946) or GeoPackage (the frame's CRS); a failure is one line."""
+    """GeoJSON (WGS84, RFC 7946), GeoPackage or GeoParquet (both in the frame's CRS); a failure
+    is one line."""
     import pyogrio
 
     from geo.crs import WGS84
 
     try:
-        if kind == "geojson":
+        if kind == "parquet":
+            frame.to_parquet(path, index=False)
+        elif kind == "geojson":
             pyogrio.write_dataframe(
                 frame.to_crs(WGS84), path, driver="GeoJSON", layer=Path(name).stem,
                 layer_options={"RFC7946": "YES"},
