@@ -54,7 +54,8 @@ def authenticate() -> Response | None:
     if not header:
         return _unauthorised(_("Send an API token: Authorization: Bearer <token>."))
     scheme, _sep, token = header.partition(" ")
-    row = services.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    row = services.authenticate(
+        token.strip(), demo_mode=current_app.config["DEMO_MODE"]) if scheme.lower() == "bearer" else None
     if row is None:
         return _unauthorised(_("This API token is unknown or revoked."))
     g.api_user = row.user

@@ -24,6 +24,7 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 from sqlalchemy.dialects import postgresql, sqlite
 
+from matchmaker.auth.models import Role
 from matchmaker.extensions import db
 from matchmaker.i18n import localized
 from matchmaker.mail.models import MailKind, Outbox
@@ -207,7 +208,40 @@ def deliver(message: Outbox, connection: smtplib.SMTP, sender: str) -> None:
     db.session.flush()
 
 
-def outbox_page(page: int, *, per_page: int) -> Pagination:
-    """One page of the outbox, newest first, counted and sliced in SQL."""
-    return db.paginate(sa.select(Outbox).order_by(Outbox.id.desc()), page=page,
-                       per_page=per_page, error_out=False)
+# --- who reads what ---------------------------------------------------------------------------
+#
+# A message may carry a link that acts for its recipient (a password reset, an owner's consent,
+# a future one-time link). Such a link is shown to nobody but the recipient, in any mode: the
+# outbox shows an admin every message with *every* link withheld (no list of "secret" routes
+# to keep up to date), and shows anyone their own mail in full (in demo mode, where the outbox
+# stands in for a mailbox). Nobody but an admin sees another person's mail at all.
+
+
+def _is_recipient(message: Outbox, viewer: Any) -> bool:
+    return bool(viewer.email) and message.recipient.strip().lower() == viewer.email.lower()
+
+
+def _is_admin(viewer: Any) -> bool:
+    return bool(viewer.role == Role.ADMIN)
+
+
+def outbox_page(page: int, *, per_page: int, viewer: Any) -> Pagination:
+    """One page of the outbox as ``viewer`` may see it (admins: all; others: their own),
+    newest first, counted and sliced in SQL."""
+    query = sa.select(Outbox).order_by(Outbox.id.desc())
+    if not _is_admin(viewer):
+        query = query.where(sa.func.lower(Outbox.recipient) == viewer.email.lower())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def may_read(message: Outbox, viewer: Any) -> bool:
+    return _is_admin(viewer) or _is_recipient(message, viewer)
+
+
+def shown_text(message: Outbox, viewer: Any) -> str:
+    """The body as ``viewer`` may read it: in full for the recipient, every link withheld
+    for anyone else."""
+    if _is_recipient(message, viewer):
+        return message.body_text
+    hidden = gettext("[link withheld: only the recipient sees it]")
+    return _URL.sub(hidden, message.body_text)
