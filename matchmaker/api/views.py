@@ -136,7 +136,7 @@ def progress_geojson_view(check_id: int) -> Response:
 @bp.route("/checks/<int:check_id>/progress.csv")
 @writes
 def progress_csv_view(check_id: int) -> Response:
-    return progress_download(_check(check_id), "csv")
+    return progress_download(_check(check_id), "csv", keys=True)
 
 
 @bp.route("/checks/<int:check_id>/addresses")
@@ -152,4 +152,4 @@ def addresses(check_id: int) -> Response:
 def addresses_csv_view(check_id: int) -> Response:
     item = _check(check_id)
     rows = fibre.consented_addresses(item, actor=g.api_user, via="api-csv")
-    return addresses_csv(item, rows)
+    return addresses_csv(item, rows, keys=True)

@@ -22,7 +22,7 @@ from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
 from matchmaker.i18n import translate_error
 from matchmaker.jobs import submit
-from matchmaker.web.exports import csv_response, nl_number
+from matchmaker.web.exports import csv_response
 from matchmaker.web.forms import apply_service_error
 from matchmaker.web.geojson import geojson_response
 from matchmaker.web.lookup import own_site
@@ -140,8 +140,8 @@ def delete_meter(site_id: int, kind: str) -> WerkzeugResponse:
 @bp.route("/energy/meter-example.csv")
 @member_required
 def meter_example() -> Response:
-    return Response("\ufeff" + services.meter_template(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="meterdata.csv"'})
+    header, *rows = [line.split(";") for line in services.meter_template().splitlines()]
+    return csv_response(header, rows, "meterdata.csv")
 
 
 @bp.route("/energy/matches")
@@ -210,13 +210,12 @@ def run_csv(run_id: int) -> Response:
     """Every match of a run, for a spreadsheet (ids as text)."""
     run = _run_or_404(run_id)
     sites = services.run_sites(run)
-    rows = ([str(m.producer_site_id), sites[m.producer_site_id].organisation.name,
-             str(m.consumer_site_id), sites[m.consumer_site_id].organisation.name,
-             nl_number(round(m.kwh, 1)), nl_number(round(m.distance_m, 1)),
-             nl_number(m.hours) if m.hours is not None else ""] for m in run.matches)
-    return csv_response(["producer_site_id", "producer", "consumer_site_id", "consumer",
-                         "kwh_per_year", "distance_m", "hours_per_year"], rows,
-                        f"koppelingen-run-{run.id}.csv")
+    rows = [[m.producer_site_id, sites[m.producer_site_id].organisation.name,
+             m.consumer_site_id, sites[m.consumer_site_id].organisation.name,
+             round(m.kwh, 1), round(m.distance_m, 1), m.hours] for m in run.matches]
+    return csv_response([_("Producer site id"), _("Producer"), _("Consumer site id"),
+                         _("Consumer"), _("kWh per year"), _("Distance (m)"),
+                         _("Hours per year")], rows, f"koppelingen-run-{run.id}.csv")
 
 
 @bp.route("/coordinator/energy/runs/<int:run_id>/status.json")

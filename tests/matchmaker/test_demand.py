@@ -141,12 +141,13 @@ def test_csv_export_keeps_ids_as_text_and_contact_details(client, overview):
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
-    assert {r["organisation"] for r in rows} == {"Alfa Metaal", "Beta Transport"}
-    alfa = next(r for r in rows if r["organisation"] == "Alfa Metaal")
-    assert alfa["bag_id"] == "0106010000000042"
-    assert alfa["quantity"] == "150,5" and alfa["unit"] == "kWp"
-    assert alfa["contact_email"] == "info@alfa.example"
-    assert alfa["consent_providers"] == "ja"
+    assert {r["Organisatie"] for r in rows} == {"Alfa Metaal", "Beta Transport"}
+    alfa = next(r for r in rows if r["Organisatie"] == "Alfa Metaal")
+    assert alfa["BAG-id"] == '="0106010000000042"'  # text in Excel and LibreOffice
+    assert alfa["Hoeveelheid"] == "150,5" and alfa["Eenheid"] == "kWp"
+    assert alfa["E-mail"] == "info@alfa.example"
+    assert alfa["Aanbieders mogen het zien"] == "ja" and alfa["Status"] == "interesse"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
 
 
 def test_geojson_for_the_map_is_wgs84_one_feature_per_site(client, overview):
