@@ -78,3 +78,19 @@ def writes(view: Any) -> Any:
     it upgrades a read transaction that another writer overtook."""
     view.writes = True
     return view
+
+
+def insert_ignore(table: Any, rows: list[dict[str, Any]], keys: list[str]) -> int:
+    """``INSERT ... ON CONFLICT (keys) DO NOTHING`` on either database; returns the rows
+    inserted. Idempotent daily work (snapshots, publications) uses it, so a repeated or
+    concurrent run neither fails nor writes twice."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from matchmaker.extensions import db
+
+    if not rows:
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=keys)
+    return int(db.session.execute(statement.execution_options(preserve_rowcount=True)).rowcount)

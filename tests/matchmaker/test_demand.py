@@ -163,7 +163,8 @@ def test_geojson_for_the_map_is_wgs84_one_feature_per_site(client, overview):
     assert {f["properties"]["name"] for f in areas["features"]} == {"Noord", "Zuid", "Messchenveld"}
 
 
-def test_providers_see_park_totals_only_where_enough_members_share_them(client, make, auth):
+def test_providers_see_park_totals_only_where_enough_members_share_them(client, make, auth,
+                                                                        runner):
     from matchmaker.privacy import MIN_MEMBERS
 
     busy = make.area("Drukke Park", AreaKind.PARK, box(230000, 550000, 231000, 551000))
@@ -176,6 +177,8 @@ def test_providers_see_park_totals_only_where_enough_members_share_them(client, 
     for i in range(MIN_MEMBERS - 1):
         make.demand(make.site(make.organisation(), x=240100 + 100 * i, y=550500), "solar_roof", 100)
     auth.login(make.user(Role.PROVIDER))
+    assert "Er is nog niets gepubliceerd" in client.get("/provider").get_data(as_text=True)
+    assert runner.invoke("snapshot-fibre").exit_code == 0  # the daily snapshot publishes
     html = client.get("/provider").get_data(as_text=True)
     rows = {name: re.sub(r"\s+", " ", row) for name, row in
             re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', html, flags=re.DOTALL)}
