@@ -10,8 +10,8 @@ CSV, the API and e-mail — so that every such number passes the same three ques
    than 5 other members, or one of them dominant, the total is hidden.
 2. **What else does the page derive from it?** A hidden total hides everything computed from it
    as well: no percentage ("about 60 %" gives it away), no bar length, no tier reached, no
-   "threshold reached", no data attribute, no scale that stretches with it
-   (:func:`shown_progress`).
+   "threshold reached", no data attribute, no scale that stretches with it (a group buy's
+   ``HiddenProgress`` has no field to hold them).
 3. **How may it move?** Numbers published daily (fibre demand checks, demand per park) take a
    new value only when the members whose volume changed since *every* value published before
    form a safe group themselves (:func:`may_publish`); otherwise the day is hidden and the
@@ -23,27 +23,23 @@ Staff (coordinators, admins) see exact numbers and never go through here.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from matchmaker.privacy import MIN_MEMBERS, Cell, disclose, may_use
 
-__all__ = ["MIN_MEMBERS", "Cell", "hidden_fields", "may_publish", "scaled", "shown_progress",
-           "shown_total"]
-
-T = TypeVar("T")
+__all__ = ["MIN_MEMBERS", "Cell", "may_publish", "scaled", "shown_total"]
 
 #: Volumes are compared over time in whole thousandths (kWp, m², MWh with three decimals).
 SCALE = 1000
 
 
-def shown_total(volumes_by_member: Mapping[Hashable, Decimal], *,
-                known: Iterable[Hashable] = ()) -> Cell:
+def shown_total(volumes_by_member: Mapping[Any, Decimal], *, known: Iterable[Any] = ()
+                ) -> Cell:
     """A group's total as a viewer may see it: the total of everyone, shown only when the
     members the viewer does not know (``known``: its own organisation) form a safe group.
 
@@ -57,28 +53,6 @@ def shown_total(volumes_by_member: Mapping[Hashable, Decimal], *,
         return Cell(None, None, True)
     volumes = [v for v in volumes_by_member.values() if v > 0]
     return Cell(len(volumes), sum(volumes, Decimal(0)), False)
-
-
-def hidden_fields(item: T, names: Sequence[str], **keep: Any) -> T:
-    """A copy of a dataclass with ``names`` set to None and ``hidden`` set (``keep``: other
-    fields to set)."""
-    return dataclasses.replace(item, hidden=True,  # type: ignore[type-var]
-                               **dict.fromkeys(names), **keep)
-
-
-#: What a group buy's progress derives from the bundled volume.
-PROGRESS_FIELDS = ("volume", "sites", "organisations", "volume_min", "volume_max")
-
-
-def shown_progress(progress: T, volumes_by_member: Mapping[Hashable, Decimal], *,
-                   known: Iterable[Hashable] = ()) -> T:
-    """A group buy's progress (``campaigns.services.Progress``) as a member or supplier may
-    see it: unchanged when its total may be shown, else with every number derived from the
-    volume removed (the progress object then answers None for them). Whether the threshold
-    is reached stays: it is a step of the group buy that every participant sees happen."""
-    if not shown_total(volumes_by_member, known=known).suppressed:
-        return progress
-    return hidden_fields(progress, PROGRESS_FIELDS, hidden_met=progress.met)
 
 
 def scaled(volumes: Iterable[Any]) -> npt.NDArray[np.int64]:

@@ -281,7 +281,7 @@ class OverviewFilter:
     stage: str = ""
 
 
-def overview_query(filters: OverviewFilter) -> sa.Select[tuple[Demand]]:
+def overview_query(filters: OverviewFilter) -> sa.Select[Any]:
     query = (
         sa.select(Demand)
         .join(Demand.site).join(Site.organisation).join(Demand.product)
@@ -323,12 +323,14 @@ def _site_ids_in(area: Area) -> list[int]:
     ids, xs, ys = (np.asarray(column) for column in zip(*rows, strict=True))
     geom = area.geometry
     shapely.prepare(geom)
-    return ids[shapely.intersects_xy(geom, xs.astype(float), ys.astype(float))].tolist()
+    inside: list[int] = ids[shapely.intersects_xy(geom, xs.astype(float),
+                                                  ys.astype(float))].tolist()
+    return inside
 
 
 def demand_overview(filters: OverviewFilter) -> list[Demand]:
     """All demand matching ``filters``; an area filter keeps sites inside or on its boundary."""
-    return list(db.session.scalars(overview_query(filters)).unique())
+    return list(db.session.scalars(overview_query(filters)).unique().all())
 
 
 def overview_page(filters: OverviewFilter, *, page: int, per_page: int) -> Pagination:
@@ -399,7 +401,7 @@ def grant_consent(demand: Demand, provider: User, *, actor: User | None) -> Prov
     """``provider`` may see the company name and address of ``demand`` (idempotent)."""
     if provider.role != Role.PROVIDER:
         raise ServiceError(N_("Choose a provider."), field="provider_id")
-    existing = db.session.scalar(sa.select(ProviderConsent).where(
+    existing: ProviderConsent | None = db.session.scalar(sa.select(ProviderConsent).where(
         ProviderConsent.demand_id == demand.id, ProviderConsent.provider_id == provider.id))
     if existing is not None:
         return existing

@@ -284,11 +284,13 @@ def take_snapshot(day: date) -> FibreSnapshot:
     Idempotent and safe when two requests race: the day is UNIQUE and inserted with
     ``ON CONFLICT DO NOTHING``, so the second one uses the first one's snapshot.
     """
-    existing = db.session.scalar(sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
+    existing: FibreSnapshot | None = db.session.scalar(
+        sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
     if existing is not None:
         return existing
     if insert_ignore(FibreSnapshot.__table__, [{"day": day, "taken_at": utcnow()}], ["day"]):
-        snapshot = db.session.scalar(sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
+        snapshot: FibreSnapshot | None = db.session.scalar(
+            sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
         assert snapshot is not None
         units = [
             {"snapshot_id": snapshot.id, "unit_key": str(u.unit_key),
@@ -300,7 +302,7 @@ def take_snapshot(day: date) -> FibreSnapshot:
             db.session.execute(sa.insert(FibreSnapshotUnit), units)
         return snapshot
     snapshot = db.session.scalar(sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
-    assert snapshot is not None  # taken by a concurrent request that has committed
+    assert isinstance(snapshot, FibreSnapshot)  # taken by a concurrent request that committed
     return snapshot
 
 
@@ -735,6 +737,7 @@ def notify_thresholds(day: date, *, now: datetime) -> int:
     checks = db.session.scalars(sa.select(FibreCheck).where(FibreCheck.deadline >= now))
     for check in checks:
         state = progress(check, day=day)
+        targets: list[tuple[AreaProgress, FibreCheckRegion | None]]
         if check.grouping == Grouping.TOGETHER:
             targets = [(row, None) for row in state.groups if row.key == "all"]
         else:

@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role
+from matchmaker.database import rowcount
 from matchmaker.errors import N_, TooMany
 from matchmaker.extensions import db
 from matchmaker.i18n import localized
@@ -122,7 +123,7 @@ def queue_mail(
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
     # rowcount of an INSERT is only kept on request (SQLAlchemy 2: UPDATE/DELETE only).
     result = db.session.execute(statement.execution_options(preserve_rowcount=True))
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 # --- mail a member makes the service send -----------------------------------------------------
@@ -216,7 +217,7 @@ def claim(message_id: int) -> Outbox | None:
         .values(attempts=Outbox.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         return None
     message = db.session.get(Outbox, message_id)
     if message is not None:

@@ -196,6 +196,9 @@ def sweep(app, client, auth, small_world):
         "message_id": lambda viewer: list(db.session.scalars(sa.select(Outbox.id))) or [1],
         "token": lambda viewer: ["not-a-token"],
         "fmt": lambda viewer: ["csv", "geojson", "gpkg"],
+        # Energy hubs are staff pages; every id is tried (a member or supplier gets a 403).
+        "hub_id": lambda viewer: [1],
+        "analysis_id": lambda viewer: [1],
     }
     return Sweep(app, client, auth, candidates)
 

@@ -18,85 +18,74 @@ from matchmaker.campaigns.models import (
 )
 from matchmaker.campaigns.pricing import Tier
 from matchmaker.campaigns.services.queries import tiers_of
-from matchmaker.disclosure import hidden_fields, shown_progress, shown_total
+from matchmaker.disclosure import shown_total
 from matchmaker.extensions import db
 from matchmaker.members.models import Site
 
 
+def _scale(marks: list[Decimal | int]) -> Decimal:
+    """The end of a progress bar: room for every mark, and 10 % more."""
+    top = max(Decimal(m) for m in marks)
+    return top * Decimal("1.1") if top > 0 else Decimal(1)
+
+
+def _percent(value: Decimal | int | None, scale: Decimal) -> Decimal:
+    """Position of ``value`` on a bar, 0–100, one decimal (for SVG coordinates)."""
+    if value is None:
+        return Decimal(0)
+    pct = Decimal(value) * 100 / scale
+    return min(max(pct, Decimal(0)), Decimal(100)).quantize(Decimal("0.1"))
+
+
 @dataclass
 class Progress:
-    """The bundled volume of the registered participations, against threshold and tiers.
+    """The bundled volume of the registered participations, against threshold and tiers."""
 
-    ``hidden``: the numbers were withheld under the disclosure rule
-    (:func:`matchmaker.disclosure.shown_progress`): volume, sites, organisations and the range
-    are None, and so is everything derived from them (met, tier, percentages); the bar's scale
-    then ignores the volume, so not even its length tells it.
-    """
-
-    volume: Decimal | None
-    sites: int | None
-    organisations: int | None
-    volume_min: Decimal | None
-    volume_max: Decimal | None
+    volume: Decimal
+    sites: int
+    organisations: int
+    volume_min: Decimal
+    volume_max: Decimal
     threshold_quantity: Decimal | None
     threshold_sites: int | None
     capacity: Decimal | None
     tiers: list[Tier] = field(default_factory=list)
     tiers_indicative: bool = True
-    hidden: bool = False
-    #: Whether the threshold is reached, kept when the numbers are hidden: it is a step of the
-    #: group buy (bidding starts only then), not a number.
-    hidden_met: bool | None = None
+    hidden = False  # see HiddenProgress
 
     @property
-    def quantity_met(self) -> bool | None:
-        if self.threshold_quantity is None:
-            return True
-        return None if self.volume is None else self.volume >= self.threshold_quantity
+    def quantity_met(self) -> bool:
+        return self.threshold_quantity is None or self.volume >= self.threshold_quantity
 
     @property
-    def sites_met(self) -> bool | None:
-        if self.threshold_sites is None:
-            return True
-        return None if self.sites is None else self.sites >= self.threshold_sites
+    def sites_met(self) -> bool:
+        return self.threshold_sites is None or self.sites >= self.threshold_sites
 
     @property
-    def met(self) -> bool | None:
-        if self.hidden:
-            return self.hidden_met
-        return bool(self.quantity_met and self.sites_met)
+    def met(self) -> bool:
+        return self.quantity_met and self.sites_met
 
     @property
     def tier(self) -> Tier | None:
-        if self.volume is None:
-            return None
         index = pricing.tier_index(self.tiers, self.volume)
         return None if index is None else self.tiers[index]
 
     @property
     def next_tier(self) -> Tier | None:
-        return None if self.volume is None else pricing.next_tier(self.tiers, self.volume)
+        return pricing.next_tier(self.tiers, self.volume)
 
     @property
     def scale(self) -> Decimal:
         """The end of the bar: room for the volume, the threshold, capacity and every tier."""
-        marks = [self.volume or 0, self.threshold_quantity or 0, self.capacity or 0,
-                 *(t.min_volume for t in self.tiers)]
-        top = max(Decimal(m) for m in marks)
-        return top * Decimal("1.1") if top > 0 else Decimal(1)
+        return _scale([self.volume, self.threshold_quantity or 0, self.capacity or 0,
+                       *(t.min_volume for t in self.tiers)])
 
     def percent(self, value: Decimal | int | None) -> Decimal:
-        """Position of ``value`` on the bar, 0–100, one decimal (for SVG coordinates)."""
-        if value is None:
-            return Decimal(0)
-        pct = Decimal(value) * 100 / self.scale
-        return min(max(pct, Decimal(0)), Decimal(100)).quantize(Decimal("0.1"))
+        return _percent(value, self.scale)
 
     @property
-    def threshold_percent(self) -> Decimal | None:
+    def threshold_percent(self) -> Decimal:
         """How far the volume is towards the quantity threshold (or sites threshold)."""
-        if self.hidden or self.volume is None or self.sites is None:
-            return None
         if self.threshold_quantity:
             ratio = self.volume * 100 / self.threshold_quantity
         elif self.threshold_sites:
@@ -104,6 +93,35 @@ class Progress:
         else:
             ratio = Decimal(100)
         return min(ratio, Decimal(100)).quantize(Decimal(1))
+
+
+@dataclass
+class HiddenProgress:
+    """A group buy's progress with its numbers withheld under the disclosure rule
+    (:func:`progress_for`): only what is public — threshold, capacity, tiers — and whether the
+    threshold is reached (a step of the group buy, not a number). Nothing here derives from
+    the volume: the bar's scale ignores it, so not even its length tells it."""
+
+    threshold_quantity: Decimal | None
+    threshold_sites: int | None
+    capacity: Decimal | None
+    tiers: list[Tier]
+    tiers_indicative: bool
+    met: bool
+    hidden = True
+
+    @classmethod
+    def of(cls, progress: Progress) -> HiddenProgress:
+        return cls(progress.threshold_quantity, progress.threshold_sites, progress.capacity,
+                   progress.tiers, progress.tiers_indicative, progress.met)
+
+    @property
+    def scale(self) -> Decimal:
+        return _scale([self.threshold_quantity or 0, self.capacity or 0,
+                       *(t.min_volume for t in self.tiers)])
+
+    def percent(self, value: Decimal | int | None) -> Decimal:
+        return _percent(value, self.scale)
 
 
 def registered_totals(campaign_id: int) -> tuple[Decimal, int, int, Decimal, Decimal]:
@@ -139,10 +157,9 @@ def progress(campaign: Campaign) -> Progress:
 
 @dataclass
 class AcceptedTotals:
-    volume: Decimal | None
-    sites: int | None
-    pending: int | None
-    hidden: bool = False
+    volume: Decimal
+    sites: int
+    pending: int
 
 
 def member_volumes(campaign_id: int, *, accepted: bool = False) -> dict[int, Decimal]:
@@ -172,23 +189,25 @@ def viewer_knows(viewer: User | None) -> set[int] | None:
     return set()
 
 
-def progress_for(campaign: Campaign, viewer: User | None) -> Progress:
-    """The progress as ``viewer`` may see it (the disclosure rule; staff see it exact)."""
+def progress_for(campaign: Campaign, viewer: User | None) -> Progress | HiddenProgress:
+    """The progress as ``viewer`` may see it: exact for staff, else only when the total may be
+    shown (:func:`matchmaker.disclosure.shown_total`), with every number derived from it."""
     state = progress(campaign)
     known = viewer_knows(viewer)
-    if known is None:
+    if known is None or not shown_total(member_volumes(campaign.id), known=known).suppressed:
         return state
-    return shown_progress(state, member_volumes(campaign.id), known=known)
+    return HiddenProgress.of(state)
 
 
-def accepted_for(campaign: Campaign, viewer: User | None) -> AcceptedTotals:
-    """The accepted totals as ``viewer`` may see them (as :func:`progress_for`)."""
+def accepted_for(campaign: Campaign, viewer: User | None) -> AcceptedTotals | None:
+    """The accepted totals as ``viewer`` may see them (as :func:`progress_for`); None when
+    they are withheld."""
     totals = accepted_totals(campaign)
     known = viewer_knows(viewer)
     if known is None or not shown_total(member_volumes(campaign.id, accepted=True),
                                         known=known).suppressed:
         return totals
-    return hidden_fields(totals, ("volume", "sites", "pending"))
+    return None
 
 
 def accepted_totals(campaign: Campaign) -> AcceptedTotals:
