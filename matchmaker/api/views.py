@@ -28,11 +28,14 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def rate_limit_key() -> str:
-    """Per token (its hash), so providers behind one address do not share a limit."""
+    """Per token (its hash) for a token we issued, so providers behind one address do not
+    share a limit; per client address for everything else — a request without a token and,
+    above all, one with an unknown token, or every guess would start a fresh count."""
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-    return "token:" + services.token_hash(token)[:24] if token else "ip:" + (
-        request.remote_addr or "")
+    if token and services.is_issued(token):
+        return "token:" + services.token_hash(token)[:24]
+    return "ip:" + (request.remote_addr or "")
 
 
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=rate_limit_key)(bp)

@@ -188,7 +188,9 @@ def register_demand(
     """Create or update the demand of ``site`` for ``product`` (one row per pair).
 
     ``expected_version`` is the version the member saw; if someone saved in between, the
-    edit is refused instead of silently overwriting theirs.
+    edit is refused instead of silently overwriting theirs. Changing a stored demand always
+    needs it: an edit that does not say which version it saw (a form without its hidden
+    field, a script) is refused as a conflict, never applied blindly.
     """
     if not product.active:
         raise ServiceError(N_("This product is not offered any more."), field="product")
@@ -200,7 +202,7 @@ def register_demand(
     if demand is None:
         demand = Demand(site=site, product=product)
         db.session.add(demand)
-    elif expected_version is not None and demand.version != expected_version:
+    elif expected_version is None or demand.version != expected_version:
         raise Conflict(
             N_("Someone else changed this demand in the meantime. Check the current values "
                "and save again."),

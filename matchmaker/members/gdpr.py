@@ -30,8 +30,16 @@ from matchmaker.auth.models import User
 from matchmaker.auth.passwords import hash_password
 from matchmaker.auth.services import end_sessions
 from matchmaker.backup import encode_row
-from matchmaker.campaigns.models import Offer, OwnerConsentToken, Participation
-from matchmaker.demand.models import Demand, ProviderConsent
+from matchmaker.campaigns.models import (
+    Campaign,
+    CampaignState,
+    Offer,
+    OfferStatus,
+    OwnerConsentToken,
+    Participation,
+    ParticipationState,
+)
+from matchmaker.demand.models import Demand, ProviderConsent, Stage
 from matchmaker.energy.models import EnergyAsset, ExpansionPlan, GridConnection, Match
 from matchmaker.errors import N_, Conflict
 from matchmaker.extensions import db
@@ -175,6 +183,7 @@ def erase_organisation(org: Organisation, *, actor: User) -> None:
     db.session.execute(sa.update(HubSite).where(HubSite.site_id.in_(site_ids))
                        .values(consent_profile=False, consent_name=False))
     db.session.execute(sa.update(Demand).where(Demand.site_id.in_(site_ids)).values(note=""))
+    _stop_counting(site_ids)
     db.session.execute(sa.delete(OwnerConsentToken).where(OwnerConsentToken.participation_id.in_(
         sa.select(Participation.id).where(Participation.site_id.in_(site_ids)))))
     own = {"organisations": [org.id], "sites": site_ids, "users": [u.id for u in org.users]}
@@ -192,6 +201,25 @@ def erase_organisation(org: Organisation, *, actor: User) -> None:
     org.contact_name = org.contact_email = org.contact_phone = ""
     org.erased_at = utcnow()
     db.session.flush()
+
+
+def _stop_counting(site_ids: list[int]) -> None:
+    """An erased organisation is gone: from now on nothing of it counts. Its demand is
+    withdrawn, its registrations in running group buys are withdrawn and its open or accepted
+    offers there lapse (nobody could deliver to it). What was counted before — snapshots,
+    contracted and cancelled group buys — stays as it was."""
+    db.session.execute(sa.update(Demand).where(Demand.site_id.in_(site_ids))
+                       .values(stage=Stage.WITHDRAWN))
+    running = sa.select(Campaign.id).where(Campaign.state.in_(
+        [CampaignState.DRAFT, CampaignState.OPEN, CampaignState.BIDDING, CampaignState.OFFERED]))
+    participations = sa.select(Participation.id).where(
+        Participation.site_id.in_(site_ids), Participation.campaign_id.in_(running))
+    db.session.execute(sa.update(Offer).where(
+        Offer.participation_id.in_(participations),
+        Offer.status.in_([OfferStatus.PENDING, OfferStatus.ACCEPTED]))
+        .values(status=OfferStatus.LAPSED))
+    db.session.execute(sa.update(Participation).where(Participation.id.in_(participations))
+                       .values(state=ParticipationState.WITHDRAWN))
 
 
 def _coarse_location(site: Site) -> tuple[float, float]:

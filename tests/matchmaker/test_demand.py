@@ -82,6 +82,12 @@ def test_a_stale_edit_is_refused_instead_of_overwriting(client, make, member, te
     # The form now carries the current version: saving again is a deliberate overwrite.
     html = second.get_data(as_text=True)
     assert re.search(rf'<input[^>]*name="version"[^>]*value="{seen_version + 1}"', html)
+    # An edit without the version it saw (the hidden field left out) is refused the same way.
+    blind = client.post(f"/sites/{site.id}/demand/insulation",
+                        data={"quantity": "70", "stage": "committed"})
+    assert blind.status_code == 409 and "Nu opgeslagen: 120 m²" in text_of(blind)
+    db.session.refresh(demand)
+    assert demand.quantity == Decimal(120)
 
 
 def test_withdrawn_demand_can_be_registered_again(client, make, member):
@@ -89,7 +95,8 @@ def test_withdrawn_demand_can_be_registered_again(client, make, member):
     make.demand(site, "fibre", 1)
     assert client.post(f"/sites/{site.id}/demand/fibre/withdraw").status_code == 302
     assert demand_of(site, "fibre").stage == Stage.WITHDRAWN
-    again = client.post(f"/sites/{site.id}/demand/fibre", data={"quantity": "2", "stage": "committed"})
+    again = client.post(f"/sites/{site.id}/demand/fibre", data={
+        "quantity": "2", "stage": "committed", "version": demand_of(site, "fibre").version})
     assert again.status_code == 302
     demand = demand_of(site, "fibre")
     assert (demand.stage, demand.quantity) == (Stage.COMMITTED, Decimal(2))

@@ -347,10 +347,10 @@ def test_the_demand_form_checkbox_consents_to_the_current_providers(make, fibre)
         fibre.provider.id, fibre.other_provider.id}
     later = make.user(Role.PROVIDER)
     demand_services.register_demand(site, product, actor=user, quantity="12",
-                                    consent_providers=True)
+                                    consent_providers=True, expected_version=demand.version)
     assert later.id not in {c.provider_id for c in demand_services.consents_of(demand)}
     demand_services.register_demand(site, product, actor=user, quantity="12",
-                                    consent_providers=False)
+                                    consent_providers=False, expected_version=demand.version)
     assert demand_services.consents_of(demand) == []
 
 
