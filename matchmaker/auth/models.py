@@ -51,6 +51,12 @@ class User(UserMixin, TimestampMixin, db.Model):
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
 
+    def may_act(self, *, demo_mode: bool) -> bool:
+        """Whether this account may act at all, by any door (password login, an open session,
+        a password reset, an API token): active, and a demo account only in demo mode. The
+        one place this is decided."""
+        return bool(self.active) and (not self.is_demo or demo_mode)
+
     def has_role(self, *roles: Role | str) -> bool:
         return self.role in roles
 
