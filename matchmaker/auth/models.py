@@ -15,6 +15,9 @@ from matchmaker.types import UTCDateTime
 if TYPE_CHECKING:
     from matchmaker.members.models import Organisation
 
+#: Role lives in a light module (the command line's choices); it is part of this model's API.
+__all__ = ["Role", "User"]
+
 
 class User(UserMixin, TimestampMixin, db.Model):
     __tablename__ = "users"
