@@ -27,6 +27,7 @@ import pyogrio
 from geo.columnar import (
     BoolArray,
     FloatArray,
+    csv_header,
     geo_metadata,
     parse_numbers,
     point_xy,
@@ -62,6 +63,11 @@ def file_kind(path: str | Path) -> str:
         file=Path(path).name,
         suffix=suffix or "(none)",
     )
+
+
+def sniff_delimiter(path: str | Path) -> str:
+    """``;`` when the header line has more semicolons than commas (Dutch spreadsheets), else ``,``."""
+    return csv_header(path)[1]
 
 
 def read_csv_text(path: str | Path) -> pd.DataFrame:

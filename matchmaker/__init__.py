@@ -35,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     register_extensions(app)
     register_blueprints(app)
+    register_operations(app)  # before the other hooks: its request log runs last
     register_request_hooks(app)
     register_error_handlers(app)
     register_security_headers(app)
@@ -78,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     from matchmaker.extensions import csrf
     from matchmaker.fibre.views import bp as fibre_bp
     from matchmaker.heat.views import bp as heat_bp
+    from matchmaker.hub.views import bp as hub_bp
     from matchmaker.mail.views import bp as mail_bp
     from matchmaker.main.views import bp as main_bp
     from matchmaker.members.views import bp as members_bp
@@ -93,9 +95,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(mail_bp)
     app.register_blueprint(fibre_bp)
     app.register_blueprint(heat_bp)
+    app.register_blueprint(hub_bp)
     # The API authenticates with bearer tokens, never with the session cookie: no CSRF.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
+
+
+def register_operations(app: Flask) -> None:
+    from matchmaker.ops import register
+
+    register(app)
 
 
 def register_request_hooks(app: Flask) -> None:

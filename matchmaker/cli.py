@@ -1,8 +1,8 @@
 """The ``matchmaker`` command line.
 
 App commands (accounts, imports, demo data, ``db`` migrations, ``run``) load the app; the
-analysis commands (``bundle``, ``match``, ``verify``, ``heat``) work on files alone, without a
-database. Messages are Dutch unless ``MATCHMAKER_LANG=en``.
+analysis commands (``bundle``, ``match``, ``verify``, ``heat``, ``hub``) work on files alone,
+without a database. Messages are Dutch unless ``MATCHMAKER_LANG=en``.
 
 Commands load lazily (click's "lazy group" pattern): the group knows each command by name,
 import path and one-line help, and imports a command's module only to run it or to print its
@@ -61,9 +61,16 @@ APP_COMMANDS = {
                     "Replace ALL data with the backup in FILE, in one transaction."),
     "send-mail": Lazy("matchmaker.mail.cli:send_mail_command",
                       "Send queued e-mail over SMTP (SMTP_HOST, SMTP_PORT, SMTP_USER, ...)."),
+    "scheduler": Lazy("matchmaker.ops.schedule:scheduler_command",
+                      "Queue the scheduled commands at their times (needs REDIS_URL; `matchmaker "
+                      "worker` runs them): send-mail every 5 minutes, send-reminders hourly, "
+                      "snapshot-fibre and purge daily."),
     "send-reminders": Lazy("matchmaker.campaigns.cli:send_reminders_command",
                            "Queue reminders 7 days and 1 day before each registration and "
                            "decision deadline."),
+    "serve": Lazy("matchmaker.ops.serve:serve_command",
+                  "Run the production stack: Gunicorn web workers (WEB_CONCURRENCY), the RQ "
+                  "worker and the scheduler, until Ctrl-C or TERM (HUP reloads)."),
     "snapshot-fibre": Lazy("matchmaker.fibre.cli:snapshot_fibre_command",
                            "Take today's snapshot of fibre demand (once a day; running it again "
                            "changes nothing), decide what is published and queue the "
@@ -77,6 +84,8 @@ ANALYSIS_COMMANDS = {
                    "Bundle the demand in INPUT by location and write it to --output."),
     "heat": Lazy("matchmaker.heat.cli:heat_command",
                  "Find candidate heat networks: heat sources with the heat demand near them."),
+    "hub": Lazy("matchmaker.hub.cli:hub_command",
+                "Analyse an energy hub: sites sharing grid capacity under one group contract."),
     "match": Lazy("matchmaker.energy.cli:match_command",
                   "Match producers' surplus with consumers' demand within a maximum distance."),
     "verify": Lazy("matchmaker.energy.cli:verify_command",

@@ -111,17 +111,17 @@ def save_electricity(
         if pv.source == ProfileSource.ESTIMATED:
             pv.annual_kwh = pv_kwp * current_app.config["PV_YIELD_KWH_PER_KWP"]
         pv.share_name = share_name
-    elif (pv := asset(site, AssetKind.PV)) is not None:
-        db.session.delete(pv)
+    elif (planned := asset(site, AssetKind.PV)) is not None:
+        db.session.delete(planned)
     if annual_use_kwh:
         use = get_or_create_asset(site, AssetKind.CONSUMPTION)
         if use.source == ProfileSource.ESTIMATED:
             use.annual_kwh = annual_use_kwh
         use.profile_category = profile_category
         use.share_name = share_name
-    elif (use := asset(site, AssetKind.CONSUMPTION)) is not None and (
-            use.source == ProfileSource.ESTIMATED):
-        db.session.delete(use)
+    elif (estimated := asset(site, AssetKind.CONSUMPTION)) is not None and (
+            estimated.source == ProfileSource.ESTIMATED):
+        db.session.delete(estimated)
     db.session.flush()
     record(actor, "energy.update", site, pv_kwp=pv_kwp, annual_use_kwh=annual_use_kwh)
 
@@ -280,6 +280,7 @@ def execute_run(run_id: int) -> None:
             current_app.logger.exception("match run %s failed", run_id)
         db.session.rollback()
         run = db.session.get(MatchRun, run_id)
+        assert run is not None
         run.status = RunStatus.FAILED
         run.error = (str(err) if isinstance(err, GeoError) else f"{type(err).__name__}: {err}")[:500]
         run.finished_at = datetime.now(UTC)

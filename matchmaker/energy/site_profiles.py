@@ -71,18 +71,18 @@ def site_energy(mode: str) -> SiteEnergy:
         yield_ = current_app.config["PV_YIELD_KWH_PER_KWP"]
         for i, site_id in enumerate(sites["site_id"]):
             items = by_site[int(site_id)]
-            if (item := items.get(AssetKind.PV)) is not None:
-                pv[i] = item.hourly_profile(mode) if item.hourly is not None else pv_profile(
-                    lon=lon[i], lat=lat[i], kwp=item.capacity_kw or 0.0,
-                    annual_yield_kwh_per_kwp=yield_, tilt=item.tilt_deg or 15.0,
-                    azimuth=item.azimuth_deg or 180.0, mode=mode).values
-                feed_in[i] = item.feed_in_limit_kw if item.feed_in_limit_kw else np.nan
-                share[i] |= item.share_name
-            if (item := items.get(AssetKind.CONSUMPTION)) is not None:
-                use[i] = item.hourly_profile(mode) if item.hourly is not None else (
-                    consumption_profile(annual_kwh=item.annual_kwh or 0.0,
-                                        category=item.profile_category, mode=mode).values)
-                share[i] |= item.share_name
+            if (solar := items.get(AssetKind.PV)) is not None:
+                pv[i] = solar.hourly_profile(mode) if solar.hourly is not None else pv_profile(
+                    lon=lon[i], lat=lat[i], kwp=solar.capacity_kw or 0.0,
+                    annual_yield_kwh_per_kwp=yield_, tilt=solar.tilt_deg or 15.0,
+                    azimuth=solar.azimuth_deg or 180.0, mode=mode).values
+                feed_in[i] = solar.feed_in_limit_kw if solar.feed_in_limit_kw else np.nan
+                share[i] |= solar.share_name
+            if (consumption := items.get(AssetKind.CONSUMPTION)) is not None:
+                use[i] = consumption.hourly_profile(mode) if consumption.hourly is not None else (
+                    consumption_profile(annual_kwh=consumption.annual_kwh or 0.0,
+                                        category=consumption.profile_category, mode=mode).values)
+                share[i] |= consumption.share_name
     sites["feed_in_kw"] = feed_in
     sites["share_name"] = share
     return SiteEnergy(sites, pv, use, step_weights(mode))
@@ -95,5 +95,6 @@ def hour_of_step(mode: str) -> np.ndarray:
     if mode == "hourly":
         from geo.profiles import hourly_index
 
-        return hourly_index().hour.to_numpy()
+        hours: np.ndarray = hourly_index().hour.to_numpy()
+        return hours
     return np.zeros(1, dtype=int)

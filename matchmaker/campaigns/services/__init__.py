@@ -66,8 +66,11 @@ from matchmaker.campaigns.services.participation import (
 from matchmaker.campaigns.services.progress import (
     AcceptedTotals,
     Progress,
+    accepted_for,
     accepted_totals,
+    member_volumes,
     progress,
+    progress_for,
     registered_totals,
 )
 from matchmaker.campaigns.services.queries import (
@@ -141,6 +144,7 @@ __all__ = [
     "MemberCampaign",
     "Progress",
     "accept_offer",
+    "accepted_for",
     "accepted_totals",
     "area_aggregates",
     "areas_for_choice",
@@ -175,11 +179,13 @@ __all__ = [
     "make_offer",
     "member_campaign",
     "member_campaigns",
+    "member_volumes",
     "needs_owner_consent",
     "open_campaign",
     "organisations_to_invite",
     "participation_of",
     "progress",
+    "progress_for",
     "providers",
     "queue_reminders",
     "registered_totals",
