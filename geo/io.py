@@ -22,7 +22,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import pyogrio
 
 from geo.columnar import (
     BoolArray,
@@ -336,6 +335,8 @@ def _vector_points(frame: gpd.GeoDataFrame, name: str, *,
 def read_vector(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     """Read a GeoJSON or GeoPackage layer or a GeoParquet file; a broken file raises
     :class:`FileFormatError`."""
+    import pyogrio  # GDAL: only for the files that need it
+
     name = Path(path).name
     if Path(path).suffix.lower() in PARQUET_SUFFIXES:
         try:
