@@ -217,7 +217,7 @@ def bench_web(requests: int, folder: Path) -> None:
     os.environ["MATCHMAKER_DEMO"] = "1"
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'web.sqlite3'}",
                       "INSTANCE_PATH": str(folder), "DEMO_MODE": True,
-                      "RATELIMIT_ENABLED": False})
+                      "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})
     with app.app_context(), write_intent():
         import sqlalchemy as sa
 
@@ -234,13 +234,18 @@ def bench_web(requests: int, folder: Path) -> None:
         start = time.perf_counter()
         services.execute_run(run.id)
         job = time.perf_counter() - start
+        db.session.refresh(run)
+        assert run.explained, run.error
         print(f"\nthe hourly run's job (demo data, 1,000 m): {job:.1f} s, of which the stage "
               "'explaining' computes every site's what-ifs")
     client = app.test_client()
-    client.post("/login", data={"email": "lid@demo.example", "password": "assen-demo-2026"})
+    login = client.post("/login", data={"email": "lid@demo.example",
+                                        "password": "assen-demo-2026"})
+    assert login.status_code == 302, login.status_code
 
     def server_time(url: str) -> float:
-        assert client.get(url).status_code == 200, url  # warm-up (templates, caches)
+        first = client.get(url)  # warm-up (templates, caches)
+        assert first.status_code == 200, (url, first.status_code)
         times = []
         for _ in range(requests):
             start = time.perf_counter()
