@@ -12,7 +12,7 @@ PORT ?= 5000
 
 SERVE_BIND ?= 127.0.0.1:8000
 
-.PHONY: run serve test install translations extract-messages migrate demo bench bench-bundling bench-matching bench-hub bench-web lint clean
+.PHONY: run serve test install translations extract-messages migrate demo bench bench-bundling bench-matching bench-hub bench-commands bench-web lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,7 +53,7 @@ serve: migrate
 test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: bench-bundling bench-matching bench-hub bench-web
+bench: bench-bundling bench-matching bench-hub bench-commands bench-web
 
 bench-bundling: install
 	$(BIN)/python benchmarks/bundling.py $(BENCH_ARGS)
@@ -63,6 +63,10 @@ bench-matching: install
 
 bench-hub: install
 	$(BIN)/python benchmarks/hub.py $(BENCH_ARGS)
+
+# Whole processes: --help, match and bundle against peer scripts, the members' energy page.
+bench-commands: install
+	$(BIN)/python benchmarks/commands.py $(BENCH_ARGS)
 
 # Every main page of every role on the production stack, town and province side by side.
 bench-web: install

@@ -6,6 +6,7 @@ for maps and GeoJSON only (RFC 7946 requires it).
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TypeVar
 
 import geopandas as gpd
@@ -24,8 +25,13 @@ WGS84 = "EPSG:4326"
 #: Wadden and the 12-mile zone) transformed to RD New and rounded outwards to whole metres.
 RD_BOUNDS: tuple[float, float, float, float] = (646.0, 306671.0, 284348.0, 637112.0)
 
-_TO_RD = Transformer.from_crs(WGS84, RD_NEW, always_xy=True)
-_TO_WGS84 = Transformer.from_crs(RD_NEW, WGS84, always_xy=True)
+
+@cache
+def _transformer(source: str, target: str) -> Transformer:
+    """Built on first use: a transformer costs PROJ's database (~0.1 s), which a command that
+    only measures in RD New should not pay at start-up."""
+    return Transformer.from_crs(source, target, always_xy=True)
+
 
 FrameT = TypeVar("FrameT", gpd.GeoDataFrame, gpd.GeoSeries)
 
@@ -39,7 +45,7 @@ def wgs84_to_rd(
     >>> round(float(x[0])), round(float(y[0]))
     (233914, 556813)
     """
-    x, y = _TO_RD.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    x, y = _transformer(WGS84, RD_NEW).transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
@@ -70,7 +76,7 @@ def rd_to_wgs84(
     >>> round(float(lon[0]), 3), round(float(lat[0]), 3)
     (5.387, 52.155)
     """
-    lon, lat = _TO_WGS84.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    lon, lat = _transformer(RD_NEW, WGS84).transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
 
 

@@ -22,11 +22,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import pyogrio
 
 from geo.columnar import (
     BoolArray,
     FloatArray,
+    csv_header,
     geo_metadata,
     parse_numbers,
     point_xy,
@@ -62,6 +62,11 @@ def file_kind(path: str | Path) -> str:
         file=Path(path).name,
         suffix=suffix or "(none)",
     )
+
+
+def sniff_delimiter(path: str | Path) -> str:
+    """``;`` when the header line has more semicolons than commas (Dutch spreadsheets), else ``,``."""
+    return csv_header(path)[1]
 
 
 def read_csv_text(path: str | Path) -> pd.DataFrame:
@@ -330,6 +335,8 @@ def _vector_points(frame: gpd.GeoDataFrame, name: str, *,
 def read_vector(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     """Read a GeoJSON or GeoPackage layer or a GeoParquet file; a broken file raises
     :class:`FileFormatError`."""
+    import pyogrio  # GDAL: only for the files that need it
+
     name = Path(path).name
     if Path(path).suffix.lower() in PARQUET_SUFFIXES:
         try:

@@ -135,9 +135,15 @@ class MatchRun(db.Model):
     certificate: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     seconds: Mapped[float | None]
     error: Mapped[str] = mapped_column(sa.String(500), default="")
+    # The members' what-ifs were computed with the run (False for runs made before they were):
+    # the members' page then shows the matches without them.
+    explained: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     matches: Mapped[list[Match]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="Match.kwh.desc()"
+    )
+    what_ifs: Mapped[list[MatchWhatIf]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True
     )
 
 
@@ -160,6 +166,26 @@ class Match(db.Model):
     by_hour: Mapped[list[float] | None] = mapped_column(sa.JSON)
 
     run: Mapped[MatchRun] = relationship(back_populates="matches")
+
+
+class MatchWhatIf(db.Model):
+    """What would help one site in a run, computed when the run finished: more matched kWh
+    per year with ``extra_kwp`` more PV, and with ``shift_share`` of its use moved to the day
+    (both stored in the run's parameters). None where the question does not apply (no use to
+    move, or yearly amounts, which have no time of day)."""
+
+    __tablename__ = "match_what_ifs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("match_runs.id", ondelete="CASCADE"))
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"),
+                                         index=True)
+    extra_pv_kwh: Mapped[float | None]
+    shift_kwh: Mapped[float | None]
+
+    run: Mapped[MatchRun] = relationship(back_populates="what_ifs")
+
+    __table_args__ = (sa.UniqueConstraint("run_id", "site_id"),)
 
 
 # --- energy hubs: the grid connection of a site ------------------------------------------------

@@ -1,7 +1,8 @@
 """Energy data per site and matching runs: who could supply whom, how much, when.
 
-The solving is :func:`geo.matching.match_energy`; this module turns sites into producers and
-consumers with profiles, runs it as a job, stores the result and explains it to members.
+The solving is :func:`geo.matching.match_energy`; this module runs it as a job on the sites'
+profiles (:mod:`matchmaker.energy.site_profiles`), stores the result with what would help each
+member (:mod:`matchmaker.energy.explain`) and compares runs.
 """
 
 from __future__ import annotations
@@ -14,26 +15,21 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import selectinload
 
-from geo.crs import rd_to_wgs84
 from geo.errors import N_, GeoError
 from geo.io import read_csv_text
-from geo.matching import marginal_gain, match_energy
+from geo.matching import match_energy
 from geo.profiles import (
     CATEGORIES,
-    consumption_profile,
     measured_profile,
-    pv_profile,
-    step_weights,
 )
 from matchmaker.audit.services import record
 from matchmaker.auth.models import User
+from matchmaker.energy import explain, site_profiles
 from matchmaker.energy.models import (
     AssetKind,
     EnergyAsset,
@@ -44,17 +40,12 @@ from matchmaker.energy.models import (
 )
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
-from matchmaker.frames import point_frame
-from matchmaker.members.models import Organisation, Site
+from matchmaker.members.models import Site
 
 MODES = ("annual", "typical_day", "hourly")
 #: Default search radius for partners: a few streets on a business park.
 DEFAULT_DISTANCE_M = 2000.0
 MAX_DISTANCE_M = 20_000.0
-#: "What would an extra 10 kWp add", "what would shifting 10 % of use to the day add".
-EXTRA_KWP = 10.0
-SHIFT_SHARE = 0.10
-DAYTIME_HOURS = range(10, 16)  # 10:00-16:00 local: where PV surplus is
 
 
 def asset(site: Site, kind: AssetKind) -> EnergyAsset | None:
@@ -194,75 +185,6 @@ def remove_meter_data(site: Site, *, actor: User, kind: AssetKind) -> None:
     record(actor, "energy.meter_remove", target, kind=str(kind))
 
 
-# --- building the matching problem -------------------------------------------------------------
-
-@dataclass
-class SiteEnergy:
-    """Producers and consumers for one mode, with their profiles (kWh per step occurrence)."""
-
-    sites: gpd.GeoDataFrame  # one row per site with energy: id, site_id, organisation_id, ...
-    pv: np.ndarray  # sites x steps
-    use: np.ndarray  # sites x steps
-    weights: np.ndarray
-
-    def producers(self) -> tuple[gpd.GeoDataFrame, np.ndarray]:
-        surplus = np.clip(self.pv - self.use, 0, None)
-        rows = surplus.max(axis=1) > 0
-        return self.sites[rows].reset_index(drop=True), surplus[rows]
-
-    def consumers(self) -> tuple[gpd.GeoDataFrame, np.ndarray]:
-        deficit = np.clip(self.use - self.pv, 0, None)
-        rows = deficit.max(axis=1) > 0
-        return self.sites[rows].reset_index(drop=True), deficit[rows]
-
-
-def site_energy(mode: str) -> SiteEnergy:
-    """Every site with PV or electricity use, with hourly-based profiles aggregated to ``mode``.
-
-    Per site and step, PV first serves the site's own use: the surplus is what a neighbour can
-    take, the deficit what a neighbour can supply.
-    """
-    assets = list(db.session.scalars(
-        sa.select(EnergyAsset).where(EnergyAsset.kind.in_([AssetKind.PV, AssetKind.CONSUMPTION]))
-    ))
-    by_site: dict[int, dict[AssetKind, EnergyAsset]] = {}
-    for item in assets:
-        by_site.setdefault(item.site_id, {})[item.kind] = item
-    site_ids = sorted(by_site)
-    rows = db.session.execute(
-        sa.select(Site.id, Site.organisation_id, Organisation.name, Site.x, Site.y)
-        .join(Site.organisation).where(Site.id.in_(site_ids)).order_by(Site.id)
-    ).all() if site_ids else []
-    sites = point_frame(rows, ["site_id", "organisation_id", "organisation", "x", "y"],
-                        keep_xy=True)
-    sites["id"] = sites["site_id"].astype(str)
-    n_steps = len(step_weights(mode))
-    pv = np.zeros((len(sites), n_steps))
-    use = np.zeros((len(sites), n_steps))
-    feed_in = np.full(len(sites), np.nan)
-    share = np.zeros(len(sites), dtype=bool)
-    if len(sites):
-        lon, lat = rd_to_wgs84(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
-        yield_ = current_app.config["PV_YIELD_KWH_PER_KWP"]
-        for i, site_id in enumerate(sites["site_id"]):
-            items = by_site[int(site_id)]
-            if (solar := items.get(AssetKind.PV)) is not None:
-                pv[i] = solar.hourly_profile(mode) if solar.hourly is not None else pv_profile(
-                    lon=lon[i], lat=lat[i], kwp=solar.capacity_kw or 0.0,
-                    annual_yield_kwh_per_kwp=yield_, tilt=solar.tilt_deg or 15.0,
-                    azimuth=solar.azimuth_deg or 180.0, mode=mode).values
-                feed_in[i] = solar.feed_in_limit_kw if solar.feed_in_limit_kw else np.nan
-                share[i] |= solar.share_name
-            if (consumption := items.get(AssetKind.CONSUMPTION)) is not None:
-                use[i] = consumption.hourly_profile(mode) if consumption.hourly is not None else (
-                    consumption_profile(annual_kwh=consumption.annual_kwh or 0.0,
-                                        category=consumption.profile_category, mode=mode).values)
-                share[i] |= consumption.share_name
-    sites["feed_in_kw"] = feed_in
-    sites["share_name"] = share
-    return SiteEnergy(sites, pv, use, step_weights(mode))
-
-
 # --- runs --------------------------------------------------------------------------------------
 
 def start_run(*, actor: User, mode: str, max_distance_m: float) -> MatchRun:
@@ -283,8 +205,8 @@ def start_run(*, actor: User, mode: str, max_distance_m: float) -> MatchRun:
 
 
 #: Where each stage of a run starts and ends on the progress bar (0 to 1).
-RUN_STAGES = {"profiles": (0.0, 0.1), "solving": (0.1, 0.8), "certifying": (0.8, 0.9),
-              "saving": (0.9, 1.0)}
+RUN_STAGES = {"profiles": (0.0, 0.1), "solving": (0.1, 0.7), "certifying": (0.7, 0.8),
+              "explaining": (0.8, 0.95), "saving": (0.95, 1.0)}
 
 
 class _ProgressCommits:
@@ -309,7 +231,9 @@ def compute_run(run: MatchRun, progress: Callable[[str, float], None] | None = N
     ``MATCH_CROSS_CHECK_STEPS`` > 0 that many sampled steps are also solved again with HiGHS
     (a new random sample per run, its seed stored). ``progress(stage, fraction)`` is told the
     stage (a key of :data:`RUN_STAGES`) and how far the whole run is (0 to 1), step by step
-    while solving and cross-checking.
+    while solving and cross-checking. Then what would help each site is worked out from the
+    solution and stored with the run (:mod:`matchmaker.energy.explain`), so that the members'
+    page never solves.
     """
     def report(stage: str, share: float) -> None:
         if progress is not None:
@@ -317,7 +241,7 @@ def compute_run(run: MatchRun, progress: Callable[[str, float], None] | None = N
             progress(stage, start + (end - start) * share)
 
     report("profiles", 0.0)
-    energy = site_energy(run.mode)
+    energy = site_profiles.site_energy(run.mode)
     producers, surplus = energy.producers()
     consumers, deficit = energy.consumers()
     profiles = run.mode != "annual"
@@ -331,8 +255,13 @@ def compute_run(run: MatchRun, progress: Callable[[str, float], None] | None = N
         cross_check_steps=int(current_app.config.get("MATCH_CROSS_CHECK_STEPS", 0)),
         progress=report,
     )
+    report("explaining", 0.0)
+    what_ifs = explain.compute_what_ifs(run, energy, result,
+                                        progress=lambda share: report("explaining", share))
     report("saving", 0.0)
     _store(run, result)
+    run.what_ifs.extend(what_ifs)
+    run.explained = True
     run.status, run.progress, run.stage = RunStatus.DONE, 1.0, "done"
     run.finished_at = datetime.now(UTC)
     db.session.flush()
@@ -363,7 +292,7 @@ def _store(run: MatchRun, result: Any) -> None:
     by_hour: dict[tuple[str, str], list[float]] = {}
     if result.step_flows is not None and len(result.step_flows):
         steps = result.step_flows
-        hour_of_step = _hour_of_step(run.mode)
+        hour_of_step = site_profiles.hour_of_step(run.mode)
         per_year = steps["kwh"].to_numpy() * result.problem.weights[steps["step"].to_numpy()]
         table = pd.DataFrame({"producer_id": steps["producer_id"],
                               "consumer_id": steps["consumer_id"],
@@ -413,17 +342,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _hour_of_step(mode: str) -> np.ndarray:
-    if mode == "typical_day":
-        return np.tile(np.arange(24), 12)
-    if mode == "hourly":
-        from geo.profiles import hourly_index
-
-        hours: np.ndarray = hourly_index().hour.to_numpy()
-        return hours
-    return np.zeros(1, dtype=int)
-
-
 def recent_runs(limit: int = 20) -> list[MatchRun]:
     """The newest runs first."""
     return list(db.session.scalars(sa.select(MatchRun).order_by(MatchRun.id.desc()).limit(limit)))
@@ -468,129 +386,15 @@ def changes(run: MatchRun, before: MatchRun) -> RunChanges:
     )
 
 
+def run_sites(run: MatchRun) -> dict[int, Site]:
+    """Every site that supplies or receives in ``run``."""
+    return explain.sites_by_id({m.producer_site_id for m in run.matches}
+                               | {m.consumer_site_id for m in run.matches})
+
+
 def co2_avoided_kg(run: MatchRun) -> float:
     """Grid electricity displaced × the CO₂ factor stored with the run (an estimate)."""
     return (run.matched_kwh or 0.0) * float(run.parameters.get("co2_kg_per_kwh", 0.0))
-
-
-# --- explaining matches to members -------------------------------------------------------------
-
-@dataclass(frozen=True)
-class MemberMatch:
-    role: str  # "supplies" (we supply them) or "receives" (they supply us)
-    own_site: Site
-    partner_name: str | None  # None: not both consented to be named
-    distance_m: float
-    kwh: float
-    hours: float | None
-    supply_hours: list[int]  # local clock hours in which energy flows
-
-
-def sites_by_id(site_ids: set[int]) -> dict[int, Site]:
-    """The sites with these ids, their organisations loaded in the same round trip."""
-    if not site_ids:
-        return {}
-    return {s.id: s for s in db.session.scalars(
-        sa.select(Site).options(selectinload(Site.organisation)).where(Site.id.in_(site_ids)))}
-
-
-def run_sites(run: MatchRun) -> dict[int, Site]:
-    """Every site that supplies or receives in ``run``."""
-    return sites_by_id({m.producer_site_id for m in run.matches}
-                       | {m.consumer_site_id for m in run.matches})
-
-
-def member_matches(run: MatchRun, organisation: Organisation) -> list[MemberMatch]:
-    sites = {s.id: s for s in organisation.sites}
-    if not sites:
-        return []
-    partner_ids = {m.consumer_site_id for m in run.matches if m.producer_site_id in sites} | {
-        m.producer_site_id for m in run.matches if m.consumer_site_id in sites}
-    partners = sites_by_id(partner_ids)
-    consent = _named(set(sites) | partner_ids)
-    result = []
-    for m in run.matches:
-        for own_id, other_id, role in ((m.producer_site_id, m.consumer_site_id, "supplies"),
-                                       (m.consumer_site_id, m.producer_site_id, "receives")):
-            if own_id not in sites:
-                continue
-            partner = partners[other_id]
-            named = consent.get(own_id, False) and consent.get(other_id, False)
-            hours = [h for h, v in enumerate(m.by_hour or []) if v > 0.5]
-            result.append(MemberMatch(role, sites[own_id],
-                                      partner.organisation.name if named else None,
-                                      m.distance_m, m.kwh, m.hours, hours))
-    return sorted(result, key=lambda r: -r.kwh)
-
-
-def _named(site_ids: set[int]) -> dict[int, bool]:
-    rows = db.session.execute(sa.select(EnergyAsset.site_id, EnergyAsset.share_name).where(
-        EnergyAsset.site_id.in_(site_ids), EnergyAsset.kind.in_([AssetKind.PV,
-                                                                 AssetKind.CONSUMPTION])))
-    named: dict[int, bool] = {}
-    for site_id, share in rows:
-        named[site_id] = named.get(site_id, False) or bool(share)
-    return named
-
-
-@dataclass(frozen=True)
-class WhatIf:
-    extra_pv_kwh: float | None  # more matched kWh/yr with EXTRA_KWP more PV
-    shift_kwh: float | None  # more matched kWh/yr when SHIFT_SHARE of use moves to the day
-
-
-def what_if(run: MatchRun, site: Site) -> WhatIf:
-    """Re-solve the site's part of the run with 10 kWp more PV, and with 10 % of its use moved
-    to daytime (no battery). Both are answered for the run's mode and distance."""
-    energy = site_energy(run.mode)
-    ids = energy.sites["site_id"].to_numpy()
-    if site.id not in ids:
-        return WhatIf(None, None)
-    from geo.matching import build_problem
-
-    producers, surplus = energy.producers()
-    consumers, deficit = energy.consumers()
-    annual = run.mode == "annual"
-    kwargs: dict[str, Any] = {"producer_profile": None if annual else surplus,
-              "consumer_profile": None if annual else deficit,
-              "weights": None if annual else energy.weights}
-    # A site that is neither producer nor consumer yet joins with zero amounts.
-    key = str(site.id)
-    if key not in set(producers["id"]):
-        producers, surplus = _with_site(producers, surplus, energy, key)
-    if key not in set(consumers["id"]):
-        consumers, deficit = _with_site(consumers, deficit, energy, key)
-    if not annual:
-        kwargs.update(producer_profile=surplus, consumer_profile=deficit)
-    problem = build_problem(
-        producers[["id", "feed_in_kw", "geometry"]].assign(surplus_kwh=surplus.sum(axis=1)),
-        consumers[["id", "geometry"]].assign(demand_kwh=deficit.sum(axis=1)),
-        max_distance_m=run.max_distance_m, mode=run.mode, **kwargs,
-    )
-    lon, lat = rd_to_wgs84([site.x], [site.y])
-    extra = pv_profile(lon=float(lon[0]), lat=float(lat[0]), kwp=EXTRA_KWP,
-                       annual_yield_kwh_per_kwp=current_app.config["PV_YIELD_KWH_PER_KWP"],
-                       mode=run.mode).values
-    extra_pv = marginal_gain(problem, producer_id=key,
-                             extra_kwh=float(np.sum(extra)) if annual else extra)
-    shift = None
-    row = int(np.flatnonzero(ids == site.id)[0])
-    use = energy.use[row]
-    if not annual and use.sum() > 0:
-        hours = _hour_of_step(run.mode)
-        day = np.isin(hours, list(DAYTIME_HOURS))
-        moved = SHIFT_SHARE * float(use @ energy.weights)
-        extra_use = np.where(day, 1.0, 0.0)
-        extra_use *= moved / float(extra_use @ energy.weights)
-        shift = marginal_gain(problem, consumer_id=key, extra_kwh=extra_use)
-    return WhatIf(extra_pv, shift)
-
-
-def _with_site(frame: gpd.GeoDataFrame, values: np.ndarray, energy: SiteEnergy, key: str
-               ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
-    row = energy.sites[energy.sites["id"] == key]
-    return (pd.concat([frame, row], ignore_index=True),
-            np.vstack([values, np.zeros((1, values.shape[1]))]))
 
 
 def meter_template() -> str:

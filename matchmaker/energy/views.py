@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from geo.errors import GeoError
 from matchmaker.auth.decorators import member_required, staff_required
-from matchmaker.energy import grid, services
+from matchmaker.energy import explain, grid, services
 from matchmaker.energy.forms import (
     KIND_LABELS,
     MODE_LABELS,
@@ -50,6 +50,7 @@ STAGE_LABELS = {
     "profiles": _l("building the profiles"),
     "solving": _l("matching and proving, step by step"),
     "certifying": _l("cross-checking with HiGHS"),
+    "explaining": _l("working out what would help each member"),
     "saving": _l("saving the matches"),
     "done": _l("done"),
 }
@@ -270,18 +271,16 @@ def meter_example() -> Response:
 @bp.route("/energy/matches")
 @member_required
 def my_matches() -> str:
+    """Read from storage only: the what-ifs were computed by the run's job."""
     run = services.latest_run()
     org = current_user.organisation
-    matches = services.member_matches(run, org) if run else []
-    what_ifs = {}
-    if run is not None:
-        for site in org.sites:
-            if any(m.own_site.id == site.id for m in matches) or services.asset(
-                    site, AssetKind.PV) or services.asset(site, AssetKind.CONSUMPTION):
-                what_ifs[site.id] = services.what_if(run, site)
+    matches = explain.member_matches(run, org) if run else []
+    what_ifs = explain.stored_what_ifs(run, org.sites) if run else {}
+    parameters = run.parameters if run else {}
     return render_template("energy/my_matches.html", run=run, matches=matches,
-                           what_ifs=what_ifs, sites=org.sites, extra_kwp=services.EXTRA_KWP,
-                           shift_share=services.SHIFT_SHARE)
+                           what_ifs=what_ifs, sites=org.sites,
+                           extra_kwp=parameters.get("extra_kwp", explain.EXTRA_KWP),
+                           shift_share=parameters.get("shift_share", explain.SHIFT_SHARE))
 
 
 # --- coordinators ------------------------------------------------------------------------------

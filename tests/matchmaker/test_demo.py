@@ -85,6 +85,7 @@ def test_demo_fibre_check_has_one_park_passing_one_shown_below_and_a_trend(app):
 
 def test_demo_energy_and_heat_give_every_role_something_to_see(app):
     from matchmaker.demo import load_demo
+    from matchmaker.energy import explain
     from matchmaker.energy import services as energy
     from matchmaker.heat import services as heat
 
@@ -92,7 +93,8 @@ def test_demo_energy_and_heat_give_every_role_something_to_see(app):
     run = energy.latest_run()
     assert run is not None and run.mode == "typical_day" and run.certificate["ok"]
     member = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS["member"]))
-    assert energy.member_matches(run, member.organisation)  # the member has matches to read
+    assert explain.member_matches(run, member.organisation)  # the member has matches to read
+    assert run.explained  # and what would help, computed with the run
     analysis = heat.analyse()
     assert sorted(analysis.networks["viability"]) == ["critical", "good"]
     [critical] = [i for i, n in analysis.networks.iterrows() if n.viability == "critical"]

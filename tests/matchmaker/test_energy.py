@@ -2,13 +2,20 @@
 
 import io
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from geo.profiles import hourly_index
+from geo import match_solve, match_whatif, matching
+from geo.crs import rd_to_wgs84
+from geo.match_problem import build_problem
+from geo.matching import marginal_gain
+from geo.profiles import hourly_index, pv_profile
 from matchmaker.auth.models import Role
-from matchmaker.energy import services
+from matchmaker.energy import explain, services, site_profiles
 from matchmaker.energy.models import AssetKind, EnergyAsset, MatchRun, ProfileSource, RunStatus
 from matchmaker.extensions import db
+from matchmaker.web.formatting import number
 
 
 def add_energy(site, *, pv_kwp=None, use_kwh=None, share_name=False, category="g1"):
@@ -139,16 +146,18 @@ def test_a_run_reports_its_stages_in_order_and_its_progress_step_by_step(app, cl
     app.config["MATCH_CROSS_CHECK_STEPS"] = 3
     services.compute_run(run, lambda stage, share: seen.append((stage, share)))
     assert list(dict.fromkeys(stage for stage, _ in seen)) == [
-        "profiles", "solving", "certifying", "saving"]
+        "profiles", "solving", "certifying", "explaining", "saving"]
+    assert run.explained and len(run.what_ifs) == 5  # every site with energy data
     # The exact certificate on every step, HiGHS on a random sample whose seed is kept.
     cross = run.certificate["cross_check"]
     assert run.certificate["ok"] and cross["ok"] and len(cross["steps"]) == 3
     assert isinstance(cross["seed"], int)
     shares = [share for _, share in seen]
     assert shares == sorted(shares) and 0 <= shares[0] and shares[-1] <= 1
-    # Every solved step and every certified step moves the bar.
+    # Every solved step and every certified step moves the bar, and so does the explaining.
     assert sum(stage == "solving" for stage, _ in seen) > 50
     assert sum(stage == "certifying" for stage, _ in seen) >= 3
+    assert sum(stage == "explaining" for stage, _ in seen) >= 2
 
 
 def test_members_read_their_matches_with_names_only_by_mutual_consent(app, make, auth,
@@ -163,6 +172,84 @@ def test_members_read_their_matches_with_names_only_by_mutual_consent(app, make,
     assert "Buur BV" in page  # both agreed to be named
     assert "Naast BV" not in page and "een bedrijf op 100 m" in page  # Naast did not agree
     assert "10 kWp" in page  # what an extra 10 kWp would add
+
+
+def what_if_by_solving(run, site_id):
+    """The oracle: the site's component solved again with 10 kWp more PV, and with 10 % of its
+    use moved to 10:00-16:00, on the sites' current data (unchanged since the run)."""
+    energy = site_profiles.site_energy(run.mode)
+    producers, surplus = energy.producers()
+    consumers, deficit = energy.consumers()
+    key = str(site_id)
+    row = energy.sites[energy.sites["id"] == key]
+    if key not in set(producers["id"]):  # a site joins the side it is not on with nothing
+        producers = pd.concat([producers, row], ignore_index=True)
+        surplus = np.vstack([surplus, np.zeros((1, surplus.shape[1]))])
+    if key not in set(consumers["id"]):
+        consumers = pd.concat([consumers, row], ignore_index=True)
+        deficit = np.vstack([deficit, np.zeros((1, deficit.shape[1]))])
+    problem = build_problem(
+        producers[["id", "feed_in_kw", "geometry"]].assign(surplus_kwh=surplus.sum(axis=1)),
+        consumers[["id", "geometry"]].assign(demand_kwh=deficit.sum(axis=1)),
+        max_distance_m=run.max_distance_m, mode=run.mode, producer_profile=surplus,
+        consumer_profile=deficit, weights=energy.weights)
+    x, y = row.geometry.x.iloc[0], row.geometry.y.iloc[0]
+    lon, lat = rd_to_wgs84([x], [y])
+    extra = pv_profile(lon=lon[0], lat=lat[0], kwp=10, mode=run.mode).values
+    pv = marginal_gain(problem, producer_id=key, extra_kwh=extra)
+    use = energy.use[int(np.flatnonzero(energy.sites["id"] == key)[0])]
+    day = np.isin(np.tile(np.arange(24), 12), range(10, 16)).astype(float)
+    day *= 0.1 * float(use @ energy.weights) / float(day @ energy.weights)
+    return pv, marginal_gain(problem, consumer_id=key, extra_kwh=day)
+
+
+def test_the_members_page_serves_what_ifs_stored_with_the_run_and_solves_nothing(
+        app, make, auth, neighbours, text_of, monkeypatch):
+    coordinator = app.test_client()
+    coordinator.post("/login", data={"email": make.user(Role.COORDINATOR).email,
+                                     "password": "Zonnedak-Assen-42"})
+    run = run_match(coordinator, "typical_day")
+    assert run.explained
+    stored = {w.site_id: w for w in run.what_ifs}
+    # The page reads storage only: any solve during the view fails the test.
+    def no_solving(*args, **kwargs):
+        raise AssertionError("the members' page solved a matching")
+    for module, name in ((match_solve, "solve"), (matching, "solve"),
+                         (matching, "marginal_gain"), (match_whatif, "matched_gains"),
+                         (explain, "matched_gains"), (explain, "compute_what_ifs")):
+        monkeypatch.setattr(module, name, no_solving)
+    pages = {}
+    for key in ("producer", "near"):
+        auth.login(make.user(Role.MEMBER, organisation=neighbours[key].organisation))
+        pages[key] = text_of(auth.client.get("/energy/matches"))
+        auth.logout()
+    monkeypatch.undo()
+    for key in ("producer", "near"):
+        pv, shift = what_if_by_solving(run, neighbours[key].id)
+        assert stored[neighbours[key].id].extra_pv_kwh == pytest.approx(pv, abs=1e-3)
+        assert stored[neighbours[key].id].shift_kwh == pytest.approx(shift, abs=1e-3)
+        with app.test_request_context(headers={"Accept-Language": "nl"}):
+            shown = [number(pv, 0), number(shift, 0)]
+        assert f"meer zonnestroom kunnen buren {shown[0]} kWh per jaar" in pages[key]
+        assert f"komt er {shown[1]} kWh lokale energie per jaar bij" in pages[key]
+    # Not all zero: extra PV at the producer and use moved to noon at the consumer both help.
+    assert stored[neighbours["producer"].id].extra_pv_kwh > 0
+    assert stored[neighbours["near"].id].shift_kwh > 0
+
+
+def test_a_run_from_before_stored_what_ifs_shows_matches_and_asks_for_a_new_run(
+        app, make, auth, neighbours, text_of):
+    coordinator = app.test_client()
+    coordinator.post("/login", data={"email": make.user(Role.COORDINATOR).email,
+                                     "password": "Zonnedak-Assen-42"})
+    run = run_match(coordinator, "annual")
+    run.what_ifs.clear()  # as the migration leaves a run made before
+    run.explained = False
+    db.session.commit()
+    auth.login(make.user(Role.MEMBER, organisation=neighbours["producer"].organisation))
+    page = text_of(auth.client.get("/energy/matches"))
+    assert "Buur BV" in page  # the matches are there
+    assert "Wat zou helpen" not in page and "koppeling opnieuw te laten berekenen" in page
 
 
 def test_runs_go_through_the_redis_queue_when_configured(tmp_path, monkeypatch):
