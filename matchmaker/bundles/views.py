@@ -19,7 +19,7 @@ from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
 from matchmaker.web.exports import csv_response, nl_number, stamp, vector_response
 from matchmaker.web.formatting import number
-from matchmaker.web.forms import choices
+from matchmaker.web.forms import choices, show_number
 from matchmaker.web.geojson import geojson_response
 from matchmaker.web.printing import svg_map
 
@@ -32,7 +32,9 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _filters() -> tuple[BundleFilterForm, services.BundleFilter]:
+def _filters() -> tuple[BundleFilterForm, services.BundleFilter | None]:
+    """The filters from the query string; ``None`` when a field is wrong (its message is on
+    the form, the typed text kept)."""
     locale = str(get_locale())
     form = BundleFilterForm(request.args)
     form.product.choices = choices((p.code, p.name(locale)) for p in products())
@@ -41,15 +43,24 @@ def _filters() -> tuple[BundleFilterForm, services.BundleFilter]:
             sa.select(Area).where(Area.kind == AreaKind.KRING).order_by(Area.name))
     ])
     if not form.validate():
-        abort(400)
+        return form, None
     return form, services.BundleFilter(
         product=form.product.data, max_gap_m=float(form.gap.data), stage=form.stage.data or "",
         kring_id=form.kring_id.data or None, area_kind=form.area_kind.data,
     )
 
 
+def _valid_filters() -> tuple[BundleFilterForm, services.BundleFilter]:
+    """For downloads and map data, which are only linked from a valid page: 400 otherwise."""
+    form, filters = _filters()
+    if filters is None:
+        abort(400)
+    return form, filters
+
+
 def _args(form: BundleFilterForm) -> dict[str, Any]:
-    return {"product": form.product.data, "gap": f"{form.gap.data:g}", "stage": form.stage.data,
+    return {"product": form.product.data, "gap": show_number(form.gap.data),
+            "stage": form.stage.data,
             "kring_id": form.kring_id.data, "area_kind": form.area_kind.data}
 
 
@@ -57,6 +68,10 @@ def _args(form: BundleFilterForm) -> dict[str, Any]:
 @staff_required
 def index() -> str | tuple[str, int]:
     form, filters = _filters()
+    if filters is None:
+        product = product_by_code(form.product.data) or product_by_code("solar_roof")
+        return render_template("bundles/index.html", form=form, product=product, bundles=None,
+                               args={}, locale=str(get_locale())), 422
     product = product_by_code(filters.product)
     if product is None:
         abort(404)
@@ -73,7 +88,7 @@ def index() -> str | tuple[str, int]:
 @staff_required
 def geojson() -> Response:
     """Hulls (labelled with volume and number of sites) and the sites, WGS84."""
-    _form, filters = _filters()
+    _form, filters = _valid_filters()
     product = product_by_code(filters.product)
     if product is None:
         abort(404)
@@ -92,7 +107,7 @@ def geojson() -> Response:
 
 
 def _bundle_sites() -> tuple[BundleFilterForm, Any, Any, gpd.GeoDataFrame, Any]:
-    form, filters = _filters()
+    form, filters = _valid_filters()
     product = product_by_code(filters.product)
     site_id = request.args.get("site", type=int)
     if product is None or site_id is None:
@@ -148,10 +163,10 @@ def print_summary() -> str:
 
 @bp.route("/multi-product")
 @staff_required
-def multi_product() -> str:
+def multi_product() -> str | tuple[str, int]:
     form = MultiProductForm(request.args)
     if not form.validate():
-        abort(400)
+        return render_template("bundles/multi_product.html", form=form, sites=None), 422
     sites, counts = services.multi_product_sites(max_gap_m=float(form.gap.data))
     catalogue = {p.code: p for p in products(active_only=False)}
     return render_template("bundles/multi_product.html", form=form, sites=sites, counts=counts,

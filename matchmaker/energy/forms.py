@@ -4,12 +4,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import Optional
 
 from geo.profiles import CATEGORIES
 from matchmaker.energy.models import AssetKind
 from matchmaker.energy.services import DEFAULT_DISTANCE_M, MAX_DISTANCE_M
-from matchmaker.web.forms import LocalFloatField, choices
+from matchmaker.web.forms import InRange, LocalFloatField, choices, number_required
 
 CATEGORY_LABELS = {
     "g0": _l("Business in general"),
@@ -66,5 +66,5 @@ class RunForm(FlaskForm):
     mode = SelectField(_l("Time steps"), default="typical_day",
                        choices=choices(MODE_LABELS.items()))
     max_distance_m = LocalFloatField(_l("Maximum distance (m)"), default=DEFAULT_DISTANCE_M,
-                                     validators=[InputRequired(),
-                                                 NumberRange(1, MAX_DISTANCE_M)])
+                                     validators=[number_required,
+                                                 InRange(1, MAX_DISTANCE_M)])
