@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, abort, request
 
+from matchmaker import jobs
 from matchmaker.config import load_config
 from matchmaker.database import (
     begin_unit_of_work,
@@ -117,8 +118,10 @@ def register_request_hooks(app: Flask) -> None:
         every request in which a service refused something (see ``mark_refused``)."""
         if response.status_code < 400 and not was_refused():
             db.session.commit()
+            jobs.start_pending()  # a job sees what its request wrote
         else:
             db.session.rollback()
+            jobs.drop_pending()
         return response
 
 
