@@ -18,7 +18,7 @@ from matchmaker.extensions import db
 from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
 from matchmaker.web.exports import csv_response, nl_number, stamp, vector_response
-from matchmaker.web.formatting import number
+from matchmaker.web.formatting import quantity
 from matchmaker.web.forms import choices, show_number
 from matchmaker.web.geojson import geojson_response
 from matchmaker.web.printing import svg_map
@@ -97,11 +97,11 @@ def geojson() -> Response:
     hulls = [{"kind": "bundle", "rank": int(row.rank), "n_sites": int(row.n_sites),
               "span_m": round(float(row.span_m)),
               "label": " · ".join([ngettext("%(num)s site", "%(num)s sites", int(row.n_sites)),
-                                   f"{number(row.total_quantity)} {product.unit}"])}
+                                   quantity(row.total_quantity, product)])}
              for row in summary.itertuples()]
     ranks = summary["rank"].reindex(points["bundle_id"]).to_numpy()
     sites = [{"kind": "site", "rank": int(rank),
-              "label": f"{site.organisation}: {number(site.quantity)} {product.unit}"}
+              "label": f"{site.organisation}: {quantity(site.quantity, product)}"}
              for rank, site in zip(ranks, points.itertuples(), strict=True)]
     return geojson_response([*summary.geometry, *points.geometry], [*hulls, *sites])
 

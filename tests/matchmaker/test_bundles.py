@@ -72,7 +72,7 @@ def test_the_map_gets_labelled_hulls_and_sites_in_wgs84(client, park_demand):
     hulls = [f for f in data["features"] if f["properties"]["kind"] == "bundle"]
     sites = [f for f in data["features"] if f["properties"]["kind"] == "site"]
     assert [h["properties"]["rank"] for h in hulls] == [1, 2]
-    assert hulls[1]["properties"]["label"] == "3 panden · 350,5 kWp"
+    assert hulls[1]["properties"]["label"] == "3 panden · 350,5\xa0kWp"
     assert hulls[1]["geometry"]["type"] == "Polygon"
     assert len(sites) == 4
     for lon, lat in (s["geometry"]["coordinates"] for s in sites):

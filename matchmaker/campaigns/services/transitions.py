@@ -309,7 +309,7 @@ def decide(campaign: Campaign, *, actor: User) -> bool:
     if bid.valid_until < database_time():
         raise Conflict(N_("The awarded bid expired on %(date)s: a contract needs a valid bid. "
                           "Cancel the group buy, or record the supplier's written extension "
-                          "outside the service first."), date=bid.valid_until.date().isoformat())
+                          "outside the service first."), date=bid.valid_until.date())
     offers = [p.offer for p in campaign.participations if p.offer is not None]
     for offer in offers:
         if offer.status == OfferStatus.PENDING:
