@@ -178,7 +178,12 @@ def edit_site(site_id: int) -> str | Response | tuple[str, int]:
 def delete_site(site_id: int) -> Response:
     site = own_site(site_id)
     address = site.address
-    services.delete_site(site, actor=current_user)
+    try:
+        services.delete_site(site, actor=current_user)
+    except Conflict as err:
+        # Back on the dashboard with what to do in that group buy's state.
+        flash(translate_error(err), "error")
+        return redirect(url_for("members.dashboard"))
     flash(_("The site %(address)s is removed.", address=address), "info")
     return redirect(url_for("members.dashboard"))
 
