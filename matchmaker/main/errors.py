@@ -49,7 +49,10 @@ def render_error(status: int, detail: str | None = None) -> tuple[Any, int]:
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(err: HTTPException) -> tuple[Any, int]:
+    def http_error(err: HTTPException) -> Any:
+        if err.response is not None:  # a page of its own (e.g. a form kept over a rate limit)
+            db.session.rollback()
+            return err.response
         return render_error(err.code or 500)
 
     @app.errorhandler(ServiceError)
