@@ -184,7 +184,7 @@ def import_addresses(
     if prune:
         if report.bad:
             raise FileFormatError(
-                N_("Not pruned: the file has %(count)s bad row(s); fix them first, because their "
+                N_("Not pruned: the file has bad rows (%(count)s); fix them first, because their "
                    "records would be deleted."), count=len(report.bad),
             )
         result = db.session.execute(

@@ -223,7 +223,7 @@ def test_done_when_too_few_acceptances_end_cancelled_with_everyone_told(
     auth.login(buy.coordinator)
     response = client.post(f"/coordinator/campaigns/{campaign.id}/decide")
     assert response.status_code == 409  # three members still have time to decide
-    assert "nog niet besloten" in text_of(response)
+    assert "nog niet hebben beslist" in text_of(response)
     buy.window_passed(campaign)
     assert client.post(f"/coordinator/campaigns/{campaign.id}/decide").status_code == 302
     assert campaign.state == CampaignState.CANCELLED
@@ -270,7 +270,7 @@ def test_every_illegal_transition_is_refused_with_a_message_not_an_error_page(
     assert client.post(f"{url}/bids/{bid.id}/award").status_code == 302
     response = client.post(f"{url}/bids/{bid.id}/award")
     assert response.status_code == 409
-    refused("decide", "nog niet besloten")
+    refused("decide", "nog niet hebben beslist")
     services.accept_offer(campaign.participations[0].offer, actor=user)
     assert client.post(f"{url}/decide").status_code == 302  # everyone decided: early is fine
     assert campaign.state == CampaignState.CONTRACTED

@@ -302,8 +302,8 @@ def decide(campaign: Campaign, *, actor: User) -> bool:
     totals = accepted_totals(campaign)
     assert campaign.decision_deadline is not None
     if campaign.decision_deadline > database_time() and totals.pending:
-        raise Conflict(N_("The decision window is still open and %(count)s member(s) have not "
-                          "decided yet."), count=totals.pending)
+        raise Conflict(N_("The decision window is still open; members who have not decided yet: "
+                          "%(count)s."), count=totals.pending)
     bid = campaign.awarded_bid
     assert bid is not None
     if bid.valid_until < database_time():
