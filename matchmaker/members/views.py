@@ -77,11 +77,15 @@ def dashboard() -> str:
         }
         for site in org.sites
     ]
+    from matchmaker.campaigns.services import can_register, member_campaigns
     from matchmaker.fibre.services import member_progress
 
+    # Group buys a new member can join right away: open for registration on their sites.
+    open_buys = [view for view in member_campaigns(org)
+                 if not view.joined and can_register(view.campaign)]
     return render_template("members/dashboard.html", org=org, sites=sites,
                            products=demand_services.products(), locale=str(get_locale()),
-                           fibre_checks=member_progress(org))
+                           fibre_checks=member_progress(org), open_buys=open_buys)
 
 
 @bp.route("/organisation", methods=["GET", "POST"])
