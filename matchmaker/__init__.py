@@ -1,29 +1,29 @@
-"""The Flask application: ``create_app`` wires extensions, blueprints, errors and the CLI."""
+"""The Flask application: ``create_app`` wires extensions, blueprints, errors and the CLI.
+
+Importing the package imports nothing but the standard library: every ``matchmaker.x``
+import runs this file first, and the command line must print its help without Flask's
+extensions or SQLAlchemy (tests/matchmaker/test_cli_startup.py). ``create_app`` and its
+``register_*`` steps import what they wire.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, abort, request
-
-from matchmaker import jobs
-from matchmaker.config import load_config
-from matchmaker.database import (
-    begin_unit_of_work,
-    configure_engine,
-    set_write_intent,
-    was_refused,
-)
-from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
-from matchmaker.types import render_migration_type
-from matchmaker.web.routing import IdConverter
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
+    from flask import Flask
+
+    from matchmaker.config import load_config
+    from matchmaker.web.routing import IdConverter
+
     app = Flask(
         __name__,
         instance_path=str((config or {}).get("INSTANCE_PATH", ROOT / "instance")),
@@ -35,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     register_extensions(app)
     register_blueprints(app)
+    register_operations(app)  # before the other hooks: its request log runs last
     register_request_hooks(app)
     register_error_handlers(app)
     register_security_headers(app)
@@ -44,7 +45,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from matchmaker.database import configure_engine
+    from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
     from matchmaker.i18n import select_locale
+    from matchmaker.types import render_migration_type
 
     db.init_app(app)
     with app.app_context():
@@ -72,8 +76,10 @@ def register_blueprints(app: Flask) -> None:
     from matchmaker.campaigns.views import bp as campaigns_bp
     from matchmaker.demand.views import bp as demand_bp
     from matchmaker.energy.views import bp as energy_bp
+    from matchmaker.extensions import csrf
     from matchmaker.fibre.views import bp as fibre_bp
     from matchmaker.heat.views import bp as heat_bp
+    from matchmaker.hub.views import bp as hub_bp
     from matchmaker.mail.views import bp as mail_bp
     from matchmaker.main.views import bp as main_bp
     from matchmaker.members.views import bp as members_bp
@@ -89,12 +95,25 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(mail_bp)
     app.register_blueprint(fibre_bp)
     app.register_blueprint(heat_bp)
+    app.register_blueprint(hub_bp)
     # The API authenticates with bearer tokens, never with the session cookie: no CSRF.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
 
 
+def register_operations(app: Flask) -> None:
+    from matchmaker.ops import register
+
+    register(app)
+
+
 def register_request_hooks(app: Flask) -> None:
+    from flask import abort, request
+
+    from matchmaker import jobs
+    from matchmaker.database import begin_unit_of_work, set_write_intent, was_refused
+    from matchmaker.extensions import db
+
     @app.before_request
     def declare_write_intent() -> None:
         begin_unit_of_work()

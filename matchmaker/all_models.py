@@ -15,7 +15,7 @@ from matchmaker.campaigns.models import (
     SupplierInvitation,
 )
 from matchmaker.demand.models import Demand, Product, ProviderConsent
-from matchmaker.energy.models import EnergyAsset, Match, MatchRun
+from matchmaker.energy.models import EnergyAsset, ExpansionPlan, GridConnection, Match, MatchRun
 from matchmaker.fibre.models import (
     FibreCheck,
     FibreCheckRegion,
@@ -25,15 +25,16 @@ from matchmaker.fibre.models import (
     FibreSnapshot,
     FibreSnapshotUnit,
 )
+from matchmaker.hub.models import Hub, HubAnalysis, HubSite
 from matchmaker.mail.models import Outbox
 from matchmaker.members.models import Organisation, Site
 from matchmaker.register.models import AddressRecord, Area
 
 __all__ = [
     "AddressRecord", "ApiToken", "Area", "AuditLog", "Bid", "BidTier", "Campaign",
-    "CampaignInvitation", "CampaignTier", "Demand", "EnergyAsset", "FibreCheck",
+    "CampaignInvitation", "CampaignTier", "Demand", "EnergyAsset", "ExpansionPlan", "FibreCheck",
     "FibreCheckRegion", "FibreExclusion", "FibrePublication", "FibreRegion", "FibreSnapshot",
-    "FibreSnapshotUnit", "Match", "MatchRun", "Offer", "Organisation", "Outbox",
+    "FibreSnapshotUnit", "GridConnection", "Hub", "HubAnalysis", "HubSite", "Match", "MatchRun", "Offer", "Organisation", "Outbox",
     "OwnerConsentToken", "Participation", "Product", "ProviderConsent", "Site",
     "SupplierInvitation", "User",
 ]

@@ -265,13 +265,14 @@ def load_demo(*, seed: int = SEED) -> dict[str, int]:
 
 def load_demo_energy(member_org: Organisation, *, seed: int) -> None:
     """PV and electricity use for most sites, a finished typical-day matching run (so members
-    have matches to read), and two heat sources: one viable cluster, one that needs more
-    neighbours."""
+    have matches to read), an analysed energy hub on the Stadsbedrijvenpark, and two heat
+    sources: one viable cluster, one that needs more neighbours."""
     from flask import current_app
 
     from matchmaker.energy.demo import load_energy_demo
     from matchmaker.energy.services import compute_run, start_run
     from matchmaker.heat.demo import load_heat_demo
+    from matchmaker.hub.demo import load_hub_demo
 
     config = current_app.config
     load_energy_demo(random.Random(seed + 1), pv_kwp_per_m2=config["PV_KWP_PER_M2"],
@@ -280,6 +281,7 @@ def load_demo_energy(member_org: Organisation, *, seed: int) -> None:
     coordinator = db.session.scalar(sa.select(User).where(
         User.email == DEMO_ACCOUNTS[Role.COORDINATOR]))
     compute_run(start_run(actor=coordinator, mode="typical_day", max_distance_m=2000.0))
+    load_hub_demo(member_site=member_org.sites[0], coordinator=coordinator, seed=seed + 2)
     load_heat_demo(member_org.sites[0])
 
 
@@ -349,19 +351,33 @@ def demo_loaded() -> bool:
     ) is not None
 
 
-def load_demo_once() -> None:
-    """What ``matchmaker demo`` does (:mod:`matchmaker.demo_cli`): load the demo data once."""
+def load_demo_once(scale: str = "town") -> None:
+    """What ``matchmaker demo`` does (:mod:`matchmaker.demo_cli`): load the demo data once;
+    ``scale="province"`` adds the province-size data (:mod:`matchmaker.demo_province`)."""
     if demo_loaded():
-        click.echo(_("The demo data is loaded already."))
-        return
-    if db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)):
+        if scale == "town":
+            click.echo(_("The demo data is loaded already."))
+            return
+    elif db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)):
         click.echo(_("The database holds real data; the demo data is not loaded."), err=True)
         return
-    counts = load_demo()
-    click.echo(_("Demo data loaded: %(areas)s areas, %(addresses)s addresses, %(organisations)s "
-                 "organisations, %(sites)s sites, %(campaigns)s group buys.", **counts))
-    click.echo(_("Fibre demand check with a trend of %(days)s days; %(count)s companies joined "
-                 "for fibre.", days=FIBRE_DAYS, count=counts["fibre_organisations"]))
+    else:
+        counts = load_demo()
+        click.echo(_("Demo data loaded: %(areas)s areas, %(addresses)s addresses, "
+                     "%(organisations)s organisations, %(sites)s sites, %(campaigns)s group "
+                     "buys.", **counts))
+        click.echo(_("Fibre demand check with a trend of %(days)s days; %(count)s companies "
+                     "joined for fibre.", days=FIBRE_DAYS, count=counts["fibre_organisations"]))
+    if scale == "province":
+        from matchmaker.demo_province import load_province, province_loaded
+
+        if province_loaded():
+            click.echo(_("The province demo data is loaded already."))
+            return
+        totals = load_province()
+        click.echo(_("Province demo data loaded; in all %(organisations)s organisations, "
+                     "%(sites)s sites, %(demand)s demand rows and %(addresses)s addresses.",
+                     **totals))
 
 
 # --- group buys: one campaign in every state -----------------------------------------------------

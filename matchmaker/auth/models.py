@@ -1,26 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from matchmaker.auth.roles import Role
 from matchmaker.extensions import db
 from matchmaker.models import TimestampMixin, enum_column
 from matchmaker.types import UTCDateTime
 
 if TYPE_CHECKING:
     from matchmaker.members.models import Organisation
-
-
-class Role(StrEnum):
-    MEMBER = "member"
-    COORDINATOR = "coordinator"
-    PROVIDER = "provider"
-    ADMIN = "admin"
 
 
 class User(UserMixin, TimestampMixin, db.Model):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from matchmaker.extensions import db
 from matchmaker.models import TimestampMixin, enum_column, utcnow
+from matchmaker.register.kinds import AreaKind
 from matchmaker.types import UTCDateTime
 
 if TYPE_CHECKING:
@@ -56,13 +57,6 @@ class PolygonMixin:
 
     def _set_extra(self, geom: shapely.Geometry) -> None:
         """Subclasses keep more derived values here."""
-
-
-class AreaKind(StrEnum):
-    KRING = "kring"
-    PARK = "park"
-    POSTCODE4 = "postcode4"
-    NEIGHBOURHOOD = "neighbourhood"
 
 
 class Area(PolygonMixin, TimestampMixin, db.Model):
