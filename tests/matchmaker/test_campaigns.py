@@ -816,7 +816,7 @@ def test_each_side_sees_what_comes_next_potential_open_buys_and_the_bidding_dead
     # A member who has not joined finds the open group buy on the dashboard.
     auth.login(first)
     dashboard = text_of(client.get("/dashboard"))
-    assert "Er is een inkoopactie open voor uw panden" in dashboard
+    assert "1 inkoopactie is open voor uw panden" in dashboard
     assert campaign.title in dashboard
     buy.join(campaign, first, first_site, "250")
     assert "inkoopactie open" not in text_of(client.get("/dashboard"))
