@@ -14,7 +14,7 @@ from matchmaker.campaigns.models import (
     Participation,
     SupplierInvitation,
 )
-from matchmaker.demand.models import Demand, Product, ProviderConsent
+from matchmaker.demand.models import Demand, ParkDemandPublication, Product, ProviderConsent
 from matchmaker.energy.models import EnergyAsset, ExpansionPlan, GridConnection, Match, MatchRun
 from matchmaker.fibre.models import (
     FibreCheck,
@@ -35,6 +35,6 @@ __all__ = [
     "CampaignInvitation", "CampaignTier", "Demand", "EnergyAsset", "ExpansionPlan", "FibreCheck",
     "FibreCheckRegion", "FibreExclusion", "FibrePublication", "FibreRegion", "FibreSnapshot",
     "FibreSnapshotUnit", "GridConnection", "Hub", "HubAnalysis", "HubSite", "Match", "MatchRun", "Offer", "Organisation", "Outbox",
-    "OwnerConsentToken", "Participation", "Product", "ProviderConsent", "Site",
+    "OwnerConsentToken", "ParkDemandPublication", "Participation", "Product", "ProviderConsent", "Site",
     "SupplierInvitation", "User",
 ]

@@ -15,6 +15,9 @@ from matchmaker.types import UTCDateTime
 if TYPE_CHECKING:
     from matchmaker.members.models import Organisation
 
+#: Role lives in a light module (the command line's choices); it is part of this model's API.
+__all__ = ["Role", "User"]
+
 
 class User(UserMixin, TimestampMixin, db.Model):
     __tablename__ = "users"
@@ -50,6 +53,12 @@ class User(UserMixin, TimestampMixin, db.Model):
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
+
+    def may_act(self, *, demo_mode: bool) -> bool:
+        """Whether this account may act at all, by any door (password login, an open session,
+        a password reset, an API token): active, and a demo account only in demo mode. The
+        one place this is decided."""
+        return bool(self.active) and (not self.is_demo or demo_mode)
 
     def has_role(self, *roles: Role | str) -> bool:
         return self.role in roles

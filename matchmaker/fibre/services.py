@@ -33,22 +33,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from geo.addresses import is_residential, normalize_postcode, parse_house_number
 from geo.errors import GeoError
 from matchmaker.audit.models import AuditLog
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
-from matchmaker.database import rowcount
+from matchmaker.database import insert_ignore
 from matchmaker.demand.models import Demand, Product, ProviderConsent, Stage
+from matchmaker.demand.services import publish_park_demand
 from matchmaker.errors import N_, ServiceError
 from matchmaker.extensions import db
 from matchmaker.fibre.models import (
@@ -279,15 +278,6 @@ def current_units() -> pd.DataFrame:
     return frame.drop_duplicates("unit_key")[UNIT_COLUMNS].reset_index(drop=True)
 
 
-def _insert_ignore(table: sa.Table, rows: list[dict[str, Any]], keys: list[str]) -> int:
-    if not rows:
-        return 0
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=keys)
-    return rowcount(db.session.execute(statement.execution_options(preserve_rowcount=True)))
-
-
 def take_snapshot(day: date) -> FibreSnapshot:
     """The snapshot of ``day``; taken now from the live demand when there is none yet.
 
@@ -298,7 +288,7 @@ def take_snapshot(day: date) -> FibreSnapshot:
         sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
     if existing is not None:
         return existing
-    if _insert_ignore(FibreSnapshot.__table__, [{"day": day, "taken_at": utcnow()}], ["day"]):
+    if insert_ignore(FibreSnapshot.__table__, [{"day": day, "taken_at": utcnow()}], ["day"]):
         snapshot: FibreSnapshot | None = db.session.scalar(
             sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
         assert snapshot is not None
@@ -468,12 +458,14 @@ def publish_day(day: date) -> None:
                          & today_units["cell"].isin(in_region)).sum())
             rows.append({"region_id": region.id, "day": day, "stage": stage, "published": ok,
                          "count": count if ok else None})
-    _insert_ignore(FibrePublication.__table__, rows, ["region_id", "day", "stage"])
+    insert_ignore(FibrePublication.__table__, rows, ["region_id", "day", "stage"])
 
 
 def refresh(day: date | None = None, *, now: datetime | None = None) -> FibreSnapshot:
     """Make ``day`` (default: today) ready: snapshot, admissions, publication, threshold
-    e-mail. Idempotent; the day's first page view or ``matchmaker snapshot-fibre`` runs it."""
+    e-mail, and the day's published demand per park for providers
+    (:func:`matchmaker.demand.services.publish_park_demand`). Idempotent; the day's first page
+    view or ``matchmaker snapshot-fibre`` runs it."""
     now = now or utcnow()
     day = day or today(now)
     snapshot = take_snapshot(day)
@@ -483,6 +475,7 @@ def refresh(day: date | None = None, *, now: datetime | None = None) -> FibreSna
                 FibreCheckRegion.region_id == region.id).limit(1)) is not None:
             admit(region, day)
     publish_day(day)
+    publish_park_demand(day)
     notify_thresholds(day, now=now)
     return snapshot
 

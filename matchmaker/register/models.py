@@ -17,6 +17,9 @@ from matchmaker.types import UTCDateTime
 if TYPE_CHECKING:
     import shapely
 
+#: AreaKind lives in a light module (the command line's choices); it is part of this model's API.
+__all__ = ["AddressRecord", "Area", "AreaKind", "PolygonMixin"]
+
 
 class AddressRecord(db.Model):
     __tablename__ = "address_records"
