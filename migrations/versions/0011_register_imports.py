@@ -1,7 +1,7 @@
 """Imports of the address register and areas from the admin pages (jobs with a report).
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0007, 0009b (joins the heads)
 Create Date: 2026-12-04 18:00:38.128564
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0007'
+down_revision = ('0007', '0009b')
 branch_labels = None
 depends_on = None
 

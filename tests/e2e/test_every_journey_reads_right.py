@@ -143,3 +143,34 @@ def test_every_page_reads_right(browser, live_server, role, lang, viewport):
         context.close()
     assert not errors, f"console or script errors: {errors}"
     assert not failures, failures
+
+
+def test_long_unbroken_names_never_widen_the_page(browser, live_server):
+    """Forms allow 200 characters; a name without a space wraps instead of widening the page."""
+    import sqlalchemy as sa
+
+    long_name = "Installatietechniekgroothandel" * 7  # 210 characters, no space
+    engine = sa.create_engine(live_server.database_url)
+    with engine.begin() as conn:
+        org_id, old = conn.execute(sa.text(
+            "SELECT o.id, o.name FROM organisations o JOIN users u ON u.organisation_id = o.id "
+            "WHERE u.email = :email"), {"email": DEMO_ACCOUNTS["member"]}).one()
+        conn.execute(sa.text("UPDATE organisations SET name = :name WHERE id = :id"),
+                     {"name": long_name[:200], "id": org_id})
+    try:
+        for viewport in VIEWPORTS.values():
+            context = browser.new_context(base_url=live_server.url, viewport=viewport)
+            context.route(f"{TILES}**", lambda route: route.abort())
+            page = context.new_page()
+            login(page, DEMO_ACCOUNTS["member"], "nl")
+            for target in ("/dashboard", "/organisation", "/campaigns"):
+                page.goto(target)
+                assert page.evaluate("() => document.documentElement.scrollWidth"
+                                     " <= document.documentElement.clientWidth"), target
+            page.screenshot(path=str(SHOTS / f"long-name-{viewport['width']}.png"))
+            context.close()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE organisations SET name = :name WHERE id = :id"),
+                         {"name": old, "id": org_id})
+        engine.dispose()
