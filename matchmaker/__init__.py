@@ -110,6 +110,7 @@ def register_operations(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from flask import abort, request
 
+    from matchmaker import jobs
     from matchmaker.database import begin_unit_of_work, set_write_intent, was_refused
     from matchmaker.extensions import db
 
@@ -136,8 +137,10 @@ def register_request_hooks(app: Flask) -> None:
         every request in which a service refused something (see ``mark_refused``)."""
         if response.status_code < 400 and not was_refused():
             db.session.commit()
+            jobs.start_pending()  # a job sees what its request wrote
         else:
             db.session.rollback()
+            jobs.drop_pending()
         return response
 
 

@@ -77,8 +77,9 @@ def load_config(instance_path: str | Path, overrides: dict[str, Any] | None = No
         # Matching runs carry an exact duality certificate on every step; this many sampled
         # steps are also solved again with HiGHS as a cross-check (0: none).
         "MATCH_CROSS_CHECK_STEPS": int(os.environ.get("MATCHMAKER_CROSS_CHECK_STEPS", "0")),
-        # Long work (matching runs): "inline" after the request, or "rq" on REDIS_URL.
-        "JOB_QUEUE": os.environ.get("MATCHMAKER_JOB_QUEUE", "inline"),
+        # Long work (imports, matching runs, hub analyses; matchmaker/jobs.py): "thread", a
+        # worker thread the app starts itself, or "rq" on REDIS_URL ("inline" only for tests).
+        "JOB_QUEUE": os.environ.get("MATCHMAKER_JOB_QUEUE", "thread"),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         # The RQ queue's name (one Redis can carry several installations or test runs).
         "JOB_QUEUE_NAME": os.environ.get("MATCHMAKER_JOB_QUEUE_NAME", "matchmaker"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import current_app, g, has_request_context, request, session
@@ -11,7 +10,7 @@ from flask_login import current_user
 
 from geo.errors import GeoError
 from matchmaker.errors import ServiceError
-from matchmaker.web.formatting import number
+from matchmaker.web import formatting
 
 
 def select_locale() -> str:
@@ -38,11 +37,8 @@ def select_locale() -> str:
 
 
 def localized(params: dict[str, Any]) -> dict[str, Any]:
-    """Parameters for a message: decimals and floats in the user's notation (``0,15``).
-
-    Integers stay as they are: they are years, house numbers and counts as often as amounts.
-    """
-    return {k: number(v, 3) if isinstance(v, float | Decimal) else v for k, v in params.items()}
+    """Parameters for a message in the user's notation (:func:`formatting.localized`)."""
+    return {k: formatting.localized(v) for k, v in params.items()}
 
 
 def translate(msgid: str, params: dict[str, Any] | None = None) -> str:

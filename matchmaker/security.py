@@ -146,8 +146,8 @@ def deploy_findings(config: dict[str, Any], *, workers: int = 1,
     if not config.get("SMTP_HOST"):
         add("warning", N_("SMTP_HOST is not set: e-mail stays in the outbox."))
     if config.get("JOB_QUEUE") != "rq":
-        add("warning", N_("Jobs run inline in the web request; set MATCHMAKER_JOB_QUEUE=rq "
-                          "and run `matchmaker worker` for large matching runs."))
+        add("warning", N_("Jobs run in a thread of each web process and are lost when it "
+                          "restarts; set MATCHMAKER_JOB_QUEUE=rq and run `matchmaker worker`."))
     return found
 
 

@@ -69,7 +69,14 @@ CHECK_SUMMARY = {
 }
 
 ERROR = {"type": "object", "required": ["error", "message"],
-         "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
+         "properties": {
+             "error": {"type": "string", "description": "a stable machine code",
+                       "enum": ["bad_request", "unauthorized", "forbidden", "not_found",
+                                "method_not_allowed", "conflict", "too_large", "invalid",
+                                "rate_limited", "server_error", "unavailable"]},
+             "message": {"type": "string",
+                         "description": "the same in the client's language (Accept-Language)"}}}
+LINK = {"type": "string", "nullable": True}
 
 
 def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
@@ -77,8 +84,8 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    texts = {401: "missing, unknown or revoked token", 404: "no such check (or not yours)",
-             429: "rate limit reached"}
+    texts = {400: "a parameter out of range", 401: "missing, unknown or revoked token",
+             404: "no such check (or not yours)", 429: "rate limit reached"}
     return {str(c): _json({"$ref": "#/components/schemas/Error"}, texts[c]) for c in codes}
 
 
@@ -125,12 +132,24 @@ def openapi_document() -> dict[str, Any]:
         },
         "paths": {
             "/checks": {"get": {
-                "summary": "The token's provider's demand checks",
+                "summary": "The token's provider's demand checks, a page at a time",
+                "parameters": [
+                    {"name": "page", "in": "query", "schema": {"type": "integer",
+                                                               "minimum": 1}},
+                    {"name": "per_page", "in": "query", "schema": {
+                        "type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
                 "responses": {"200": _json({
-                    "type": "object", "required": ["checks"],
-                    "properties": {"checks": {"type": "array", "items": {
-                        "$ref": "#/components/schemas/CheckSummary"}}}}),
-                    **_errors(401, 429)},
+                    "type": "object",
+                    "required": ["checks", "page", "per_page", "total", "links"],
+                    "properties": {
+                        "checks": {"type": "array", "items": {
+                            "$ref": "#/components/schemas/CheckSummary"}},
+                        "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                        "total": {"type": "integer"},
+                        "links": {"type": "object", "required": ["self", "next", "prev"],
+                                  "properties": {"self": LINK, "next": LINK,
+                                                 "prev": LINK}}}}),
+                    **_errors(400, 401, 429)},
             }},
             "/checks/{check_id}": _check_path("A check with its progress and exclusions", _json({
                 "allOf": [{"$ref": "#/components/schemas/CheckSummary"}, {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from matchmaker.api import services
@@ -23,6 +23,7 @@ from matchmaker.fibre.exports import (
     progress_rows,
 )
 from matchmaker.fibre.models import FibreCheck
+from matchmaker.web.paging import page_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -42,7 +43,7 @@ limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=rate_limit_
 
 
 def _unauthorised(message: str) -> Response:
-    response = jsonify({"error": _("Not authorised"), "message": message})
+    response = jsonify({"error": "unauthorized", "message": message})
     response.status_code = 401
     response.headers["WWW-Authenticate"] = 'Bearer realm="matchmaker"'
     return response
@@ -89,9 +90,27 @@ def openapi() -> Response:
     return jsonify(openapi_document())
 
 
+PER_PAGE, MAX_PER_PAGE = 50, 200
+
+
 @bp.route("/checks")
 def checks() -> Response:
-    return jsonify({"checks": [_summary(c) for c in fibre.checks_for(g.api_user)]})
+    """The checks, a page at a time, with links to the neighbouring pages."""
+    per_page = request.args.get("per_page", PER_PAGE, type=int)
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        abort(400)
+    page = db.paginate(fibre.checks_query(g.api_user), page=page_number(), per_page=per_page,
+                       error_out=False)
+
+    def link(number: int | None) -> str | None:
+        return None if number is None else url_for("api.checks", page=number, per_page=per_page)
+
+    return jsonify({
+        "checks": [_summary(c) for c in page.items],
+        "page": page.page, "per_page": per_page, "total": page.total,
+        "links": {"self": link(page.page), "next": link(page.next_num if page.has_next else None),
+                  "prev": link(page.prev_num if page.has_prev else None)},
+    })
 
 
 @bp.route("/checks/<int:check_id>")

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -171,14 +172,41 @@ def request_password_reset(email: str, *, demo_mode: bool) -> bool:
     return True
 
 
+def invite_staff(email: str, *, role: Role, name: str, actor: User) -> User:
+    """A staff account (coordinator, provider or admin) created by an admin: it gets an e-mail
+    with a link to choose its own password (valid for a week, once); nobody else ever knows
+    the password."""
+    if role == Role.MEMBER:
+        raise ServiceError(N_("Members register themselves with their company."), field="role")
+    user = create_user(email, secrets.token_urlsafe(32) + "Aa1!", role=role, actor=actor,
+                       name=name)
+    db.session.flush()
+    token = _reset_serializer().dumps({"u": user.id, "f": _fingerprint(user), "i": 1})
+    queue_mail(
+        user.email, kind=MailKind.ACCOUNT, dedupe_key=f"invite:{user.id}",
+        template="account_invitation", subject=N_("Your account for Samen energie"),
+        locale=user.locale, topic=f"user:{user.id}", user=user, inviter=actor.name or actor.email,
+        link=external_url("auth.reset_password", token=token), days=INVITE_MAX_AGE_S // 86400,
+    )
+    return user
+
+
+INVITE_MAX_AGE_S = 7 * 24 * 60 * 60
+
+
 def user_for_reset(token: str, *, demo_mode: bool) -> User:
-    """The account a reset link is for; refuses expired, used and tampered links."""
+    """The account a reset link (one hour) or an invitation (a week) is for; refuses expired,
+    used and tampered links."""
     try:
-        data = _reset_serializer().loads(token, max_age=RESET_MAX_AGE_S)
+        data, signed_at = _reset_serializer().loads(token, max_age=INVITE_MAX_AGE_S,
+                                                    return_timestamp=True)
     except SignatureExpired as exc:
         raise ServiceError(N_("This link has expired; ask for a new one.")) from exc
     except BadSignature as exc:
         raise ServiceError(N_("This link is not valid.")) from exc
+    if not (isinstance(data, dict) and data.get("i")) and (
+            datetime.now(UTC) - signed_at).total_seconds() > RESET_MAX_AGE_S:
+        raise ServiceError(N_("This link has expired; ask for a new one."))
     user = db.session.get(User, int(data.get("u", 0))) if isinstance(data, dict) else None
     if user is None or not user.may_act(demo_mode=demo_mode) or not hmac.compare_digest(
             str(data.get("f", "")), _fingerprint(user)):

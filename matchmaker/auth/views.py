@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -77,14 +78,28 @@ def logout() -> Response:
     return redirect(url_for("main.index"))
 
 
-@bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("5 per minute; 30 per hour", methods=["POST"])
-def register() -> str | Response | tuple[str, int]:
-    if current_user.is_authenticated:
-        return redirect(url_for("main.index"))
+def _register_form() -> RegisterForm:
     form = RegisterForm()
     form.legal_form.choices = legal_form_choices()
     form.kring_id.choices = choices([(0, _("— choose your kring —"))] + [(k.id, k.name) for k in kringen()])
+    return form
+
+
+def _too_many_registrations(_limit: object) -> Response:
+    """Over the limit: the form comes back with everything typed (passwords excepted, as
+    always) and says when to try again, instead of an error page that loses it all."""
+    form = _register_form()
+    flash(_("Too many registrations from this connection in a short time. Wait a minute and "
+            "press the button again: what you typed is kept (the password you enter again)."), "error")
+    return make_response(render_template("auth/register.html", form=form), 429)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("5 per minute; 30 per hour", methods=["POST"], on_breach=_too_many_registrations)
+def register() -> str | Response | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = _register_form()
     if form.validate_on_submit():
         try:
             user = register_member(

@@ -3,12 +3,17 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField
-from wtforms.validators import NumberRange
 
 from matchmaker.bundles.services import DEFAULT_GAP_M, MAX_GAP_M, MIN_GAP_M
 from matchmaker.demand.models import Stage
 from matchmaker.register.models import AreaKind
-from matchmaker.web.forms import AREA_KIND_LABELS, LocalFloatField, choices
+from matchmaker.web.forms import (
+    AREA_KIND_LABELS,
+    InRange,
+    LocalFloatField,
+    choices,
+    number_required,
+)
 
 
 class BundleFilterForm(FlaskForm):
@@ -20,7 +25,7 @@ class BundleFilterForm(FlaskForm):
     product = SelectField(_l("Product"), default="solar_roof")
     gap = LocalFloatField(
         _l("Maximum gap (m)"), default=DEFAULT_GAP_M,
-        validators=[NumberRange(MIN_GAP_M, MAX_GAP_M)],
+        validators=[number_required, InRange(MIN_GAP_M, MAX_GAP_M)],
         description=_l("Sites belong to one bundle when a chain of neighbours, each at most "
                        "this far from the next, connects them."),
     )
@@ -39,4 +44,4 @@ class MultiProductForm(FlaskForm):
         csrf = False
 
     gap = LocalFloatField(_l("Maximum gap (m)"), default=DEFAULT_GAP_M,
-                          validators=[NumberRange(MIN_GAP_M, MAX_GAP_M)])
+                          validators=[number_required, InRange(MIN_GAP_M, MAX_GAP_M)])

@@ -20,8 +20,8 @@ from matchmaker.extensions import db
 from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
 from matchmaker.web.exports import Id, csv_response, stamp, vector_response
-from matchmaker.web.formatting import number
-from matchmaker.web.forms import choices
+from matchmaker.web.formatting import quantity
+from matchmaker.web.forms import choices, show_number
 from matchmaker.web.geojson import geojson_response
 from matchmaker.web.printing import svg_map
 
@@ -41,7 +41,9 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _filters() -> tuple[BundleFilterForm, services.BundleFilter]:
+def _filters() -> tuple[BundleFilterForm, services.BundleFilter | None]:
+    """The filters from the query string; ``None`` when a field is wrong (its message is on
+    the form, the typed text kept)."""
     locale = str(get_locale())
     form = BundleFilterForm(request.args)
     form.product.choices = choices((p.code, p.name(locale)) for p in products())
@@ -50,15 +52,24 @@ def _filters() -> tuple[BundleFilterForm, services.BundleFilter]:
             sa.select(Area).where(Area.kind == AreaKind.KRING).order_by(Area.name))
     ])
     if not form.validate():
-        abort(400)
+        return form, None
     return form, services.BundleFilter(
         product=form.product.data, max_gap_m=float(form.gap.data), stage=form.stage.data or "",
         kring_id=form.kring_id.data or None, area_kind=form.area_kind.data,
     )
 
 
+def _valid_filters() -> tuple[BundleFilterForm, services.BundleFilter]:
+    """For downloads and map data, which are only linked from a valid page: 400 otherwise."""
+    form, filters = _filters()
+    if filters is None:
+        abort(400)
+    return form, filters
+
+
 def _args(form: BundleFilterForm) -> dict[str, Any]:
-    return {"product": form.product.data, "gap": f"{form.gap.data:g}", "stage": form.stage.data,
+    return {"product": form.product.data, "gap": show_number(form.gap.data),
+            "stage": form.stage.data,
             "kring_id": form.kring_id.data, "area_kind": form.area_kind.data}
 
 
@@ -66,6 +77,10 @@ def _args(form: BundleFilterForm) -> dict[str, Any]:
 @staff_required
 def index() -> str | tuple[str, int]:
     form, filters = _filters()
+    if filters is None:
+        product = product_by_code(form.product.data) or product_by_code("solar_roof")
+        return render_template("bundles/index.html", form=form, product=product, bundles=None,
+                               args={}, locale=str(get_locale())), 422
     product = product_by_code(filters.product)
     if product is None:
         abort(404)
@@ -82,7 +97,7 @@ def index() -> str | tuple[str, int]:
 @staff_required
 def geojson() -> Response:
     """Hulls (labelled with volume and number of sites) and the sites, WGS84."""
-    _form, filters = _filters()
+    _form, filters = _valid_filters()
     product = product_by_code(filters.product)
     if product is None:
         abort(404)
@@ -91,17 +106,17 @@ def geojson() -> Response:
     hulls = [{"kind": "bundle", "rank": int(row.rank), "n_sites": int(row.n_sites),
               "span_m": round(float(row.span_m)),
               "label": " · ".join([ngettext("%(num)s site", "%(num)s sites", int(row.n_sites)),
-                                   f"{number(row.total_quantity)} {product.unit}"])}
+                                   quantity(row.total_quantity, product)])}
              for row in summary.itertuples()]
     ranks = summary["rank"].reindex(points["bundle_id"]).to_numpy()
     sites = [{"kind": "site", "rank": int(rank),
-              "label": f"{site.organisation}: {number(site.quantity)} {product.unit}"}
+              "label": f"{site.organisation}: {quantity(site.quantity, product)}"}
              for rank, site in zip(ranks, points.itertuples(), strict=True)]
     return geojson_response([*summary.geometry, *points.geometry], [*hulls, *sites])
 
 
 def _bundle_sites() -> tuple[BundleFilterForm, Any, Any, gpd.GeoDataFrame, Any]:
-    form, filters = _filters()
+    form, filters = _valid_filters()
     product = product_by_code(filters.product)
     site_id = request.args.get("site", type=int)
     if product is None or site_id is None:
@@ -162,10 +177,10 @@ def print_summary() -> str:
 
 @bp.route("/multi-product")
 @staff_required
-def multi_product() -> str:
+def multi_product() -> str | tuple[str, int]:
     form = MultiProductForm(request.args)
     if not form.validate():
-        abort(400)
+        return render_template("bundles/multi_product.html", form=form, sites=None), 422
     sites, counts = services.multi_product_sites(max_gap_m=float(form.gap.data))
     catalogue = {p.code: p for p in products(active_only=False)}
     return render_template("bundles/multi_product.html", form=form, sites=sites, counts=counts,

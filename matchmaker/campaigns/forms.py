@@ -22,12 +22,19 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from matchmaker.campaigns.models import InviteBy
 from matchmaker.campaigns.pricing import Tier
-from matchmaker.web.forms import LocalDecimalField, OptionalIntegerField, choices
+from matchmaker.web.forms import (
+    InRange,
+    LocalDecimalField,
+    OptionalIntegerField,
+    choices,
+    greater_than_zero,
+    number_required,
+)
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 
@@ -95,16 +102,16 @@ class CampaignForm(FlaskForm):
     polygon = HiddenField()
     registration_deadline = DateTimeLocalField(
         _l("Registration deadline"), format="%Y-%m-%dT%H:%M",
-        validators=[DataRequired(), plausible_date],
+        validators=[InputRequired(), plausible_date],
         description=_l("Dutch time. Members can join, change and withdraw until then."))
     decision_days = IntegerField(
-        _l("Decision window (days)"), default=14, validators=[DataRequired(), NumberRange(1, 90)],
+        _l("Decision window (days)"), default=14, validators=[number_required, InRange(1, 90)],
         description=_l("How long members have to accept their personal offer."))
     threshold_quantity = LocalDecimalField(
         _l("Threshold: minimum total quantity"), validators=[Optional()],
         description=_l("The group buy goes ahead only when the accepted quantity reaches it."))
     threshold_sites = OptionalIntegerField(_l("Threshold: minimum number of sites"),
-                                           validators=[Optional(), NumberRange(1, 100000)])
+                                           validators=[Optional(), InRange(1, 100000)])
     capacity_quantity = LocalDecimalField(
         _l("Maximum capacity (optional)"), validators=[Optional()],
         description=_l("No more registrations once this total quantity is reached."))
@@ -124,13 +131,13 @@ class ExtendForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
     registration_deadline = DateTimeLocalField(
         _l("Registration deadline"), format="%Y-%m-%dT%H:%M",
-        validators=[DataRequired(), plausible_date])
+        validators=[InputRequired(), plausible_date])
     allow_late_joiners = BooleanField(
         _l("Allow late joiners after the deadline (marked as late)"))
 
 
 class JoinForm(FlaskForm):
-    quantity = LocalDecimalField(_l("Quantity"), validators=[DataRequired()])
+    quantity = LocalDecimalField(_l("Quantity"), validators=[number_required, greater_than_zero])
     quantity_min = LocalDecimalField(_l("At least"), validators=[Optional()])
     quantity_max = LocalDecimalField(_l("At most"), validators=[Optional()])
 
@@ -159,7 +166,7 @@ class BidForm(FlaskForm):
         description=_l("For example survey, scaffolding or connection, per site."))
     conditions = TextAreaField(_l("Conditions"), validators=[Optional(), Length(max=5000)],
                                description=_l("Delivery time, warranty, what is included."))
-    valid_until = DateField(_l("Valid until"), validators=[DataRequired(), plausible_date])
+    valid_until = DateField(_l("Valid until"), validators=[InputRequired(), plausible_date])
 
 
 class ConsentRequestForm(FlaskForm):

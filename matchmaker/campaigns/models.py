@@ -98,6 +98,8 @@ class Campaign(TimestampMixin, db.Model):
     threshold_reached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     bidding_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bids are accepted until then (set when bidding starts; suppliers see it).
+    bidding_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str] = mapped_column(sa.String(500), default="")

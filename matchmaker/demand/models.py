@@ -26,7 +26,9 @@ class Product(db.Model):
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
     name_nl: Mapped[str] = mapped_column(sa.String(100))
     name_en: Mapped[str] = mapped_column(sa.String(100))
-    unit: Mapped[str] = mapped_column(sa.String(20))  # symbol: kWp, m², MWh/yr, ...
+    unit: Mapped[str] = mapped_column(sa.String(20))  # Dutch symbol: kWp, m², aansl., MWh/jr
+    # The English symbol where it differs (conn., MWh/yr); empty: the same as ``unit``.
+    unit_symbol_en: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
     unit_nl: Mapped[str] = mapped_column(sa.String(40))
     unit_en: Mapped[str] = mapped_column(sa.String(40))
     integer_only: Mapped[bool] = mapped_column(default=False)
@@ -37,6 +39,10 @@ class Product(db.Model):
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_nl
+
+    def symbol(self, locale: str) -> str:
+        """The unit's symbol in ``locale`` (products are data: each carries both)."""
+        return (self.unit_symbol_en or self.unit) if locale == "en" else self.unit
 
     def unit_label(self, locale: str) -> str:
         return self.unit_en if locale == "en" else self.unit_nl

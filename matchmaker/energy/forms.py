@@ -6,12 +6,18 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, DateField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from geo.profiles import CATEGORIES
 from matchmaker.energy.models import AssetKind, Direction, ExpansionKind
 from matchmaker.energy.services import DEFAULT_DISTANCE_M, MAX_DISTANCE_M
-from matchmaker.web.forms import LocalFloatField, OptionalIntegerField, choices
+from matchmaker.web.forms import (
+    InRange,
+    LocalFloatField,
+    OptionalIntegerField,
+    choices,
+    number_required,
+)
 
 CATEGORY_LABELS = {
     "g0": _l("Business in general"),
@@ -68,8 +74,8 @@ class RunForm(FlaskForm):
     mode = SelectField(_l("Time steps"), default="typical_day",
                        choices=choices(MODE_LABELS.items()))
     max_distance_m = LocalFloatField(_l("Maximum distance (m)"), default=DEFAULT_DISTANCE_M,
-                                     validators=[InputRequired(),
-                                                 NumberRange(1, MAX_DISTANCE_M)])
+                                     validators=[number_required,
+                                                 InRange(1, MAX_DISTANCE_M)])
 
 
 # --- energy hubs: the grid connection ----------------------------------------------------------

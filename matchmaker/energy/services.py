@@ -398,9 +398,17 @@ def co2_avoided_kg(run: MatchRun) -> float:
 
 
 def meter_template() -> str:
-    """An example of the meter data file members can upload."""
+    """An example of the meter data file members can upload, and that the upload accepts: a
+    whole year (2025) of hourly kWh of a small office in Dutch local time (the repeated autumn
+    hour twice, in order), semicolons and decimal commas as a Dutch spreadsheet writes them."""
+    hours = pd.date_range("2025-01-01", "2026-01-01", freq="h", inclusive="left",
+                          tz="Europe/Amsterdam")
+    local = hours.tz_localize(None)
+    working = (local.day_of_week < 5) & (local.hour >= 8) & (local.hour < 18)
+    winter = np.cos((local.day_of_year.to_numpy() - 15) / 365 * 2 * np.pi)  # 1 in January
+    kwh = np.round(np.where(working, 6.0, 1.2) * (1 + 0.25 * winter), 2)
     out = io.StringIO()
     out.write("timestamp;kwh\n")
-    for hour, kwh in ((0, "0,8"), (1, "0,7"), (2, "0,7")):
-        out.write(f"2025-01-01 {hour:02d}:00;{kwh}\n")
+    for moment, value in zip(local.strftime("%Y-%m-%d %H:%M"), kwh, strict=True):
+        out.write(f"{moment};{str(value).replace('.', ',')}\n")
     return out.getvalue()

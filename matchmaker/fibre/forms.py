@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from matchmaker.campaigns.forms import MultiCheckboxField
 from matchmaker.fibre.models import ExclusionReason, Grouping
@@ -64,6 +64,17 @@ class WhatIfForm(FlaskForm):
     grouping = SelectField(_l("Decision"), choices=grouping_choices(), validators=[Optional()])
     group = MultiCheckboxField(_l("Take these areas together"), coerce=int,
                                validators=[Optional()])
+
+    def validate_threshold_value(self, field: LocalDecimalField) -> None:
+        """The same limits as a check's own threshold, said next to the field."""
+        value = field.data
+        if value is None:
+            return
+        if self.threshold_kind.data == COUNT:
+            if value < 1 or value != value.to_integral_value():
+                raise ValidationError(_l("Enter a whole number of addresses from 1."))
+        elif not 0 < value <= 100:
+            raise ValidationError(_l("Enter a percentage above 0 and at most 100."))
 
 
 class ExclusionForm(FlaskForm):

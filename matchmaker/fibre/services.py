@@ -183,13 +183,18 @@ def can_see(check: FibreCheck, user: User) -> bool:
     return user.role == Role.PROVIDER and check.provider_id == user.id
 
 
-def checks_for(user: User) -> list[FibreCheck]:
+def checks_query(user: User) -> sa.Select[tuple[FibreCheck]]:
+    """The checks ``user`` may see, newest deadline first (for lists and pages of them)."""
     query = sa.select(FibreCheck).order_by(FibreCheck.deadline.desc(), FibreCheck.id.desc())
     if user.role == Role.PROVIDER:
-        query = query.where(FibreCheck.provider_id == user.id)
-    elif user.role not in (Role.COORDINATOR, Role.ADMIN):
-        return []
-    return list(db.session.scalars(query))
+        return query.where(FibreCheck.provider_id == user.id)
+    if user.role not in (Role.COORDINATOR, Role.ADMIN):
+        return query.where(sa.false())
+    return query
+
+
+def checks_for(user: User) -> list[FibreCheck]:
+    return list(db.session.scalars(checks_query(user)))
 
 
 def providers() -> list[User]:

@@ -182,11 +182,11 @@ def _what_if(check: FibreCheck) -> tuple[WhatIfForm, dict[str, Any], bool]:
         return form, {}, False
     options: dict[str, Any] = {}
     value = form.threshold_value.data
-    if value is not None and value > 0:
+    if value is not None:
         if form.threshold_kind.data == COUNT:
-            options["threshold_count"] = max(int(value), 1)
+            options["threshold_count"] = int(value)
         else:
-            options["threshold_percent"] = min(value, Decimal(100)).quantize(Decimal("0.01"))
+            options["threshold_percent"] = value.quantize(Decimal("0.01"))
     if form.grouping.data:
         options["grouping"] = Grouping(form.grouping.data)
     if form.group.data and len(form.group.data) > 1:
@@ -197,8 +197,8 @@ def _what_if(check: FibreCheck) -> tuple[WhatIfForm, dict[str, Any], bool]:
 @bp.route("/checks/<int:check_id>")
 @fibre_roles
 @writes
-def check(check_id: int) -> str:
-    return _check_page(_check(check_id))[0]
+def check(check_id: int) -> tuple[str, int]:
+    return _check_page(_check(check_id))
 
 
 def _check_page(check: FibreCheck, *, exclusion_form: ExclusionForm | None = None,
@@ -207,6 +207,8 @@ def _check_page(check: FibreCheck, *, exclusion_form: ExclusionForm | None = Non
     state = services.progress(check)
     form, options, active = _what_if(check)
     what_if = services.progress(check, trend_days=1, **options) if active else None
+    if form.errors and status == 200:
+        status = 422
     charts = {row.key: trend_chart(row.trend, row.needed) for row in [*state.areas, *state.groups]}
     return render_template(
         "fibre/check.html", check=check, state=state, charts=charts, what_if=what_if,

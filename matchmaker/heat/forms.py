@@ -3,10 +3,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import Optional
 
 from matchmaker.heat.services import DEFAULT_GAP_M
-from matchmaker.web.forms import LocalFloatField, choices
+from matchmaker.web.forms import InRange, LocalFloatField, choices, number_required
 
 MONTHS = [_l("January"), _l("February"), _l("March"), _l("April"), _l("May"), _l("June"),
           _l("July"), _l("August"), _l("September"), _l("October"), _l("November"),
@@ -41,8 +41,8 @@ class HeatFilterForm(FlaskForm):
         csrf = False
 
     gap = LocalFloatField(_l("Maximum gap (m)"), default=DEFAULT_GAP_M,
-                          validators=[NumberRange(10, 5000)])
+                          validators=[number_required, InRange(10, 5000)])
     detour = LocalFloatField(_l("Street detour factor"), default=1.3,
-                             validators=[NumberRange(1, 3)],
+                             validators=[number_required, InRange(1, 3)],
                              description=_l("Trench length = minimum spanning tree × this "
                                             "factor, because pipes follow streets."))

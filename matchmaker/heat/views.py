@@ -18,7 +18,7 @@ from matchmaker.heat import services
 from matchmaker.heat.forms import HeatFilterForm, HeatForm
 from matchmaker.i18n import translate_error
 from matchmaker.web.exports import stamp, vector_response
-from matchmaker.web.forms import apply_service_error
+from matchmaker.web.forms import apply_service_error, show_number
 from matchmaker.web.geojson import geojson_response
 from matchmaker.web.lookup import own_site
 from matchmaker.web.printing import svg_map
@@ -75,22 +75,28 @@ def my_networks() -> str:
                            potential_mwh=services.POTENTIAL_MWH_PER_ADDRESS)
 
 
-def _analysis() -> tuple[HeatFilterForm, services.HeatAnalysis]:
+def _analysis(*, strict: bool = True) -> tuple[HeatFilterForm, services.HeatAnalysis | None]:
+    """The analysis for the query string's filters. A wrong filter is a 400 for downloads
+    (``strict``) and ``None`` for the page, which shows the message next to the field."""
     form = HeatFilterForm(request.args)
     if not form.validate():
-        abort(400)
+        if strict:
+            abort(400)
+        return form, None
     return form, services.analyse(max_gap_m=float(form.gap.data),
                                   detour_factor=float(form.detour.data))
 
 
 def _args(form: HeatFilterForm) -> dict[str, Any]:
-    return {"gap": f"{form.gap.data:g}", "detour": f"{form.detour.data:g}"}
+    return {"gap": show_number(form.gap.data), "detour": show_number(form.detour.data)}
 
 
 @bp.route("/coordinator/heat")
 @staff_required
-def networks() -> str:
-    form, analysis = _analysis()
+def networks() -> str | tuple[str, int]:
+    form, analysis = _analysis(strict=False)
+    if analysis is None:
+        return render_template("heat/networks.html", form=form, analysis=None, args={}), 422
     return render_template("heat/networks.html", form=form, analysis=analysis, args=_args(form),
                            potential_mwh=services.POTENTIAL_MWH_PER_ADDRESS)
 

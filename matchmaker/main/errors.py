@@ -38,18 +38,35 @@ def _wants_json() -> bool:
     )
 
 
+#: The stable machine code of each status in JSON errors (``message`` is the translated text).
+ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "too_large",
+               422: "invalid", 429: "rate_limited", 500: "server_error", 503: "unavailable"}
+#: For API clients a 404 is about a resource, not a page.
+API_MESSAGES = {404: _l("There is no such resource, or it is not yours: %(path)s")}
+
+
+def error_code(status: int) -> str:
+    return ERROR_CODES.get(status, "server_error" if status >= 500 else "bad_request")
+
+
 def render_error(status: int, detail: str | None = None) -> tuple[Any, int]:
     db.session.rollback()
     title, message = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
     if _wants_json():
-        return {"error": str(title), "message": detail or str(message)}, status
+        if detail is None and status in API_MESSAGES:
+            detail = str(API_MESSAGES[status]) % {"path": request.path}
+        return {"error": error_code(status), "message": detail or str(message)}, status
     return render_template("errors/error.html", status=status, title=title,
                            message=detail or message), status
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(err: HTTPException) -> tuple[Any, int]:
+    def http_error(err: HTTPException) -> Any:
+        if err.response is not None:  # a page of its own (e.g. a form kept over a rate limit)
+            db.session.rollback()
+            return err.response
         return render_error(err.code or 500)
 
     @app.errorhandler(ServiceError)

@@ -31,7 +31,7 @@ bp = Blueprint("main", __name__)
 HOME_BY_ROLE = {
     Role.MEMBER: "members.dashboard",
     Role.COORDINATOR: "demand.overview",
-    Role.ADMIN: "demand.overview",
+    Role.ADMIN: "admin.users",
     Role.PROVIDER: "main.provider_home",
 }
 

@@ -3,17 +3,20 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
 from matchmaker.demand.models import Stage
 from matchmaker.members.models import ENERGY_LABELS, Tenure
 from matchmaker.web.forms import (
+    InRange,
     LocalDecimalField,
     LocalFloatField,
     OptionalIntegerField,
     choices,
+    greater_than_zero,
     not_negative,
+    number_required,
 )
 
 
@@ -37,7 +40,7 @@ class SiteAttributesForm(FlaskForm):
     energy_label = SelectField(_l("Energy label"),
                                choices=choices([("", _l("unknown"))] + [(v, v) for v in ENERGY_LABELS]))
     year_built = OptionalIntegerField(
-        _l("Year of construction"), validators=[Optional(), NumberRange(1500, 2100)]
+        _l("Year of construction"), validators=[Optional(), InRange(1500, 2100, grouping=False)]
     )
     tenure = SelectField(_l("Owner or tenant"), choices=choices([
         (Tenure.OWNER.value, _l("We own the building")),
@@ -58,7 +61,7 @@ class NewSiteForm(SiteAttributesForm):
 
 
 class DemandForm(FlaskForm):
-    quantity = LocalDecimalField(_l("Quantity"), validators=[DataRequired()])
+    quantity = LocalDecimalField(_l("Quantity"), validators=[number_required, greater_than_zero])
     quantity_min = LocalDecimalField(_l("At least"), validators=[Optional()])
     quantity_max = LocalDecimalField(_l("At most"), validators=[Optional()])
     stage = SelectField(_l("Stage"), choices=choices([

@@ -16,6 +16,7 @@ from matchmaker.auth.services import check_new_account, create_user
 from matchmaker.campaigns.models import (
     Campaign,
     CampaignState,
+    OfferStatus,
     Participation,
     ParticipationState,
 )
@@ -306,20 +307,37 @@ def update_site(site: Site, *, actor: User, **attrs: Any) -> Site:
 
 
 def delete_site(site: Site, *, actor: User) -> None:
-    """Remove a site and its demand; refused while it takes part in a running group buy."""
-    running = db.session.scalar(
-        sa.select(Campaign.title).join(Participation, Participation.campaign_id == Campaign.id)
+    """Remove a site and its demand; refused while it takes part in a running group buy, with
+    what the member can do about it in that group buy's state (``Conflict.params["campaign_id"]``
+    lets the page link to it)."""
+    found = db.session.execute(
+        sa.select(Campaign, Participation)
+        .join(Participation, Participation.campaign_id == Campaign.id)
         .where(Participation.site_id == site.id,
                Participation.state == ParticipationState.REGISTERED,
                Campaign.state.in_([CampaignState.OPEN, CampaignState.BIDDING,
                                    CampaignState.OFFERED, CampaignState.CONTRACTED]))
         .limit(1)
-    )
-    if running is not None:
-        raise Conflict(
-            N_("This site takes part in the group buy \u201c%(title)s\u201d. Withdraw from it "
-               "first, or ask the coordinator when it is contracted."), title=running,
-        )
+    ).first()
+    if found is not None:
+        campaign, participation = found
+        offer = participation.offer
+        if campaign.state == CampaignState.CONTRACTED or (
+                offer is not None and offer.status == OfferStatus.ACCEPTED):
+            msgid = N_("This site has a binding agreement in the group buy \u201c%(title)s\u201d, "
+                       "so it stays until that work is done. Ask the coordinator if the "
+                       "building is no longer yours.")
+        elif campaign.state == CampaignState.OPEN:
+            msgid = N_("This site takes part in the group buy \u201c%(title)s\u201d. Withdraw "
+                       "its registration there first; then you can remove the site.")
+        elif offer is not None and offer.status == OfferStatus.PENDING:
+            msgid = N_("This site has an offer in the group buy \u201c%(title)s\u201d. Decline "
+                       "the offer there first; then you can remove the site.")
+        else:
+            msgid = N_("This site takes part in the group buy \u201c%(title)s\u201d, whose "
+                       "registration has closed. You can remove the site once you have declined "
+                       "its offer or the group buy has ended.")
+        raise Conflict(msgid, title=campaign.title, campaign_id=campaign.id)
     record(actor, "site.delete", site, address=site.address)
     db.session.delete(site)
     db.session.flush()

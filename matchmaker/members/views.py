@@ -77,11 +77,15 @@ def dashboard() -> str:
         }
         for site in org.sites
     ]
+    from matchmaker.campaigns.services import can_register, member_campaigns
     from matchmaker.fibre.services import member_progress
 
+    # Group buys a new member can join right away: open for registration on their sites.
+    open_buys = [view for view in member_campaigns(org)
+                 if not view.joined and can_register(view.campaign)]
     return render_template("members/dashboard.html", org=org, sites=sites,
                            products=demand_services.products(), locale=str(get_locale()),
-                           fibre_checks=member_progress(org))
+                           fibre_checks=member_progress(org), open_buys=open_buys)
 
 
 @bp.route("/organisation", methods=["GET", "POST"])
@@ -178,7 +182,12 @@ def edit_site(site_id: int) -> str | Response | tuple[str, int]:
 def delete_site(site_id: int) -> Response:
     site = own_site(site_id)
     address = site.address
-    services.delete_site(site, actor=current_user)
+    try:
+        services.delete_site(site, actor=current_user)
+    except Conflict as err:
+        # Back on the dashboard with what to do in that group buy's state.
+        flash(translate_error(err), "error")
+        return redirect(url_for("members.dashboard"))
     flash(_("The site %(address)s is removed.", address=address), "info")
     return redirect(url_for("members.dashboard"))
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -80,3 +81,39 @@ class Area(PolygonMixin, TimestampMixin, db.Model):
 
     def _set_extra(self, geom: shapely.Geometry) -> None:
         self.area_m2 = float(geom.area)
+
+
+class ImportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class RegisterImport(db.Model):
+    """An import of the address register or of areas started on the admin pages: a job.
+
+    The file waits in the instance folder until the job has read it. While the job runs, its
+    progress is in :mod:`matchmaker.jobs` (the import itself is one transaction, so nothing
+    about it can be committed halfway); its outcome — counts and the bad rows, or why the file
+    was refused — is stored here in the same transaction as the imported rows.
+    """
+
+    __tablename__ = "register_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # "addresses" or "areas"
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    stored_path: Mapped[str] = mapped_column(sa.String(500))
+    options: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[ImportStatus] = mapped_column(enum_column(ImportStatus, "import_status"),
+                                                 default=ImportStatus.QUEUED)
+    report: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def progress_key(self) -> str:
+        return f"register-import:{self.id}"

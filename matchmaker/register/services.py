@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,20 +19,28 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pyogrio
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from geo.addresses import parse_register_chunk, resolve_register_columns
 from geo.areas import prepare_areas
 from geo.columnar import geo_metadata, iter_csv_tables, point_xy
 from geo.crs import RD_NEW, xy_to_rd
-from geo.errors import N_, CRSError, FileFormatError
+from geo.errors import N_, CRSError, FileFormatError, GeoError
 from geo.io import file_kind, read_vector
+from matchmaker import progress as job_progress
 from matchmaker.audit.services import record
 from matchmaker.auth.models import User
 from matchmaker.database import rowcount
 from matchmaker.extensions import db
 from matchmaker.models import utcnow
-from matchmaker.register.models import AddressRecord, Area, AreaKind
+from matchmaker.register.models import (
+    AddressRecord,
+    Area,
+    AreaKind,
+    ImportStatus,
+    RegisterImport,
+)
 
 CHUNK_ROWS = 20_000
 DUPLICATE_ID = N_("id %(value)s appears more than once in the file")
@@ -231,7 +240,7 @@ def import_addresses(
     if prune:
         if report.bad:
             raise FileFormatError(
-                N_("Not pruned: the file has %(count)s bad row(s); fix them first, because their "
+                N_("Not pruned: the file has bad rows (%(count)s); fix them first, because their "
                    "records would be deleted."), count=len(report.bad),
             )
         result = db.session.execute(
@@ -317,3 +326,111 @@ def chosen_areas(area_ids: list[int], *, drawn: bool) -> list[Area]:
         raise ServiceError(message("Choose at least one area or draw one on the map."),
                            field="area_ids")
     return sorted(areas, key=lambda a: area_ids.index(a.id))
+
+
+# --- imports started on the admin pages (jobs) --------------------------------------------------
+
+#: The bad rows an import keeps for its report page (the counts are always complete).
+MAX_REPORTED_ROWS = 500
+ADDRESS_SUFFIXES = (".csv", ".txt", ".gpkg", ".geojson", ".json", ".parquet", ".geoparquet")
+AREA_SUFFIXES = (".gpkg", ".geojson", ".json", ".parquet", ".geoparquet")
+
+
+def new_import(*, actor: User, kind: str, filename: str, stored_path: str,
+               options: dict[str, Any]) -> RegisterImport:
+    """A queued import of ``kind`` ("addresses" or "areas") of the file at ``stored_path``;
+    the kind of file and the options are checked before anything is queued."""
+    from matchmaker.errors import ServiceError
+
+    suffixes = ADDRESS_SUFFIXES if kind == "addresses" else AREA_SUFFIXES
+    if kind not in ("addresses", "areas"):
+        raise ServiceError(N_("Choose what to import."), field="kind")
+    if Path(filename).suffix.lower() not in suffixes:
+        raise ServiceError(N_("Choose a file of one of these kinds: %(kinds)s."),
+                           field="file", kinds=", ".join(suffixes))
+    if kind == "areas" and options.get("area_kind") not in {k.value for k in AreaKind}:
+        raise ServiceError(N_("Choose the kind of areas."), field="area_kind")
+    row = RegisterImport(kind=kind, filename=Path(filename).name[:200], stored_path=stored_path,
+                         options=options, created_by_id=actor.id)
+    db.session.add(row)
+    db.session.flush()
+    record(actor, "register.import_queued", row, kind=kind, file=row.filename)
+    return row
+
+
+def import_progress(row: RegisterImport) -> dict[str, Any]:
+    """Status, share done and rows for the page that polls an import."""
+    seen = job_progress.progress(row.progress_key) or {}
+    done, total = int(seen.get("done", 0)), int(seen.get("total", 0))
+    share = 1.0 if row.status in (ImportStatus.DONE, ImportStatus.FAILED) else (
+        min(done / total, 1.0) if total else 0.0)
+    return {"status": row.status.value, "progress": round(share, 4), "done": done,
+            "total": total}
+
+
+def run_import(import_id: int) -> None:
+    """The job: the whole import in one transaction, committed with its report; a file that is
+    refused leaves nothing but the refusal (message id and parameters) on the row."""
+    row = db.session.get(RegisterImport, import_id)
+    if row is None or row.status != ImportStatus.QUEUED:
+        return
+    row.status = ImportStatus.RUNNING
+    db.session.commit()
+    path, key, options = Path(row.stored_path), row.progress_key, dict(row.options)
+    actor = db.session.get(User, row.created_by_id) if row.created_by_id else None
+    try:
+        report = _run(row.kind, path, key, options, actor)
+    except GeoError as err:
+        db.session.rollback()
+        report = {"error": {"msgid": err.msgid, "params": _plain(err.params)}}
+        status = ImportStatus.FAILED
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("register import %s failed", import_id)
+        report = {"error": {"msgid": UNEXPECTED, "params": {}}}
+        status = ImportStatus.FAILED
+    else:
+        status = ImportStatus.DONE
+    finally:
+        path.unlink(missing_ok=True)
+    row = db.session.get(RegisterImport, import_id)
+    assert row is not None
+    row.status, row.report, row.finished_at = status, report, utcnow()
+    db.session.commit()
+
+
+UNEXPECTED = N_("The import stopped unexpectedly; nothing was imported. Try again, or ask the "
+                "administrator of the server to look at the log.")
+
+
+def _run(kind: str, path: Path, key: str, options: dict[str, Any],
+         actor: User | None) -> dict[str, Any]:
+    if kind == "areas":
+        job_progress.set_progress(key, done=0, total=1)
+        areas = import_areas(path, kind=options["area_kind"], actor=actor,
+                             name_column=options.get("name_column") or None,
+                             code_column=options.get("code_column") or None,
+                             layer=options.get("layer") or None,
+                             assume_crs=options.get("crs") or None)
+        job_progress.set_progress(key, done=1, total=1)
+        return {"created": len(areas.created), "updated": len(areas.updated),
+                "names": (areas.created + areas.updated)[:MAX_REPORTED_ROWS]}
+    total = count_rows(path)
+    done = 0
+
+    def step(rows: int) -> None:
+        nonlocal done
+        done += rows
+        job_progress.set_progress(key, done=done, total=total)
+
+    job_progress.set_progress(key, done=0, total=total)
+    report = import_addresses(path, actor=actor, prune=bool(options.get("prune")),
+                              layer=options.get("layer") or None,
+                              assume_crs=options.get("crs") or None, progress=step)
+    return {"rows": report.rows, "inserted": report.inserted, "updated": report.updated,
+            "pruned": report.pruned, "bad_count": len(report.bad),
+            "bad": [list(b) for b in report.bad[:MAX_REPORTED_ROWS]]}
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, int | float | str) else str(v) for k, v in params.items()}

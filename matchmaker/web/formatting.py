@@ -6,11 +6,11 @@ filters in :mod:`matchmaker.web.templating`), so neighbouring pages never disagr
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import format_currency, format_date, format_datetime, format_decimal
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 
 
 def number(value: Any, digits: int = 1) -> str:
@@ -38,11 +38,52 @@ def unit_price(value: Decimal | None) -> str:
     return str(format_currency(value, "EUR", format="¤ #,##0.00##", currency_digits=False))
 
 
-def when(value: datetime | None) -> str:
-    """A moment in the user's time zone: 1 mei 2026, 17:00."""
+def when(value: datetime | None, *_ignored: Any) -> str:
+    """A moment in the user's time zone: 1 mei 2026, 17:00 (1 May 2026, 17:00)."""
     return "–" if value is None else str(format_datetime(value, "d MMMM y, HH:mm"))
 
 
-def day(value: datetime | None) -> str:
-    """A date in the user's time zone: 1 mei 2026."""
+def day(value: date | datetime | None, *_ignored: Any) -> str:
+    """A date (a moment's date in the user's time zone): 1 mei 2026."""
     return "–" if value is None else str(format_date(value, "d MMMM y"))
+
+
+def weekday(value: date | datetime | None) -> str:
+    """A date with its weekday: vrijdag 4 december 2026."""
+    return "–" if value is None else str(format_date(value, "EEEE d MMMM y"))
+
+
+def day_month(value: date | datetime | None) -> str:
+    """A date within the current year, for lists and charts: 4 dec. (4 Dec)."""
+    return "–" if value is None else str(format_date(value, "d MMM"))
+
+
+def unit(product: Any) -> str:
+    """A product's unit symbol in the user's language: aansl. / conn., MWh/jr / MWh/yr."""
+    return str(product.symbol(str(get_locale() or "nl")))
+
+
+def quantity(value: Any, product: Any) -> str:
+    """A quantity with its unit in the user's language: 1.234,5 kWp."""
+    return f"{number(value)}\u00a0{unit(product)}"
+
+
+def localized(value: Any) -> Any:
+    """A message parameter as the user reads it: decimals in their notation, moments and
+    dates in their language and time zone (integers stay: they are years, house numbers and
+    counts as often as amounts)."""
+    if isinstance(value, float | Decimal):
+        return number(value, 3)
+    if isinstance(value, datetime):
+        return when(value)
+    if isinstance(value, date):
+        return day(value)
+    return value
+
+
+#: Every filter the templates use for numbers, amounts, moments and units. Flask-Babel's own
+#: ``datetimeformat``/``dateformat`` are pointed at ``when``/``day`` so no page formats a moment
+#: another way.
+FILTERS = {"number": number, "money": money, "unit_price": unit_price, "when": when, "day": day,
+           "weekday": weekday, "day_month": day_month, "unit": unit, "quantity": quantity,
+           "datetimeformat": when, "dateformat": day}

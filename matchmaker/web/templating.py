@@ -18,8 +18,7 @@ from matchmaker.web.forms import area_kind_label
 
 
 def register(app: Flask) -> None:
-    for name in ("number", "money", "unit_price", "when", "day"):
-        app.jinja_env.filters[name] = getattr(formatting, name)
+    app.jinja_env.filters.update(formatting.FILTERS)
     app.jinja_env.filters["area_kind"] = area_kind_label
     app.jinja_env.globals.update(Role=Role, Stage=Stage, translate=translate)  # also in macros
     # The disclosure rule (matchmaker.privacy), for the texts that explain it.

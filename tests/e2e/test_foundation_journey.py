@@ -59,7 +59,7 @@ def test_member_registers_demand_and_coordinator_exports_it(page, live_server):
     page.get_by_label("Aanbieders mogen").check()
     page.get_by_role("button", name="Opslaan").click()
     site = page.locator("section.site", has_text="Nieuwe hal")
-    assert "150 kWp" in site.inner_text()
+    assert "150\xa0kWp" in site.inner_text()  # number and unit never split over lines
     page.screenshot(path="/tmp/e2e-member-dashboard.png", full_page=True)
 
     page.get_by_role("button", name="Uitloggen").click()
@@ -69,7 +69,7 @@ def test_member_registers_demand_and_coordinator_exports_it(page, live_server):
     page.get_by_label("Product").select_option("solar_roof")
     page.get_by_role("button", name="Filteren").click()
     row = page.get_by_role("row", name=re.compile(f"{number}.*{postcode}"))
-    assert "150 kWp" in row.inner_text()
+    assert "150\xa0kWp" in row.inner_text()
     page.wait_for_selector("#demand-map[data-sites-loaded]", state="attached")
     # The map shows the filtered sites: one per row of the table (one demand per site here).
     rows_shown = page.locator("table tbody tr").count()

@@ -54,6 +54,9 @@ def app_config(url: str, instance: str, **extra: Any) -> dict[str, Any]:
         "PASSWORD_TIME_COST": 1,
         "PASSWORD_MEMORY_COST_KIB": 64,
         "DEMO_MODE": False,
+        # One rolled-back connection per test: jobs run at once in the caller (the worker
+        # thread and RQ have their own tests on committed databases).
+        "JOB_QUEUE": "inline",
         **extra,
     }
 

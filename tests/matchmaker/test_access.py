@@ -33,7 +33,7 @@ from matchmaker.hub.models import Hub, HubSite, HubSource
 from matchmaker.mail.models import Outbox
 from matchmaker.members.models import Tenure
 from matchmaker.models import utcnow
-from matchmaker.register.models import AreaKind
+from matchmaker.register.models import AreaKind, ImportStatus, RegisterImport
 
 from .test_campaign_support import Buy
 
@@ -163,6 +163,10 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     ("energy.run_csv", "GET"): STAFF,
     ("energy.run_geojson", "GET"): STAFF,
     ("admin.users", "GET"): ADMINS,
+    ("admin.users", "POST"): ADMINS,
+    ("admin.start_import", "POST"): ADMINS,
+    ("admin.import_status", "GET"): ADMINS,
+    ("admin.import_status_json", "GET"): ADMINS,
     ("admin.register", "GET"): ADMINS,
     ("admin.set_role", "POST"): ADMINS,
     ("admin.set_active", "POST"): ADMINS,
@@ -265,6 +269,12 @@ def world(make):
         actor=coordinator)
     grant_consent(fibre_demand, provider, actor=None)
     token, _secret = issue_token(other_provider, actor=None)
+    register_import = RegisterImport(kind="addresses", filename="bag.csv", stored_path="/none",
+                                     options={}, status=ImportStatus.DONE,
+                                     report={"rows": 0, "inserted": 0, "updated": 0,
+                                             "pruned": 0, "bad_count": 0, "bad": []})
+    db.session.add(register_import)
+    db.session.flush()
     db.session.add(EnergyAsset(site_id=site.id, kind=AssetKind.CONSUMPTION, annual_kwh=50_000.0))
     plan = ExpansionPlan(site_id=site.id, kind=ExpansionKind.TRUCKS, direction=Direction.TAKE,
                          kw=50.0, from_year=2027, shape="night")
@@ -294,6 +304,7 @@ def world(make):
         "demand_id": fibre_demand.id,
         "provider_id": provider.id,
         "token_id": token.id,
+        "import_id": register_import.id,
         "plan_id": plan.id,
         "hub_id": hub.id,
         "analysis_id": analysis.id,
@@ -332,6 +343,9 @@ def url_args(endpoint, world):
         "bundles.export": {"fmt": "csv", "product": "fibre", "site": site_id},
         "bundles.print_summary": {"product": "fibre", "site": site_id},
         "admin.revoke_token": {"token_id": world["token_id"]},
+        "admin.start_import": {"kind": "addresses"},
+        "admin.import_status": {"import_id": world["import_id"]},
+        "admin.import_status_json": {"import_id": world["import_id"]},
         "fibre.check": fibre_check,
         "fibre.edit": fibre_check,
         "fibre.progress_geojson": fibre_check,

@@ -48,21 +48,39 @@ def test_requests_without_a_valid_token_get_401_as_json(client, world):
 
 
 def test_errors_speak_the_clients_language_dutch_first(client, world):
-    """No session and no footer switch: Accept-Language decides, then the owner's choice."""
-    def message(path, **headers):
+    """``error`` is a stable code; ``message`` follows Accept-Language, then the owner's
+    choice (no session, no footer switch); a 404 speaks of a resource, not a page."""
+    def error(path, **headers):
         return client.get(path, headers=headers).get_json()
 
-    assert message("/api/v1/checks")["error"] == "Niet gemachtigd"
-    assert message("/api/v1/checks", **{"Accept-Language": "en-GB,en;q=0.8"})["error"] == (
-        "Not authorised")
-    assert message("/api/v1/checks", **{"Accept-Language": "fr"})["error"] == "Niet gemachtigd"
+    unauthorised = error("/api/v1/checks")
+    assert unauthorised["error"] == "unauthorized" and "API-token" in unauthorised["message"]
+    english = error("/api/v1/checks", **{"Accept-Language": "en-GB,en;q=0.8"})
+    assert english["error"] == "unauthorized" and english["message"].startswith("Send an API")
+    assert error("/api/v1/checks", **{"Accept-Language": "fr"})["message"] == (
+        unauthorised["message"])
     missing = "/api/v1/checks/999999"
-    assert message(missing, **bearer(world["token"]))["error"] == "Pagina niet gevonden"
+    dutch = error(missing, **bearer(world["token"]))
+    assert dutch == {"error": "not_found", "message":
+                     "Deze gegevens bestaan niet, of zijn niet van u: /api/v1/checks/999999"}
     world["fibre"].provider.locale = "en"
     db.session.commit()
-    assert message(missing, **bearer(world["token"]))["error"] == "Page not found"
-    assert message(missing, **bearer(world["token"]), **{"Accept-Language": "nl"})["error"] == (
-        "Pagina niet gevonden")
+    assert error(missing, **bearer(world["token"]))["message"] == (
+        "There is no such resource, or it is not yours: /api/v1/checks/999999")
+    assert error(missing, **bearer(world["token"]), **{"Accept-Language": "nl"}) == dutch
+
+
+def test_lists_come_a_page_at_a_time_with_links(client, world):
+    for _n in range(3):
+        world["fibre"].check()
+    first = client.get("/api/v1/checks?per_page=2", headers=bearer(world["token"])).get_json()
+    assert first["total"] == 4 and len(first["checks"]) == 2 and first["links"]["prev"] is None
+    second = client.get(first["links"]["next"], headers=bearer(world["token"])).get_json()
+    assert second["page"] == 2 and second["links"]["next"] is None
+    ids = [c["id"] for c in first["checks"] + second["checks"]]
+    assert len(set(ids)) == 4
+    too_many = client.get("/api/v1/checks?per_page=1000", headers=bearer(world["token"]))
+    assert too_many.status_code == 400 and too_many.get_json()["error"] == "bad_request"
 
 
 def test_tokens_are_stored_hashed_and_only_for_providers(world, make):

@@ -47,8 +47,18 @@ def test_bundles_are_ranked_by_volume_and_follow_the_gap(client, park_demand, te
     committed_only = text_of(client.get("/coordinator/bundles?product=solar_roof&gap=150"
                                         "&stage=committed"))
     assert "0 panden" in committed_only
-    for bad in ("gap=0", "gap=-5", "gap=abc", "gap=99999", "product=solar_roof&gap=nan"):
-        assert client.get(f"/coordinator/bundles?product=solar_roof&{bad}").status_code == 400
+    # A wrong gap keeps the page and the typed text, with the range next to the field.
+    for bad, message in (("0", "Vul een getal in van 10 tot en met 5.000."),
+                         ("-5", "Vul een getal in van 10 tot en met 5.000."),
+                         ("abc", "Vul een getal in, bijvoorbeeld 12,5."),
+                         ("2.5", "2.5 is op twee manieren te lezen: bedoelt u 25 of 2,5?"),
+                         ("nan", "Vul een getal in, bijvoorbeeld 12,5.")):
+        response = client.get(f"/coordinator/bundles?product=solar_roof&gap={bad}")
+        html = response.get_data(as_text=True)
+        assert response.status_code == 422 and f'value="{bad}"' in html
+        assert 'id="gap-error"' in html and message in text_of(response)
+    # Downloads are only linked from a valid page.
+    assert client.get("/coordinator/bundles.geojson?product=solar_roof&gap=0").status_code == 400
 
 
 def test_totals_per_area_include_sites_outside_every_area(client, park_demand, text_of):
@@ -62,7 +72,7 @@ def test_the_map_gets_labelled_hulls_and_sites_in_wgs84(client, park_demand):
     hulls = [f for f in data["features"] if f["properties"]["kind"] == "bundle"]
     sites = [f for f in data["features"] if f["properties"]["kind"] == "site"]
     assert [h["properties"]["rank"] for h in hulls] == [1, 2]
-    assert hulls[1]["properties"]["label"] == "3 panden · 350,5 kWp"
+    assert hulls[1]["properties"]["label"] == "3 panden · 350,5\xa0kWp"
     assert hulls[1]["geometry"]["type"] == "Polygon"
     assert len(sites) == 4
     for lon, lat in (s["geometry"]["coordinates"] for s in sites):
@@ -120,7 +130,7 @@ def test_exports_of_unknown_bundles_are_not_found(client, park_demand):
                       f"&site={park_demand[4].id}").status_code == 404  # withdrawn: no bundle
     assert client.get("/coordinator/bundles/export.csv?product=solar_roof&gap=150"
                       ).status_code == 404
-    assert client.get("/coordinator/bundles?product=nothing&gap=150").status_code == 400
+    assert client.get("/coordinator/bundles?product=nothing&gap=150").status_code == 422
 
 
 def test_sites_with_several_products(client, park_demand, text_of):

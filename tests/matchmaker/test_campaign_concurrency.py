@@ -115,7 +115,7 @@ def join_call(client: Any, campaign: int, site: int, quantity: str,
 
 def test_eight_members_join_at_once(fresh_app):
     ids = setup_campaign(fresh_app, 8, threshold_quantity="30")
-    quantities = [f"{10 + i}.5" for i in range(8)]
+    quantities = [f"{10 + i},5" for i in range(8)]
     clients = [logged_in(fresh_app, email) for email, _site in ids["people"]]
     statuses = in_parallel([join_call(c, ids["campaign"], site, q) for c, (_e, site), q
                             in zip(clients, ids["people"], quantities, strict=True)])
@@ -124,7 +124,7 @@ def test_eight_members_join_at_once(fresh_app):
         campaign = db.session.get(Campaign, ids["campaign"])
         rows = list(db.session.scalars(sa.select(Participation.quantity).where(
             Participation.campaign_id == campaign.id)))
-        expected = sum((Decimal(q) for q in quantities), Decimal(0))
+        expected = sum((Decimal(q.replace(",", ".")) for q in quantities), Decimal(0))
         assert len(rows) == 8 and sum(rows, Decimal(0)) == expected
         assert services.progress(campaign).volume == expected  # totals = sum of the rows
         # The threshold (30) was crossed once, however the joins interleaved.

@@ -225,7 +225,7 @@ def test_done_when_too_few_acceptances_end_cancelled_with_everyone_told(
     auth.login(buy.coordinator)
     response = client.post(f"/coordinator/campaigns/{campaign.id}/decide")
     assert response.status_code == 409  # three members still have time to decide
-    assert "nog niet besloten" in text_of(response)
+    assert "nog niet hebben beslist" in text_of(response)
     buy.window_passed(campaign)
     assert client.post(f"/coordinator/campaigns/{campaign.id}/decide").status_code == 302
     assert campaign.state == CampaignState.CANCELLED
@@ -272,7 +272,7 @@ def test_every_illegal_transition_is_refused_with_a_message_not_an_error_page(
     assert client.post(f"{url}/bids/{bid.id}/award").status_code == 302
     response = client.post(f"{url}/bids/{bid.id}/award")
     assert response.status_code == 409
-    refused("decide", "nog niet besloten")
+    refused("decide", "nog niet hebben beslist")
     services.accept_offer(campaign.participations[0].offer, actor=user)
     assert client.post(f"{url}/decide").status_code == 302  # everyone decided: early is fine
     assert campaign.state == CampaignState.CONTRACTED
@@ -801,3 +801,37 @@ def test_a_tenant_cannot_send_the_owner_consent_link_to_itself(buy):
     participation = buy.join(campaign, tenant, site, "400")
     with pytest.raises(ServiceError):
         services.request_owner_consent(participation, actor=tenant, owner_email=tenant.email)
+
+
+def test_each_side_sees_what_comes_next_potential_open_buys_and_the_bidding_deadline(
+        make, auth, client, text_of):
+    buy = Buy(make)
+    first, first_site = buy.member("250")
+    second, second_site = buy.member("100")
+    campaign = buy.campaign(threshold_quantity="300")
+    # A draft shows what its areas hold before anyone joins, against the threshold.
+    auth.login(buy.coordinator)
+    draft = text_of(client.get(f"/coordinator/campaigns/{campaign.id}"))
+    assert "Potentieel in deze gebieden: 350 kWp geregistreerd door 2 panden van 2 " \
+           "organisaties" in draft and "Dat haalt de drempel" in draft
+    auth.logout()
+    buy.open(campaign)
+    # A member who has not joined finds the open group buy on the dashboard.
+    auth.login(first)
+    dashboard = text_of(client.get("/dashboard"))
+    assert "1 inkoopactie is open voor uw panden" in dashboard
+    assert campaign.title in dashboard
+    buy.join(campaign, first, first_site, "250")
+    assert "inkoopactie open" not in text_of(client.get("/dashboard"))
+    auth.logout()
+    buy.join(campaign, second, second_site, "100")
+    buy.close(campaign)
+    # Suppliers see until when they can bid; after that a bid is refused.
+    assert campaign.bidding_deadline is not None
+    auth.login(buy.suppliers[0])
+    page = text_of(client.get(f"/supplier/campaigns/{campaign.id}"))
+    assert "Bieden kan tot" in page
+    campaign.bidding_deadline = utcnow() - timedelta(seconds=5)
+    db.session.flush()
+    with pytest.raises(Conflict, match="Bidding closed"):
+        buy.bid(campaign, buy.suppliers[0])

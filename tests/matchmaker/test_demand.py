@@ -194,3 +194,30 @@ def test_providers_see_park_totals_only_where_enough_members_share_them(client, 
     assert "verborgen" in rows[quiet.name] and "400" not in rows[quiet.name]
     # The page states the rule it applies.
     assert f"minder dan {MIN_MEMBERS} leden" in html and "meer dan 75 % van het volume" in html
+
+
+@pytest.mark.parametrize("lang, typed, stored, message", [
+    ("nl", "1.200", Decimal(1200), None),
+    ("nl", "0,95", Decimal("0.95"), None),
+    ("nl", "0.950", None, "0.950 is op twee manieren te lezen: bedoelt u 950 of 0,95?"),
+    ("nl", "1e3", None, "Vul een getal in, bijvoorbeeld 12,5."),
+    ("en", "0.950", Decimal("0.95"), None),
+    ("en", "1,200", Decimal(1200), None),
+    ("en", "0,95", None, "0,95 can be read in two ways: did you mean 95 or 0.95?"),
+])
+def test_numbers_are_read_as_written_in_the_users_language(client, make, member, text_of,
+                                                          lang, typed, stored, message):
+    client.post("/language", data={"lang": lang})
+    site = make.site(member.organisation)
+    response = client.post(f"/sites/{site.id}/demand/insulation",
+                           data={"quantity": typed, "stage": "interest"})
+    demand = demand_of(site, "insulation")
+    if stored is not None:
+        assert response.status_code == 302 and demand.quantity == stored
+        # Shown back as the user writes it.
+        shown = client.get(f"/sites/{site.id}/demand/insulation").get_data(as_text=True)
+        assert f'value="{typed if typed != "0.950" else "0.95"}"' in shown
+    else:
+        assert response.status_code == 422 and demand is None
+        assert message in text_of(response)
+        assert f'value="{typed}"' in response.get_data(as_text=True)  # kept as typed

@@ -199,6 +199,7 @@ def sweep(app, client, auth, small_world):
         # Energy hubs are staff pages; every id is tried (a member or supplier gets a 403).
         "hub_id": lambda viewer: [1],
         "analysis_id": lambda viewer: [1],
+        "import_id": lambda viewer: [1],
     }
     return Sweep(app, client, auth, candidates)
 

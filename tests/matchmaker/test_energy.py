@@ -89,6 +89,22 @@ def test_meter_data_upload_makes_the_profile_measured(client, make, auth, text_o
     assert use.annual_kwh == pytest.approx(8760 * 1.5, rel=1e-6)  # unchanged
 
 
+def test_the_example_meter_file_is_accepted_and_the_page_says_what_a_file_covers(
+        client, make, auth, text_of):
+    user = make.user(Role.MEMBER)
+    site = make.site(user.organisation)
+    auth.login(user)
+    page = text_of(client.get(f"/sites/{site.id}/energy"))
+    assert "elke maand" in page and "15 minuten of per uur" in page
+    example = client.get("/energy/meter-example.csv").data
+    response = client.post(f"/sites/{site.id}/energy/meter", data={
+        "kind": "consumption", "file": (io.BytesIO(example), "meterdata.csv")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302, text_of(response)
+    use = services.asset(site, AssetKind.CONSUMPTION)
+    assert use.source == ProfileSource.MEASURED and use.annual_kwh > 20_000
+
+
 def run_match(client, mode, distance="1000"):
     response = client.post("/coordinator/energy/runs", data={"mode": mode,
                                                              "max_distance_m": distance})

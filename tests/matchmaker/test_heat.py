@@ -95,4 +95,7 @@ def test_coordinator_map_table_and_exports(client, make, auth, layout, tmp_path,
     assert pyogrio.read_dataframe(path).crs.to_epsg() == 4326
     printed = client.get("/coordinator/heat/print?gap=500").get_data(as_text=True)
     assert "<svg" in printed and 'class="trench"' in printed
-    assert client.get("/coordinator/heat?gap=0").status_code == 400
+    wrong = client.get("/coordinator/heat?gap=0&detour=1,3")
+    assert wrong.status_code == 422 and 'value="0"' in wrong.get_data(as_text=True)
+    assert "Vul een getal in van 10 tot en met 5.000." in wrong.get_data(as_text=True)
+    assert client.get("/coordinator/heat/export.geojson?gap=0").status_code == 400

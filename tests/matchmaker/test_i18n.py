@@ -84,3 +84,19 @@ def test_unexpected_errors_show_a_dutch_page_without_a_stack_trace(database_url,
     assert response.status_code == 500
     assert "Er ging iets mis" in body
     assert "secret internals" not in body and "Traceback" not in body
+
+
+def test_units_dates_and_numbers_follow_the_users_language(make, auth, client, text_of):
+    from matchmaker.auth.models import Role
+
+    user = make.user(Role.MEMBER)
+    site = make.site(user.organisation)
+    make.demand(site, "fibre", 1)
+    make.demand(site, "shared_heat", 1250)
+    auth.login(user)
+    dutch = text_of(client.get("/dashboard"))
+    assert "1 aansl." in dutch and "1.250 MWh/jr" in dutch
+    client.post("/language", data={"lang": "en"})
+    english = text_of(client.get("/dashboard"))
+    assert "1 conn." in english and "1,250 MWh/yr" in english
+    assert "aansl." not in english and "MWh/jr" not in english

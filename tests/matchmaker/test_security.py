@@ -106,6 +106,20 @@ def test_login_is_rate_limited_before_the_cpu_saturates(rate_limited_app):
     assert "Te veel" in client.post("/login", data={}).get_data(as_text=True)
 
 
+def test_the_sixth_registration_within_a_minute_keeps_what_was_typed(rate_limited_app):
+    client = rate_limited_app.test_client()
+    typed = {"email": "eigenaar@bakkerij.example", "name": "Anna de Vries",
+             "organisation_name": "Bakkerij De Korenbloem", "kvk_number": "12345678",
+             "password": "kort", "password_confirm": "kort"}
+    statuses = [client.post("/register", data=typed).status_code for _ in range(6)]
+    assert statuses[:5] == [422] * 5 and statuses[5] == 429
+    page = client.post("/register", data=typed).get_data(as_text=True)
+    assert "Te veel aanmeldingen" in page
+    for value in ("eigenaar@bakkerij.example", "Anna de Vries", "Bakkerij De Korenbloem",
+                  "12345678"):
+        assert f'value="{value}"' in page
+
+
 def test_pages_carry_strict_security_headers(client):
     response = client.get("/login")
     csp = response.headers["Content-Security-Policy"]

@@ -144,6 +144,20 @@ def test_a_site_in_a_running_group_buy_cannot_be_removed(make, auth, client, tex
     buy.join(campaign, user, site, "100")
     auth.login(user)
     response = client.post(f"/sites/{site.id}/delete")
-    assert response.status_code == 409
-    assert campaign.title in text_of(response)
+    # Back on the dashboard with what to do in this state, not an error page.
+    assert response.headers["Location"].endswith("/dashboard")
+    page = text_of(client.get("/dashboard"))
+    assert campaign.title in page and "Trek de aanmelding daar eerst in" in page
     assert db.session.get(Site, site.id) is not None
+    # Once the offer is binding, withdrawing is not offered as the way out.
+    from matchmaker.campaigns import services as campaign_services
+
+    user2, site2 = buy.member("400")
+    offered, _bid = buy.offered([(user2, site2, "400")], title="Zon 2")
+    campaign_services.accept_offer(offered.participations[0].offer, actor=user2)
+    auth.logout()
+    auth.login(user2)
+    client.post(f"/sites/{site2.id}/delete")
+    page = text_of(client.get("/dashboard"))
+    assert "bindende afspraak" in page and "Trek" not in page
+    assert db.session.get(Site, site2.id) is not None

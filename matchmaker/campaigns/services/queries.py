@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -194,3 +195,30 @@ def ensure_visible(campaign: Campaign, user: User) -> bool:
 def demand_for(site: Site, product: Product) -> Demand | None:
     return next((d for d in site.demands if d.product_id == product.id
                  and d.stage != Stage.WITHDRAWN), None)
+
+
+@dataclass(frozen=True)
+class Potential:
+    """Registered demand for the product inside a group buy's areas (for a draft)."""
+
+    volume: Decimal
+    sites: int
+    organisations: int
+
+
+def potential(campaign: Campaign) -> Potential:
+    """What the areas hold before anyone joins: every registered, not withdrawn demand for the
+    campaign's product on a site inside them (bounding box in SQL, exact test in shapely)."""
+    geometry = campaign_geometry(campaign)
+    if geometry is None:
+        return Potential(Decimal(0), 0, 0)
+    minx, miny, maxx, maxy = shapely.bounds(geometry)
+    rows = list(db.session.execute(
+        sa.select(Site, Demand.quantity).join(Demand, Demand.site_id == Site.id)
+        .where(Demand.product_id == campaign.product_id, Demand.stage != Stage.WITHDRAWN,
+               Site.x.between(minx, maxx), Site.y.between(miny, maxy))
+    ))
+    inside = {site.id for site in sites_in(geometry, [site for site, _q in rows])}
+    chosen = [(site, q) for site, q in rows if site.id in inside]
+    return Potential(sum((q for _s, q in chosen), Decimal(0)), len(chosen),
+                     len({site.organisation_id for site, _q in chosen}))

@@ -91,6 +91,10 @@ def open_campaign(campaign: Campaign, *, actor: User) -> int:
     return len(organisation_ids)
 
 
+#: How long suppliers have to bid once registration has closed; they see the date.
+BIDDING_DAYS = 14
+
+
 def start_bidding(campaign: Campaign, *, actor: User, close_early: bool = False) -> None:
     """open → bidding: registration closes and the invited suppliers may bid."""
     require_staff(actor)
@@ -110,6 +114,7 @@ def start_bidding(campaign: Campaign, *, actor: User, close_early: bool = False)
     campaign.registration_deadline = min(campaign.registration_deadline, now)
     campaign.state = CampaignState.BIDDING
     campaign.bidding_at = utcnow()
+    campaign.bidding_deadline = now + timedelta(days=BIDDING_DAYS)
     db.session.flush()
     for invitation in campaign.supplier_invitations:
         mail_user(invitation.user, campaign, kind=MailKind.INVITATION,
@@ -128,6 +133,8 @@ def submit_bid(campaign: Campaign, *, actor: User, tiers: Sequence[Tier],
         raise NotAllowed(N_("You are not invited to bid on this group buy."))
     if campaign.state != CampaignState.BIDDING:
         raise Conflict(N_("Bids are accepted only while bidding is open."))
+    if campaign.bidding_deadline is not None and campaign.bidding_deadline <= database_time():
+        raise Conflict(N_("Bidding closed on %(when)s."), when=campaign.bidding_deadline)
     checked = pricing.check_tiers(tiers)
     if not pricing.within(fixed_cost_per_site, pricing.MAX_AMOUNT) or fixed_cost_per_site < 0:
         raise ServiceError(N_("The fixed cost per site is 0 or more (and below 100 million)."),
@@ -307,14 +314,14 @@ def decide(campaign: Campaign, *, actor: User) -> bool:
     totals = accepted_totals(campaign)
     assert campaign.decision_deadline is not None
     if campaign.decision_deadline > database_time() and totals.pending:
-        raise Conflict(N_("The decision window is still open and %(count)s member(s) have not "
-                          "decided yet."), count=totals.pending)
+        raise Conflict(N_("The decision window is still open; members who have not decided yet: "
+                          "%(count)s."), count=totals.pending)
     bid = campaign.awarded_bid
     assert bid is not None
     if bid.valid_until < database_time():
         raise Conflict(N_("The awarded bid expired on %(date)s: a contract needs a valid bid. "
                           "Cancel the group buy, or record the supplier's written extension "
-                          "outside the service first."), date=bid.valid_until.date().isoformat())
+                          "outside the service first."), date=bid.valid_until.date())
     offers = [p.offer for p in campaign.participations if p.offer is not None]
     for offer in offers:
         if offer.status == OfferStatus.PENDING:

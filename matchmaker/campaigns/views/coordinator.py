@@ -15,6 +15,7 @@ from flask import (
     request,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -174,7 +175,7 @@ def manage(campaign_id: int) -> tuple[str, int]:
 
 
 TRANSITION_DONE = {
-    "open": N_("The group buy is open; %(count)s organisation(s) are invited by e-mail."),
+    "open": N_("The group buy is open; invited by e-mail: %(count)s."),
     "bidding": N_("Registration is closed and the suppliers are invited to bid."),
     "decide": N_("Decision made."),
 }
@@ -191,7 +192,8 @@ def transition(campaign_id: int, action: str) -> BaseResponse | tuple[str, int]:
     try:
         if action == "open":
             count = services.open_campaign(campaign, actor=current_user)
-            flash(_(TRANSITION_DONE["open"], count=count), "success")
+            flash(_(TRANSITION_DONE["open"], count=ngettext(
+                "%(num)s organisation", "%(num)s organisations", count)), "success")
         elif action == "bidding":
             services.start_bidding(campaign, actor=current_user,
                                    close_early=bool(form.close_early.data))
@@ -271,8 +273,9 @@ def award(campaign_id: int, bid_id: int) -> BaseResponse | tuple[str, int]:
                                progress=services.progress(campaign),
                                action_form=ActionForm(formdata=None),
                                locale=_locale()), err.status
-    flash(_("Awarded to %(supplier)s; %(count)s personal offer(s) are sent.",
-            supplier=bid.supplier.name or bid.supplier.email, count=count), "success")
+    flash(ngettext("Awarded to %(supplier)s; %(num)s personal offer is sent.",
+                   "Awarded to %(supplier)s; %(num)s personal offers are sent.", count,
+                   supplier=bid.supplier.name or bid.supplier.email), "success")
     return _back("campaigns.manage", campaign)
 
 

@@ -46,7 +46,7 @@ from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
 from matchmaker.i18n import translate_error
 from matchmaker.members.models import Site
-from matchmaker.web.formatting import number
+from matchmaker.web.formatting import number, unit
 from matchmaker.web.forms import apply_service_error
 from matchmaker.web.geojson import geojson_response
 from matchmaker.web.lookup import own_site
@@ -283,7 +283,7 @@ def map_geojson(campaign_id: int) -> Response:
                        "(hidden)", name=label, n=MIN_MEMBERS) if row.cell.suppressed else
                      _("%(name)s: %(members)s members, %(volume)s %(unit)s", name=label,
                        members=row.cell.members, volume=number(row.cell.volume),
-                       unit=campaign.product.unit)),
+                       unit=unit(campaign.product))),
             "suppressed": row.cell.suppressed,
         })
     if current_user.role == Role.MEMBER:
