@@ -12,6 +12,7 @@ Apache Arrow (:mod:`geo.columnar`), GeoJSON and GeoPackage with pyogrio.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,64 @@ def file_kind(path: str | Path) -> str:
 def sniff_delimiter(path: str | Path) -> str:
     """``;`` when the header line has more semicolons than commas (Dutch spreadsheets), else ``,``."""
     return csv_header(path)[1]
+
+
+def read_csv_bytes(data: bytes, *, name: str, max_columns: int, max_rows: int,
+                   max_line_chars: int) -> pd.DataFrame:
+    """An uploaded CSV (bytes) as text columns with lower-case headers, like
+    :func:`read_csv_text`, refused *before* parsing when it is larger than a file of its kind
+    can be: more columns, data rows or characters on a line than the limits.
+
+    >>> frame = read_csv_bytes(b"timestamp;kwh\\n2025-01-01 00:00;0,8\\n", name="m.csv",
+    ...                        max_columns=5, max_rows=10, max_line_chars=100)
+    >>> list(frame.columns), frame.attrs["decimal_comma"]
+    (['timestamp', 'kwh'], True)
+    >>> read_csv_bytes(b"a;" * 50 + b"b\\n", name="m.csv", max_columns=5, max_rows=10,
+    ...                max_line_chars=1000)
+    Traceback (most recent call last):
+    geo.errors.FileFormatError: m.csv has 51 columns; a file of this kind has at most 5.
+    """
+    for option, value in (("max_columns", max_columns), ("max_rows", max_rows),
+                          ("max_line_chars", max_line_chars)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{option} must be a positive whole number")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(N_("%(file)s is not a UTF-8 text file."), file=name) from exc
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise FileFormatError(N_("%(file)s is empty."), file=name)
+    longest = max(range(len(lines)), key=lambda i: len(lines[i]))
+    if len(lines[longest]) > max_line_chars:
+        raise FileFormatError(
+            N_("%(file)s: line %(line)s is longer than %(max)s characters."),
+            file=name, line=longest + 1, max=max_line_chars)
+    header = lines[0]
+    sep = ";" if header.count(";") > header.count(",") else ","
+    columns = header.count(sep) + 1
+    if columns > max_columns:
+        raise FileFormatError(
+            N_("%(file)s has %(count)s columns; a file of this kind has at most %(max)s."),
+            file=name, count=columns, max=max_columns)
+    rows = sum(1 for line in lines[1:] if line.strip())
+    if rows > max_rows:
+        raise FileFormatError(
+            N_("%(file)s has %(count)s rows; a file of this kind has at most %(max)s."),
+            file=name, count=rows, max=max_rows)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                            na_values=[""], skipinitialspace=True)
+    except pd.errors.EmptyDataError as exc:
+        raise FileFormatError(N_("%(file)s is empty."), file=name) from exc
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise FileFormatError(
+            N_("%(file)s is not a readable CSV file: %(reason)s"),
+            file=name, reason=str(exc).splitlines()[0],
+        ) from exc
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    frame.attrs["decimal_comma"] = sep == ";"
+    return frame
 
 
 def read_csv_text(path: str | Path) -> pd.DataFrame:

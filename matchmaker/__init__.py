@@ -118,7 +118,11 @@ def register_request_hooks(app: Flask) -> None:
     def declare_write_intent() -> None:
         begin_unit_of_work()
         view = app.view_functions.get(request.endpoint or "")
-        set_write_intent(request.method not in SAFE_METHODS or getattr(view, "writes", False))
+        # A view that reads first (uploads: parse before writing) starts as a read and declares
+        # its write itself (database.finish_reading).
+        set_write_intent((request.method not in SAFE_METHODS
+                          and not getattr(view, "reads_first", False))
+                         or getattr(view, "writes", False))
 
     @app.before_request
     def refuse_control_characters() -> None:

@@ -72,6 +72,25 @@ def configure_engine(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
+def reads_first(view: Any) -> Any:
+    """Mark a POST view that reads and works slowly (an upload to parse) before it writes: its
+    request starts as a read (no write lock on SQLite), and the view calls
+    :func:`finish_reading` before the slow part, so that holds no transaction at all."""
+    view.reads_first = True
+    return view
+
+
+def finish_reading() -> None:
+    """End the request's read transaction (nothing was written in it) and declare that the next
+    statement starts the write transaction (``BEGIN IMMEDIATE`` on SQLite). Work done between
+    the two — parsing an upload — holds neither a lock nor a transaction, so another member's
+    save never waits for it. Objects read before are loaded again when used."""
+    from matchmaker.extensions import db
+
+    db.session.rollback()
+    set_write_intent(True)
+
+
 def writes(view: Any) -> Any:
     """Mark a GET view that writes (an audit entry, the day's snapshot), so its transaction
     starts as a write transaction too (``BEGIN IMMEDIATE`` on SQLite) instead of failing when

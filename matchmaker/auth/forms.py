@@ -90,3 +90,7 @@ class ResetPasswordForm(FlaskForm):
 
 class ReauthenticateForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+
+
+class ActionForm(FlaskForm):
+    """Only the CSRF token: the action is the button (confirming an address)."""

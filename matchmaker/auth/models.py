@@ -38,6 +38,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Demo accounts log in only while DEMO_MODE is on.
     is_demo: Mapped[bool] = mapped_column(default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when a self-registered account waits for its owner to open the link in the
+    # confirmation e-mail (the account acts only once it is cleared); None for every other.
+    unconfirmed_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
 
@@ -56,9 +59,10 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     def may_act(self, *, demo_mode: bool) -> bool:
         """Whether this account may act at all, by any door (password login, an open session,
-        a password reset, an API token): active, and a demo account only in demo mode. The
-        one place this is decided."""
-        return bool(self.active) and (not self.is_demo or demo_mode)
+        a password reset, an API token): active, its address confirmed, and a demo account
+        only in demo mode. The one place this is decided."""
+        return (bool(self.active) and self.unconfirmed_since is None
+                and (not self.is_demo or demo_mode))
 
     def has_role(self, *roles: Role | str) -> bool:
         return self.role in roles

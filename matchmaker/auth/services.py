@@ -49,11 +49,19 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
 
 
-def check_new_account(email: str, password: str) -> str:
-    """The normalised e-mail address if an account can be made with it and the password;
-    refuses a malformed address, a weak password and an address in use."""
+def check_account_fields(email: str, password: str) -> str:
+    """The normalised e-mail address if it and the password are fit for an account (form and
+    strength only: whether the address is in use is never said to the person asking)."""
     email = normalize_email(email)
     check_password(password, email=email)
+    return email
+
+
+def check_new_account(email: str, password: str) -> str:
+    """The normalised e-mail address if an account can be made with it and the password;
+    refuses a malformed address, a weak password and an address in use. For staff making an
+    account (admin, command line); self-registration never says an address is in use."""
+    email = check_account_fields(email, password)
     if find_user(email) is not None:
         raise Conflict(
             N_("An account with this e-mail address exists already; log in instead."),
@@ -72,13 +80,17 @@ def create_user(
     name: str = "",
     locale: str = "nl",
     is_demo: bool = False,
+    confirmed: bool = True,
 ) -> User:
+    """A new account; ``confirmed=False`` for self-registration (it acts only after the link in
+    the confirmation e-mail, :func:`confirm_email`)."""
     if role == Role.MEMBER and organisation is None:
         raise ServiceError(N_("A member account belongs to an organisation."))
     email = check_new_account(email, password)
     user = User(
         email=email, password_hash=hash_password(password), role=role, name=name.strip(),
         organisation=organisation, locale=locale, is_demo=is_demo,
+        unconfirmed_since=None if confirmed else utcnow(),
     )
     db.session.add(user)
     record(actor, "user.create", user, role=str(role), email=email)
@@ -102,6 +114,15 @@ def authenticate(email: str, password: str, *, demo_mode: bool) -> User | None:
     user.last_login_at = utcnow()
     record(user, "user.login", user)
     return user
+
+
+def awaiting_confirmation(email: str, password: str) -> User | None:
+    """The account with these credentials if only the confirmation of its address is missing
+    (the login page then sends the link again: only the password's owner learns this)."""
+    user = find_user(email or "")
+    if user is None or user.unconfirmed_since is None or not user.active:
+        return None
+    return user if verify_password(user.password_hash, password) else None
 
 
 def end_sessions(user: User) -> None:
@@ -220,13 +241,103 @@ def reset_password(token: str, new_password: str, *, demo_mode: bool) -> User:
     return user
 
 
-def change_email(user: User, new_email: str, *, actor: User) -> None:
-    email = normalize_email(new_email)
-    if email == user.email:
+# --- e-mail addresses are secret ---------------------------------------------------------------
+#
+# Whether an address has an account is told to nobody but its owner: login answers the same
+# for a wrong password and an unknown address (and takes as long), a password reset answers
+# the same, self-registration and a change of address answer "we sent you a link" in both
+# cases, and the link goes to the address itself — a confirmation for a new address, a notice
+# ("you have an account already") for a known one. KvK numbers are public (the Chamber of
+# Commerce publishes them), so registration does say when a company is registered already.
+
+CONFIRM_SALT = "confirm-email"
+CONFIRM_MAX_AGE_S = 2 * 24 * 3600
+
+
+def _confirm_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
+
+
+def _address_fingerprint(user: User) -> str:
+    """Changes when the account's address or sessions change: a link works for what it was
+    made for only."""
+    return hashlib.sha256(f"{user.email}:{user.session_version}".encode()).hexdigest()[:16]
+
+
+def send_confirmation(user: User, email: str | None = None) -> None:
+    """Mail a link that confirms ``email`` (default: the account's own address) for ``user``:
+    a new account's address, or the new address of an existing account."""
+    target = email or user.email
+    token = _confirm_serializer().dumps({"u": user.id, "e": target,
+                                         "f": _address_fingerprint(user)})
+    queue_mail(
+        target, kind=MailKind.ACCOUNT, dedupe_key=f"confirm:{user.id}:{secrets.token_hex(8)}",
+        template="confirm_email", subject=N_("Confirm your e-mail address"),
+        locale=user.locale, topic=f"user:{user.id}", user=user, new_account=email is None,
+        link=external_url("auth.confirm_email", token=token), hours=CONFIRM_MAX_AGE_S // 3600,
+    )
+
+
+def notify_address_in_use(email: str) -> None:
+    """Tell the owner of a known address that someone tried to use it for another account
+    (instead of telling the person who tried)."""
+    user = find_user(email)
+    if user is None:
         return
+    queue_mail(
+        user.email, kind=MailKind.ACCOUNT, dedupe_key=f"in-use:{user.id}:{secrets.token_hex(8)}",
+        template="address_in_use", subject=N_("Your e-mail address was used to register"),
+        locale=user.locale, topic=f"user:{user.id}", user=user,
+        login=external_url("auth.login"), reset=external_url("auth.forgot_password"),
+    )
+    record(None, "user.address_in_use", user)
+
+
+def confirmation(token: str) -> tuple[User, str]:
+    """The account and address a confirmation link is for; refuses expired, used (the address
+    or sessions changed since) and tampered links."""
+    try:
+        data = _confirm_serializer().loads(token, max_age=CONFIRM_MAX_AGE_S)
+    except SignatureExpired as exc:
+        raise ServiceError(N_("This link has expired; ask for a new one.")) from exc
+    except BadSignature as exc:
+        raise ServiceError(N_("This link is not valid.")) from exc
+    user = db.session.get(User, int(data.get("u", 0))) if isinstance(data, dict) else None
+    if user is None or not user.active or not hmac.compare_digest(
+            str(data.get("f", "")), _address_fingerprint(user)):
+        raise ServiceError(N_("This link was used already or is not valid; ask for a new one."))
+    return user, str(data.get("e", ""))
+
+
+def confirm_email(token: str) -> User:
+    """Confirm the address of a link: a new account starts to act, or an account moves to its
+    new address (if nobody took it in between); other sessions end."""
+    user, email = confirmation(token)
+    if email == user.email:
+        if user.unconfirmed_since is not None:
+            user.unconfirmed_since = None
+            record(user, "user.confirm_email", user)
+        return user
     if find_user(email) is not None:
-        raise Conflict(N_("An account with this e-mail address exists already."), field="email")
+        raise Conflict(N_("An account with this e-mail address exists already."))
     old = user.email
     user.email = email
+    user.unconfirmed_since = None
     end_sessions(user)
-    record(actor, "user.email", user, old=old, new=email)
+    record(user, "user.email", user, old=old, new=email)
+    return user
+
+
+def change_email(user: User, new_email: str, *, actor: User) -> bool:
+    """Ask to move ``user`` to ``new_email``: a confirmation link goes to the new address, or,
+    when it belongs to another account, a notice to its owner; the person asking is told the
+    same either way. Returns whether anything was asked (False: the address is the same)."""
+    email = normalize_email(new_email)
+    if email == user.email:
+        return False
+    if find_user(email) is not None:
+        notify_address_in_use(email)
+    else:
+        send_confirmation(user, email)
+    record(actor, "user.email_change_requested", user)
+    return True

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 from matchmaker.auth import services
 from matchmaker.auth.forms import (
     AccountForm,
+    ActionForm,
     ForgotPasswordForm,
     LoginForm,
     PasswordForm,
@@ -28,6 +29,7 @@ from matchmaker.auth.forms import (
     ResetPasswordForm,
     legal_form_choices,
 )
+from matchmaker.auth.models import Role
 from matchmaker.auth.passwords import verify_password
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import limiter
@@ -64,7 +66,13 @@ def login() -> str | Response | tuple[str, int]:
             mark_login()
             session["lang"] = user.locale
             return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
-        form.password.errors.append(_("Unknown e-mail address or wrong password."))
+        waiting = services.awaiting_confirmation(form.email.data, form.password.data)
+        if waiting is not None:  # the right password: telling its owner is no enumeration
+            services.send_confirmation(waiting)
+            form.email.errors.append(_("Confirm your e-mail address first: we sent you the "
+                                       "link again."))
+        else:
+            form.password.errors.append(_("Unknown e-mail address or wrong password."))
     return render_template("auth/login.html", form=form), 422 if form.errors else 200
 
 
@@ -102,7 +110,7 @@ def register() -> str | Response | tuple[str, int]:
     form = _register_form()
     if form.validate_on_submit():
         try:
-            user = register_member(
+            register_member(
                 email=form.email.data, password=form.password.data, name=form.name.data,
                 locale=session.get("lang", "nl"),
                 organisation={
@@ -117,12 +125,37 @@ def register() -> str | Response | tuple[str, int]:
             if not apply_service_error(form, err, translate_error(err)):
                 flash(translate_error(err), "error")
             return render_template("auth/register.html", form=form), err.status
+        # The same answer whether the address was new or had an account (its owner is told).
+        return render_template("auth/check_inbox.html", email=form.email.data.strip().lower(),
+                               reason="register")
+    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def confirm_email(token: str) -> str | Response | tuple[str, int]:
+    """The link in a confirmation e-mail: GET shows it (mail scanners open links), the button
+    confirms the address and logs in."""
+    form = ActionForm()
+    try:
+        user, email = services.confirmation(token)
+    except ServiceError as err:
+        return render_template("auth/confirm.html", error=translate_error(err), form=form,
+                               email=None), err.status
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            user = services.confirm_email(token)
+        except ServiceError as err:
+            return render_template("auth/confirm.html", error=translate_error(err),
+                                   form=form, email=None), err.status
         session.clear()
         login_user(user)
         mark_login()
-        flash(_("Welcome! Add your first site (pand) to register demand."), "success")
-        return redirect(url_for("members.new_site"))
-    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+        session["lang"] = user.locale
+        flash(_("Your e-mail address is confirmed."), "success")
+        return redirect(url_for("members.new_site") if user.role == Role.MEMBER
+                        and not user.organisation.sites else url_for("main.index"))
+    return render_template("auth/confirm.html", error=None, form=form, email=email)
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -136,15 +169,17 @@ def account() -> str | Response | tuple[str, int]:
     user = current_user._get_current_object()
     if request.method == "POST" and "account-name" in request.form and form.validate():
         try:
-            services.change_email(user, form.email.data, actor=user)
+            asked = services.change_email(user, form.email.data, actor=user)
         except ServiceError as err:
             apply_service_error(form, err, translate_error(err))
         else:
             user.name = form.name.data.strip()
             services.set_locale(user, form.locale.data)
             session["lang"] = form.locale.data
-            login_user(user)  # this session continues; others end when the e-mail changed
             flash(_("Your settings are saved."), "success")
+            if asked:  # the same answer whether the new address had an account or not
+                flash(_("We sent a link to %(email)s: your address changes when you open it.",
+                        email=form.email.data.strip().lower()), "info")
             return redirect(url_for("auth.account"))
     if request.method == "POST" and "pw-new_password" in request.form and password_form.validate():
         if not verify_password(user.password_hash, password_form.current_password.data):

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import io
 import math
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,7 +34,7 @@ from geo.hub_profiles import (
     take_and_feed,
     to_reference_year,
 )
-from geo.io import read_csv_text
+from geo.io import read_csv_bytes
 from matchmaker.audit.services import record
 from matchmaker.auth.models import User
 from matchmaker.energy.models import (
@@ -109,18 +107,23 @@ def save_contract(site: Site, *, actor: User, contracted_take_kw: float | None,
     return grid
 
 
+#: What a quarter-hour file can hold: a year (35,136 in a leap year), a few short columns.
+QUARTER_MAX_ROWS = 40_000
+QUARTER_MAX_COLUMNS = 20
+QUARTER_MAX_LINE_CHARS = 200
+
+
 def parse_quarter_hours(data: bytes, *, filename: str
                         ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """A year of quarter-hour take (and feed-in) from a CSV, laid on the reference year.
 
     Columns ``timestamp`` and ``take_kwh`` (Dutch names ``tijdstip``, ``afname_kwh``) and
     optionally ``feed_kwh`` (``invoeding_kwh``); times in ISO 8601, with a UTC offset or as
-    Dutch clock time. Raises :class:`GeoError` naming the lines; nothing is stored then.
+    Dutch clock time. Raises :class:`GeoError` naming the lines; nothing is stored then. No
+    database work: the edge runs it before the write transaction starts.
     """
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "meter.csv"
-        path.write_bytes(data)
-        frame = read_csv_text(path)
+    frame = read_csv_bytes(data, name=filename, max_columns=QUARTER_MAX_COLUMNS,
+                           max_rows=QUARTER_MAX_ROWS, max_line_chars=QUARTER_MAX_LINE_CHARS)
     columns = resolve_columns(frame.columns, name=filename, required=("timestamp", "take_kwh"))
     feed_column = next((c for c in ALIASES["feed_kwh"] if c in frame.columns), None)
     table = pd.DataFrame({
@@ -149,10 +152,14 @@ def parse_quarter_hours(data: bytes, *, filename: str
     return laid[0], laid[1], info
 
 
-def upload_quarter_hours(site: Site, *, actor: User, data: bytes,
-                         filename: str) -> GridConnection:
-    """Store a year of metered take and feed-in per quarter hour for ``site``."""
-    take, feed, info = parse_quarter_hours(data, filename=filename)
+def upload_quarter_hours(
+        site: Site, *, actor: User,
+        data: bytes | tuple[np.ndarray, np.ndarray, dict[str, Any]], filename: str,
+) -> GridConnection:
+    """Store a year of metered take and feed-in per quarter hour for ``site`` (``data``: the
+    file, or what :func:`parse_quarter_hours` made of it)."""
+    take, feed, info = (data if isinstance(data, tuple)
+                        else parse_quarter_hours(data, filename=filename))
     grid = _connection_for_update(site)
     grid.set_quarter_hours(take, feed)
     grid.metered_info = info

@@ -21,10 +21,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from geo.errors import N_, GeoError
-from geo.io import read_csv_text
+from geo.io import read_csv_bytes
 from geo.matching import match_energy
 from geo.profiles import (
     CATEGORIES,
+    Profile,
     measured_profile,
 )
 from matchmaker.audit.services import record
@@ -126,24 +127,31 @@ def save_electricity(
     record(actor, "energy.update", site, pv_kwp=pv_kwp, annual_use_kwh=annual_use_kwh)
 
 
-def upload_meter_data(site: Site, *, actor: User, kind: AssetKind, data: bytes,
-                      filename: str) -> EnergyAsset:
-    """Store metered kWh (CSV of 15-minute or hourly values) as the site's measured profile.
+#: What a meter file can hold: a year of 15-minute values (a leap year has 35,136) and a few
+#: columns of short lines. Anything larger is refused before it is parsed.
+METER_MAX_ROWS = 40_000
+METER_MAX_COLUMNS = 20
+METER_MAX_LINE_CHARS = 200
+
+
+@dataclass(frozen=True)
+class MeterFile:
+    """A meter file parsed and checked (:func:`parse_meter_data`), ready to store."""
+
+    filename: str
+    profile: Profile
+
+
+def parse_meter_data(data: bytes, *, filename: str) -> MeterFile:
+    """Read and check metered kWh (CSV of 15-minute or hourly values); no database work, so
+    the edge runs it before the write transaction starts (``database.finish_reading``).
 
     The file needs a ``timestamp`` column (start of each interval) and a ``kwh`` column; Dutch
     spreadsheets (semicolons, decimal commas) are fine. Raises :class:`GeoError` with the line
-    or the reason when the data cannot be used; nothing is stored then.
+    or the reason when the data cannot be used.
     """
-    if kind not in (AssetKind.PV, AssetKind.CONSUMPTION):
-        raise ServiceError(N_("Meter data is for PV production or electricity use."))
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "meter.csv"
-        path.write_bytes(data)
-        frame = read_csv_text(path)
-    frame.columns = [c.strip().lower() for c in frame.columns]
+    frame = read_csv_bytes(data, name=filename, max_columns=METER_MAX_COLUMNS,
+                           max_rows=METER_MAX_ROWS, max_line_chars=METER_MAX_LINE_CHARS)
     for column in ("timestamp", "kwh"):
         if column not in frame.columns:
             raise GeoError(N_("%(file)s: the meter data needs the columns timestamp and kwh."),
@@ -155,7 +163,17 @@ def upload_meter_data(site: Site, *, actor: User, kind: AssetKind, data: bytes,
         line = int(np.flatnonzero(frame["timestamp"].isna().to_numpy())[0]) + 2
         raise GeoError(N_("%(file)s: line %(line)s has no readable timestamp."),
                        file=filename, line=line)
-    profile = measured_profile(frame, mode="hourly", name=filename)
+    return MeterFile(filename, measured_profile(frame, mode="hourly", name=filename))
+
+
+def upload_meter_data(site: Site, *, actor: User, kind: AssetKind, data: bytes | MeterFile,
+                      filename: str) -> EnergyAsset:
+    """Store metered kWh as the site's measured profile (``data``: the file, or the file
+    parsed already by :func:`parse_meter_data`). Nothing is stored when it cannot be used."""
+    if kind not in (AssetKind.PV, AssetKind.CONSUMPTION):
+        raise ServiceError(N_("Meter data is for PV production or electricity use."))
+    parsed = data if isinstance(data, MeterFile) else parse_meter_data(data, filename=filename)
+    profile, filename = parsed.profile, parsed.filename
     target = get_or_create_asset(site, kind)
     target.hourly = profile.values
     target.annual_kwh = float(profile.annual_kwh)

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from geo.errors import GeoError
 from matchmaker.auth.decorators import member_required, staff_required
+from matchmaker.database import finish_reading, reads_first
 from matchmaker.energy import explain, grid, services
 from matchmaker.energy.forms import (
     KIND_LABELS,
@@ -145,14 +146,20 @@ def _site_page(site: Site, **forms: Any) -> str:
 
 @bp.route("/sites/<int:site_id>/energy/meter", methods=["POST"])
 @member_required
+@reads_first
 def upload_meter(site_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     site = own_site(site_id)
     upload = MeterUploadForm()
     if upload.validate_on_submit():
         file = upload.file.data
         try:
-            services.upload_meter_data(site, actor=current_user, kind=AssetKind(upload.kind.data),
-                                       data=file.read(), filename=file.filename or "meter.csv")
+            finish_reading()  # parse without a transaction, then write (issue 13, class 5)
+            data = file.read()
+            file.close()  # a large upload is a temporary file: let it go now
+            parsed = services.parse_meter_data(data, filename=file.filename or "meter.csv")
+            services.upload_meter_data(own_site(site_id), actor=current_user,
+                                       kind=AssetKind(upload.kind.data), data=parsed,
+                                       filename=parsed.filename)
         except (GeoError, ServiceError) as err:
             upload.file.errors.append(translate_error(err))
         else:
@@ -195,14 +202,20 @@ def save_grid(site_id: int) -> str | WerkzeugResponse | tuple[str, int]:
 
 @bp.route("/sites/<int:site_id>/energy/quarter-hours", methods=["POST"])
 @member_required
+@reads_first
 def upload_quarter_hours(site_id: int) -> str | WerkzeugResponse | tuple[str, int]:
     site = own_site(site_id)
     upload = QuarterHourUploadForm()
     if upload.validate_on_submit():
         file = upload.file.data
+        filename = file.filename or "kwartierwaarden.csv"
         try:
-            grid.upload_quarter_hours(site, actor=current_user, data=file.read(),
-                                      filename=file.filename or "kwartierwaarden.csv")
+            finish_reading()  # parse without a transaction, then write (issue 13, class 5)
+            data = file.read()
+            file.close()  # a large upload is a temporary file: let it go now
+            parsed = grid.parse_quarter_hours(data, filename=filename)
+            grid.upload_quarter_hours(own_site(site_id), actor=current_user, data=parsed,
+                                      filename=filename)
         except (GeoError, ServiceError) as err:
             upload.file.errors.append(translate_error(err))
         else:

@@ -12,7 +12,14 @@ from geo.addresses import AddressError, addition_key, normalize_addition, normal
 from geo.crs import in_netherlands, wgs84_to_rd
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
-from matchmaker.auth.services import check_new_account, create_user
+from matchmaker.auth.passwords import hash_password
+from matchmaker.auth.services import (
+    check_account_fields,
+    create_user,
+    find_user,
+    notify_address_in_use,
+    send_confirmation,
+)
 from matchmaker.campaigns.models import (
     Campaign,
     CampaignState,
@@ -82,6 +89,22 @@ def _kring(kring_id: int | None) -> Area | None:
     return kring
 
 
+def check_new_organisation(name: str, kvk_number: str) -> str:
+    """The normalised KvK number if an organisation can be registered with it and the name.
+    A KvK number is public, so saying it is registered already tells nobody anything new."""
+    kvk = normalize_kvk(kvk_number)
+    if not name.strip():
+        raise ServiceError(N_("Enter the company name."), field="name")
+    existing = db.session.scalar(sa.select(Organisation).where(Organisation.kvk_number == kvk))
+    if existing is not None:
+        raise Conflict(
+            N_("KvK number %(kvk)s is registered already. Ask a colleague with an account, or "
+               "the association, to add you."),
+            field="kvk_number", kvk=kvk,
+        )
+    return kvk
+
+
 def register_organisation(
     *,
     name: str,
@@ -93,16 +116,7 @@ def register_organisation(
     contact_email: str = "",
     contact_phone: str = "",
 ) -> Organisation:
-    kvk = normalize_kvk(kvk_number)
-    if not name.strip():
-        raise ServiceError(N_("Enter the company name."), field="name")
-    existing = db.session.scalar(sa.select(Organisation).where(Organisation.kvk_number == kvk))
-    if existing is not None:
-        raise Conflict(
-            N_("KvK number %(kvk)s is registered already. Ask a colleague with an account, or "
-               "the association, to add you."),
-            field="kvk_number", kvk=kvk,
-        )
+    kvk = check_new_organisation(name, kvk_number)
     org = Organisation(
         name=name.strip(), kvk_number=kvk, legal_form=LegalForm(legal_form), kring=_kring(kring_id),
         contact_name=contact_name.strip(), contact_email=contact_email.strip().lower(),
@@ -115,18 +129,29 @@ def register_organisation(
 
 def register_member(
     *, email: str, password: str, name: str, organisation: dict[str, Any], locale: str = "nl"
-) -> User:
-    """Self-registration: a new organisation and its first member account, in one go."""
+) -> User | None:
+    """Self-registration: a new organisation and its first member account, in one go. The
+    account acts once its owner opened the link sent to the address.
 
-    # Check the account first so a refused password does not leave an organisation behind.
-    email = check_new_account(email, password)
+    An address that has an account already is never said to be in use: nothing is created,
+    its owner gets a notice instead, and the caller answers exactly as for a new account
+    (returns None then). Everything else — the form of the address, the password, the
+    company — is checked first, the same for both.
+    """
+    email = check_account_fields(email, password)
+    check_new_organisation(organisation.get("name", ""), organisation.get("kvk_number", ""))
+    if find_user(email) is not None:
+        hash_password(password)  # the same work, so the answer takes as long
+        notify_address_in_use(email)
+        return None
     org = register_organisation(
         actor=None, contact_name=organisation.pop("contact_name", None) or name,
         contact_email=organisation.pop("contact_email", None) or email, **organisation,
     )
-    return create_user(
-        email, password, role=Role.MEMBER, organisation=org, name=name, locale=locale, actor=None
-    )
+    user = create_user(email, password, role=Role.MEMBER, organisation=org, name=name,
+                       locale=locale, actor=None, confirmed=False)
+    send_confirmation(user)
+    return user
 
 
 def update_organisation(org: Organisation, *, actor: User, **fields: Any) -> Organisation:

@@ -85,6 +85,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         yield url
 
 
+_INSIDE: contextvars.ContextVar[bool] = contextvars.ContextVar("isolated_client", default=False)
+
+
 class IsolatedClient(FlaskClient):
     """Each request runs in a fresh context, as on a real server thread.
 
@@ -97,7 +100,14 @@ class IsolatedClient(FlaskClient):
     def open(self, *args: Any, **kwargs: Any) -> Any:
         # A streamed body (CSV exports) is read inside the request's context, as a server does.
         kwargs.setdefault("buffered", True)
-        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if _INSIDE.get():  # a redirect followed from inside a request's own context
+            return super().open(*args, **kwargs)
+
+        def run() -> Any:
+            _INSIDE.set(True)
+            return super(IsolatedClient, self).open(*args, **kwargs)
+
+        response = contextvars.Context().run(run)
         db.session.expire_all()
         return response
 

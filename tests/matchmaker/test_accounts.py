@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -30,15 +32,30 @@ def test_impossible_kvk_numbers_are_refused(text):
     assert err.value.field == "kvk_number"
 
 
-def test_a_company_registers_and_lands_on_adding_a_site(client):
+def confirmation_link(email):
+    from matchmaker.mail.models import Outbox
+
+    body = db.session.scalar(sa.select(Outbox.body_text).where(Outbox.recipient == email)
+                             .order_by(Outbox.id.desc()))
+    return re.search(r"http://[^\s]+(/confirm/\S+)", body).group(1)
+
+
+def test_a_company_registers_confirms_its_address_and_lands_on_adding_a_site(client, text_of):
     response = client.post("/register", data=REGISTRATION)
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith("/sites/new")
+    assert response.status_code == 200 and "Kijk in uw inbox" in text_of(response)
     user = db.session.scalar(sa.select(User).where(User.email == "anna@bakkerij.example"))
-    assert user.role == Role.MEMBER
+    assert user.role == Role.MEMBER and user.unconfirmed_since is not None
     assert user.organisation.kvk_number == "04123456"
     assert user.organisation.legal_form == LegalForm.BV
     assert user.password_hash.startswith("$argon2id$")
+    assert client.get("/dashboard").status_code == 302  # not logged in before confirming
+    login = client.post("/login", data={"email": user.email, "password": "Roggebrood-2026"})
+    assert login.status_code == 422 and "Bevestig eerst uw e-mailadres" in text_of(login)
+    link = confirmation_link(user.email)
+    assert "bevestig" in text_of(client.get(link)).lower()  # looking does not confirm
+    assert user.unconfirmed_since is not None
+    confirmed = client.post(link)
+    assert confirmed.status_code == 302 and confirmed.headers["Location"].endswith("/sites/new")
     assert client.get("/dashboard").status_code == 200
 
 

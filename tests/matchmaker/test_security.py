@@ -75,9 +75,15 @@ def test_changing_the_email_needs_a_recent_login_and_ends_other_sessions(app, ma
     changed = client.post("/account", data={"account-name": "A", "account-email": "A@X.example",
                                              "account-locale": "nl"})
     assert changed.status_code == 302
+    # The new address is the user's only once its owner opens the link sent there.
+    assert db.session.get(User, user.id).email != "a@x.example"
+    mail = db.session.scalar(sa.select(Outbox).where(Outbox.recipient == "a@x.example"))
+    link = re.search(r"http://[^\s]+(/confirm/\S+)", mail.body_text).group(1)
+    assert client.post(link).status_code == 302
     assert db.session.get(User, user.id).email == "a@x.example"
     assert client.get("/dashboard").status_code == 200
     assert other.get("/dashboard").status_code == 302
+    assert client.post(link).status_code == 400  # the link worked once
 
 
 @pytest.fixture(params=["memory://", "redis://127.0.0.1:6379/14"])
@@ -184,6 +190,7 @@ def test_behind_a_proxy_the_app_uses_the_forwarded_client(base_app, database_url
     and the per-client rate limits (login, and the API for unknown tokens) all use what the
     TLS proxy forwarded."""
     from matchmaker.extensions import db as database
+    from matchmaker.extensions import limiter
 
     app = create_app(app_config(database_url, str(tmp_path), PROXY_FIX_HOPS=1,
                                 RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
@@ -215,5 +222,7 @@ def test_behind_a_proxy_the_app_uses_the_forwarded_client(base_app, database_url
         assert client.get("/api/v1/checks", headers={
             **client_at("198.51.100.8"), "Authorization": "Bearer mmf_other"}).status_code == 401
     finally:
+        limiter.reset()  # one limiter serves every app in this process
+        limiter.enabled = False
         with app.app_context():
             database.engine.dispose()
