@@ -10,7 +10,9 @@ MO := $(PO:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install translations extract-messages migrate demo bench bench-bundling bench-matching lint clean
+SERVE_BIND ?= 127.0.0.1:8000
+
+.PHONY: run serve test install translations extract-messages migrate demo bench bench-bundling bench-matching bench-web lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,17 +43,27 @@ demo: migrate
 run: demo
 	MATCHMAKER_DEMO=1 $(BIN)/matchmaker run --host $(HOST) --port $(PORT)
 
+# The production stack (Gunicorn, RQ worker, scheduler) on DATABASE_URL and REDIS_URL; see
+# README, Deploying. Ctrl-C stops all of it.
+serve: migrate
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} MATCHMAKER_JOB_QUEUE=rq \
+		$(BIN)/matchmaker serve --bind $(SERVE_BIND)
+
 # The whole suite, on SQLite and on PostgreSQL (127.0.0.1:5432, user postgres).
 test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: bench-bundling bench-matching
+bench: bench-bundling bench-matching bench-web
 
 bench-bundling: install
 	$(BIN)/python benchmarks/bundling.py $(BENCH_ARGS)
 
 bench-matching: install
 	$(BIN)/python benchmarks/matching.py $(BENCH_ARGS)
+
+# Every main page of every role on the production stack, town and province side by side.
+bench-web: install
+	$(BIN)/python benchmarks/web.py $(BENCH_ARGS)
 
 # Style, types (geo/ under mypy --strict) and the direction of imports (import-linter contracts
 # in pyproject.toml: geo is pure, views above services above models, no feature imports

@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     register_extensions(app)
     register_blueprints(app)
+    register_operations(app)  # before the other hooks: its request log runs last
     register_request_hooks(app)
     register_error_handlers(app)
     register_security_headers(app)
@@ -91,6 +92,12 @@ def register_blueprints(app: Flask) -> None:
     # The API authenticates with bearer tokens, never with the session cookie: no CSRF.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
+
+
+def register_operations(app: Flask) -> None:
+    from matchmaker.ops import register
+
+    register(app)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -36,7 +36,9 @@ APP_COMMANDS = {
     "purge": "matchmaker.admin.cli:purge_command",
     "restore": "matchmaker.admin.cli:restore_command",
     "send-mail": "matchmaker.mail.cli:send_mail_command",
+    "scheduler": "matchmaker.ops.schedule:scheduler_command",
     "send-reminders": "matchmaker.campaigns.cli:send_reminders_command",
+    "serve": "matchmaker.ops.serve:serve_command",
     "snapshot-fibre": "matchmaker.fibre.cli:snapshot_fibre_command",
     "worker": "matchmaker.jobs:worker_command",
 }

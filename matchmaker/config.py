@@ -80,6 +80,10 @@ def load_config(instance_path: str | Path, overrides: dict[str, Any] | None = No
         # Long work (matching runs): "inline" after the request, or "rq" on REDIS_URL.
         "JOB_QUEUE": os.environ.get("MATCHMAKER_JOB_QUEUE", "inline"),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # The RQ queue's name (one Redis can carry several installations or test runs).
+        "JOB_QUEUE_NAME": os.environ.get("MATCHMAKER_JOB_QUEUE_NAME", "matchmaker"),
+        # Behind a TLS proxy: trust X-Forwarded-* from this many proxies (0: none).
+        "PROXY_FIX_HOPS": int(os.environ.get("MATCHMAKER_PROXY_FIX", "0") or 0),
         # Group buys (matchmaker/campaigns). Electricity price per kWh that a kWh of own solar
         # power saves a small business (supply plus energy tax, excl. VAT), used only for the
         # savings estimate on solar offers. Assumption at the 2025 level of the CBS averages

@@ -349,19 +349,33 @@ def demo_loaded() -> bool:
     ) is not None
 
 
-def load_demo_once() -> None:
-    """What ``matchmaker demo`` does (:mod:`matchmaker.demo_cli`): load the demo data once."""
+def load_demo_once(scale: str = "town") -> None:
+    """What ``matchmaker demo`` does (:mod:`matchmaker.demo_cli`): load the demo data once;
+    ``scale="province"`` adds the province-size data (:mod:`matchmaker.demo_province`)."""
     if demo_loaded():
-        click.echo(_("The demo data is loaded already."))
-        return
-    if db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)):
+        if scale == "town":
+            click.echo(_("The demo data is loaded already."))
+            return
+    elif db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)):
         click.echo(_("The database holds real data; the demo data is not loaded."), err=True)
         return
-    counts = load_demo()
-    click.echo(_("Demo data loaded: %(areas)s areas, %(addresses)s addresses, %(organisations)s "
-                 "organisations, %(sites)s sites, %(campaigns)s group buys.", **counts))
-    click.echo(_("Fibre demand check with a trend of %(days)s days; %(count)s companies joined "
-                 "for fibre.", days=FIBRE_DAYS, count=counts["fibre_organisations"]))
+    else:
+        counts = load_demo()
+        click.echo(_("Demo data loaded: %(areas)s areas, %(addresses)s addresses, "
+                     "%(organisations)s organisations, %(sites)s sites, %(campaigns)s group "
+                     "buys.", **counts))
+        click.echo(_("Fibre demand check with a trend of %(days)s days; %(count)s companies "
+                     "joined for fibre.", days=FIBRE_DAYS, count=counts["fibre_organisations"]))
+    if scale == "province":
+        from matchmaker.demo_province import load_province, province_loaded
+
+        if province_loaded():
+            click.echo(_("The province demo data is loaded already."))
+            return
+        totals = load_province()
+        click.echo(_("Province demo data loaded; in all %(organisations)s organisations, "
+                     "%(sites)s sites, %(demand)s demand rows and %(addresses)s addresses.",
+                     **totals))
 
 
 # --- group buys: one campaign in every state -----------------------------------------------------

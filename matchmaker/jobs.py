@@ -24,7 +24,8 @@ def _queue() -> Any:
     from rq import Queue
 
     url = current_app.config.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    return Queue(QUEUE_NAME, connection=Redis.from_url(url))
+    return Queue(current_app.config.get("JOB_QUEUE_NAME") or QUEUE_NAME,
+                 connection=Redis.from_url(url))
 
 
 def uses_queue() -> bool:

@@ -56,12 +56,6 @@ def language() -> Response:
     return redirect(target)
 
 
-@bp.route("/health")
-def health() -> Response:
-    db.session.execute(sa.text("SELECT 1"))
-    return Response("ok", mimetype="text/plain")
-
-
 @bp.route("/vendor/leaflet/<path:filename>")
 def leaflet(filename: str) -> Response:
     """Leaflet from the XStatic-Leaflet package: maps work without a CDN."""

@@ -156,15 +156,16 @@ def test_a_database_that_goes_down_gives_503_and_the_app_recovers(base_app, data
         "pool_pre_ping": True, "connect_args": {"connect_timeout": 2}}))
     client = app.test_client()
     try:
-        assert client.get("/health").status_code == 200
+        assert client.get("/ready").status_code == 200
         proxy.cut()
-        down = client.get("/health")
-        assert down.status_code == 503
+        down = client.get("/ready")
+        assert down.status_code == 503 and down.json["checks"]["database"] == "unreachable"
+        assert client.get("/health").status_code == 200  # alive without its database
         page = client.get("/register")  # lists the kringen from the database
         assert page.status_code == 503 and "tijdelijk niet beschikbaar" in page.get_data(
             as_text=True)
         proxy.restore()
-        assert client.get("/health").status_code == 200  # no restart needed
+        assert client.get("/ready").status_code == 200  # no restart needed
         assert client.get("/register").status_code == 200
     finally:
         proxy.close()

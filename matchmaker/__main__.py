@@ -1,0 +1,9 @@
+"""``python -m matchmaker``: the ``matchmaker`` command (used by ``matchmaker serve``)."""
+
+from __future__ import annotations
+
+import sys
+
+from matchmaker.cli import main
+
+sys.exit(main())
