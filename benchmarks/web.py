@@ -14,8 +14,9 @@ What it does, in one run:
    50,000 sites, 120,000 demand rows, 60,000 register addresses; seeded, so every build is the
    same). A reused database is upgraded to the migrations' heads first.
 2. For each scale, starts the production stack (``matchmaker serve``: Gunicorn with
-   ``--workers`` × ``--threads``, the RQ worker and the scheduler, Redis database 7) on a port
-   in 5301–5319, waits for ``/ready``, logs in as each demo role and requests each main page
+   ``--workers`` × ``--threads``, the RQ worker and the scheduler, Redis database 7 or
+   ``MATCHMAKER_BENCH_REDIS``) on a port in 5301–5319 (or ``MATCHMAKER_BENCH_PORTS``, e.g.
+   ``5501-5519``), waits for ``/ready``, logs in as each demo role and requests each main page
    ``--repeat`` times, one after another (pages slower than 3 s: 3 times). The login page is
    the named peer: a page that reads nothing but the session, measured in the same run.
 3. Server time is what the app itself logs for the request (``duration_ms`` in its JSON line,
@@ -58,7 +59,9 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("MATCHMAKER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("MATCHMAKER_BENCH_REDIS", "redis://127.0.0.1:6379/7")
-PORTS = range(5301, 5320)
+#: Ports the stack may take (each engineer's share of the machine): "FIRST-LAST".
+PORTS = range(*(lambda a, b: (int(a), int(b) + 1))(
+    *os.environ.get("MATCHMAKER_BENCH_PORTS", "5301-5319").split("-")))
 DEMO_PASSWORD = "assen-demo-2026"
 SLOW_S = 3.0  # pages slower than this are requested 3 times only
 REQUEST_TIMEOUT_S = 600
@@ -232,7 +235,7 @@ def free_port() -> int:
             except OSError:
                 continue
             return port
-    sys.exit("no free port in 5301-5319")
+    sys.exit(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 @dataclass

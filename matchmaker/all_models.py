@@ -3,6 +3,7 @@
 from matchmaker.api.models import ApiToken
 from matchmaker.audit.models import AuditLog
 from matchmaker.auth.models import User
+from matchmaker.caching import ChangeCounter
 from matchmaker.campaigns.models import (
     Bid,
     BidTier,
@@ -20,6 +21,8 @@ from matchmaker.fibre.models import (
     FibreCheck,
     FibreCheckRegion,
     FibreExclusion,
+    FibreProgressCache,
+    FibreProviderCache,
     FibrePublication,
     FibreRegion,
     FibreSnapshot,
@@ -31,8 +34,9 @@ from matchmaker.register.models import AddressRecord, Area
 
 __all__ = [
     "AddressRecord", "ApiToken", "Area", "AuditLog", "Bid", "BidTier", "Campaign",
-    "CampaignInvitation", "CampaignTier", "Demand", "EnergyAsset", "FibreCheck",
-    "FibreCheckRegion", "FibreExclusion", "FibrePublication", "FibreRegion", "FibreSnapshot",
+    "CampaignInvitation", "CampaignTier", "ChangeCounter", "Demand", "EnergyAsset", "FibreCheck",
+    "FibreCheckRegion", "FibreExclusion", "FibreProgressCache", "FibreProviderCache",
+    "FibrePublication", "FibreRegion", "FibreSnapshot",
     "FibreSnapshotUnit", "Match", "MatchRun", "Offer", "Organisation", "Outbox",
     "OwnerConsentToken", "Participation", "Product", "ProviderConsent", "Site",
     "SupplierInvitation", "User",

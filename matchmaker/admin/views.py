@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from matchmaker.admin.forms import ActiveForm, RoleForm, TokenForm, role_choices
@@ -15,9 +16,11 @@ from matchmaker.auth.models import Role, User
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
 from matchmaker.i18n import translate_error
+from matchmaker.members.models import Organisation
 from matchmaker.register.models import Area
 from matchmaker.register.services import register_stats
 from matchmaker.web.forms import choices
+from matchmaker.web.paging import page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -29,14 +32,20 @@ def _user(user_id: int) -> User:
 @bp.route("/users")
 @admin_required
 def users() -> str:
-    rows = list(db.session.scalars(sa.select(User).order_by(User.role, User.email)))
+    """Every account, a page at a time (a province has tens of thousands)."""
+    result = db.paginate(
+        sa.select(User).order_by(User.role, User.email)
+        .options(joinedload(User.organisation).load_only(Organisation.name)),
+        page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    rows = list(result.items)
     forms = {}
     for user in rows:
         form = RoleForm(prefix=f"u{user.id}")
         form.role.choices = role_choices()
         form.role.data = user.role.value
         forms[user.id] = form
-    return render_template("admin/users.html", users=rows, forms=forms, active_form=ActiveForm())
+    return render_template("admin/users.html", users=rows, forms=forms, active_form=ActiveForm(),
+                           page=result.page, pages=max(result.pages, 1), count=result.total)
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])

@@ -13,10 +13,11 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
+from matchmaker.caching import VersionedCache, version_of
 from matchmaker.demand.models import Demand, Product, ProviderConsent, Stage
 from matchmaker.errors import N_, Conflict, ServiceError
 from matchmaker.extensions import db
@@ -208,12 +209,16 @@ class OverviewFilter:
 
 
 def overview_query(filters: OverviewFilter) -> sa.Select[tuple[Demand]]:
-    query = (
-        sa.select(Demand)
-        .join(Demand.site).join(Site.organisation).join(Demand.product)
-        .options(contains_eager(Demand.site).contains_eager(Site.organisation))
-        .order_by(Product.sort_order, Organisation.name, Site.postcode, Site.house_number)
-    )
+    """Demand matching ``filters``, newest change first: the order an index gives at once
+    (``ix_demands_updated_at_id``), so a page reads its 50 rows and no more."""
+    return _filtered(sa.select(Demand), filters).options(
+        contains_eager(Demand.site).contains_eager(Site.organisation)
+        .joinedload(Organisation.kring).load_only(Area.id, Area.name),
+    ).order_by(Demand.updated_at.desc(), Demand.id.desc())
+
+
+def _filtered(query: sa.Select[Any], filters: OverviewFilter) -> sa.Select[Any]:
+    query = query.join(Demand.site).join(Site.organisation).join(Demand.product)
     if filters.q.strip():
         term = filters.q.strip()
         like = f"%{term.replace('%', '').replace('_', '')}%"
@@ -257,10 +262,25 @@ def demand_overview(filters: OverviewFilter) -> list[Demand]:
     return list(db.session.scalars(overview_query(filters)).unique())
 
 
+#: Counts and totals of the overview per filter, exact for one version of the demand tables.
+_OVERVIEW_CACHE = VersionedCache()
+
+
+def _cache_key(kind: str, filters: OverviewFilter) -> tuple[Any, ...]:
+    return (kind, filters.q.strip(), filters.product, filters.kring_id, filters.area_id,
+            filters.stage)
+
+
 def overview_page(filters: OverviewFilter, *, page: int, per_page: int) -> Pagination:
-    """One page of the overview, counted and sliced in SQL."""
-    return db.paginate(overview_query(filters), page=page, per_page=per_page, error_out=False,
-                       count=True)
+    """One page of the overview, sliced in SQL; the number of rows is counted in SQL once per
+    version of the demand tables (:mod:`matchmaker.caching`)."""
+    result = db.paginate(overview_query(filters), page=page, per_page=per_page, error_out=False,
+                         count=False)
+    result.total = _OVERVIEW_CACHE.get(
+        _cache_key("count", filters), version_of("demand"),
+        lambda: int(db.session.scalar(
+            _filtered(sa.select(sa.func.count(Demand.id)), filters)) or 0))
+    return result
 
 
 @dataclass(frozen=True)
@@ -272,18 +292,26 @@ class ProductTotal:
 
 
 def overview_totals(filters: OverviewFilter) -> list[ProductTotal]:
-    """Per product: number of sites, organisations and the total quantity, in SQL."""
-    matching = overview_query(filters).order_by(None).with_only_columns(
-        Demand.product_id, Demand.site_id, Site.organisation_id, Demand.quantity).subquery()
+    """Per product: number of sites, organisations and the total quantity, in SQL (once per
+    version of the demand tables)."""
+    by_id = {p.id: p for p in products(active_only=False)}
+    rows = _OVERVIEW_CACHE.get(_cache_key("totals", filters), version_of("demand"),
+                               lambda: _totals(filters))
+    return sorted((ProductTotal(by_id[pid], sites, orgs, Decimal(quantity or 0))
+                   for pid, sites, orgs, quantity in rows),
+                  key=lambda t: (t.product.sort_order, t.product.code))
+
+
+def _totals(filters: OverviewFilter) -> list[tuple[int, int, int, Decimal]]:
+    matching = _filtered(sa.select(Demand.product_id, Demand.site_id, Site.organisation_id,
+                                   Demand.quantity), filters).subquery()
     rows = db.session.execute(
         sa.select(matching.c.product_id, sa.func.count(sa.distinct(matching.c.site_id)),
                   sa.func.count(sa.distinct(matching.c.organisation_id)),
                   sa.func.sum(matching.c.quantity))
         .group_by(matching.c.product_id)).all()
-    by_id = {p.id: p for p in products(active_only=False)}
-    return sorted((ProductTotal(by_id[pid], sites, orgs, Decimal(quantity or 0))
-                   for pid, sites, orgs, quantity in rows),
-                  key=lambda t: (t.product.sort_order, t.product.code))
+    return [(int(pid), int(sites), int(orgs), Decimal(quantity or 0))
+            for pid, sites, orgs, quantity in rows]
 
 
 # --- consent to providers (name and address, per provider) --------------------------------------
@@ -294,6 +322,20 @@ def active_providers() -> list[User]:
         sa.select(User).where(User.role == Role.PROVIDER, User.active.is_(True))
         .order_by(User.name, User.email)
     ))
+
+
+def consents_for(demands: Sequence[Demand]) -> dict[int, list[ProviderConsent]]:
+    """:func:`consents_of` for several demands in one query (with their providers)."""
+    result: dict[int, list[ProviderConsent]] = {}
+    ids = [d.id for d in demands if d.id is not None]
+    if not ids:
+        return result
+    for consent in db.session.scalars(
+            sa.select(ProviderConsent).where(ProviderConsent.demand_id.in_(ids))
+            .options(joinedload(ProviderConsent.provider))
+            .order_by(ProviderConsent.granted_at, ProviderConsent.id)):
+        result.setdefault(consent.demand_id, []).append(consent)
+    return result
 
 
 def consents_of(demand: Demand) -> list[ProviderConsent]:

@@ -28,7 +28,8 @@ def _filter_form() -> tuple[OverviewFilterForm, services.OverviewFilter]:
     form.product.choices = choices([("", _("all products"))] + [
         (p.code, p.name(locale)) for p in services.products()
     ])
-    areas = list(db.session.scalars(sa.select(Area).order_by(Area.kind, Area.name)))
+    areas = db.session.execute(sa.select(Area.id, Area.name, Area.kind)
+                               .order_by(Area.kind, Area.name)).all()
     form.kring_id.choices = choices([(0, _("all kringen"))] + [
         (a.id, a.name) for a in areas if a.kind == AreaKind.KRING
     ])

@@ -537,10 +537,18 @@ class WhatIf:
     shift_kwh: float | None  # more matched kWh/yr when SHIFT_SHARE of use moves to the day
 
 
-def what_if(run: MatchRun, site: Site) -> WhatIf:
+def sites_with_energy(sites: list[Site]) -> set[int]:
+    """Which of ``sites`` have PV or electricity use entered (one query)."""
+    return set(db.session.scalars(sa.select(EnergyAsset.site_id).where(
+        EnergyAsset.site_id.in_([s.id for s in sites]),
+        EnergyAsset.kind.in_([AssetKind.PV, AssetKind.CONSUMPTION]))))
+
+
+def what_if(run: MatchRun, site: Site, energy: SiteEnergy | None = None) -> WhatIf:
     """Re-solve the site's part of the run with 10 kWp more PV, and with 10 % of its use moved
-    to daytime (no battery). Both are answered for the run's mode and distance."""
-    energy = site_energy(run.mode)
+    to daytime (no battery). Both are answered for the run's mode and distance. ``energy``:
+    :func:`site_energy` of the run's mode, when the caller asks for several sites."""
+    energy = energy if energy is not None else site_energy(run.mode)
     ids = energy.sites["site_id"].to_numpy()
     if site.id not in ids:
         return WhatIf(None, None)

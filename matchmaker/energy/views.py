@@ -152,10 +152,12 @@ def my_matches() -> str:
     matches = services.member_matches(run, org) if run else []
     what_ifs = {}
     if run is not None:
+        with_energy = services.sites_with_energy(list(org.sites)) | {
+            m.own_site.id for m in matches}
+        energy = services.site_energy(run.mode) if with_energy else None
         for site in org.sites:
-            if any(m.own_site.id == site.id for m in matches) or services.asset(
-                    site, AssetKind.PV) or services.asset(site, AssetKind.CONSUMPTION):
-                what_ifs[site.id] = services.what_if(run, site)
+            if site.id in with_energy:
+                what_ifs[site.id] = services.what_if(run, site, energy)
     return render_template("energy/my_matches.html", run=run, matches=matches,
                            what_ifs=what_ifs, sites=org.sites, extra_kwp=services.EXTRA_KWP,
                            shift_share=services.SHIFT_SHARE)

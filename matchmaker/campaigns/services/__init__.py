@@ -68,6 +68,7 @@ from matchmaker.campaigns.services.progress import (
     Progress,
     accepted_totals,
     progress,
+    progress_of,
     registered_totals,
 )
 from matchmaker.campaigns.services.queries import (
@@ -75,6 +76,7 @@ from matchmaker.campaigns.services.queries import (
     areas_for_choice,
     audit_trail,
     bid_of,
+    bids_of,
     campaign_geometry,
     campaigns_for_staff,
     can_register,
@@ -147,6 +149,7 @@ __all__ = [
     "audit_trail",
     "award_bid",
     "bid_of",
+    "bids_of",
     "bundle_rows",
     "campaign_geometry",
     "campaigns_for_staff",
@@ -180,6 +183,7 @@ __all__ = [
     "organisations_to_invite",
     "participation_of",
     "progress",
+    "progress_of",
     "providers",
     "queue_reminders",
     "registered_totals",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from matchmaker.campaigns import pricing
 from matchmaker.campaigns.models import (
+    Bid,
     Campaign,
     Offer,
     OfferStatus,
@@ -84,10 +87,19 @@ class Progress:
         return min(ratio, Decimal(100)).quantize(Decimal(1))
 
 
-def registered_totals(campaign_id: int) -> tuple[Decimal, int, int, Decimal, Decimal]:
+Totals = tuple[Decimal, int, int, Decimal, Decimal]
+
+
+def registered_totals(campaign_id: int) -> Totals:
     """(volume, sites, organisations, volume if all take their minimum, ... their maximum)."""
-    row = db.session.execute(
+    return registered_totals_of([campaign_id])[campaign_id]
+
+
+def registered_totals_of(campaign_ids: Sequence[int]) -> dict[int, Totals]:
+    """:func:`registered_totals` of several campaigns in one query."""
+    rows = db.session.execute(
         sa.select(
+            Participation.campaign_id,
             sa.func.coalesce(sa.func.sum(Participation.quantity), 0),
             sa.func.count(Participation.id),
             sa.func.count(sa.distinct(Site.organisation_id)),
@@ -96,23 +108,40 @@ def registered_totals(campaign_id: int) -> tuple[Decimal, int, int, Decimal, Dec
             sa.func.coalesce(sa.func.sum(
                 sa.func.coalesce(Participation.quantity_max, Participation.quantity)), 0),
         ).join(Participation.site)
-        .where(Participation.campaign_id == campaign_id,
+        .where(Participation.campaign_id.in_(list(campaign_ids)),
                Participation.state == ParticipationState.REGISTERED)
-    ).one()
-    volume, sites, orgs, low, high = row
-    return (Decimal(volume), int(sites), int(orgs), Decimal(low), Decimal(high))
+        .group_by(Participation.campaign_id)
+    ).all()
+    result = {cid: (Decimal(0), 0, 0, Decimal(0), Decimal(0)) for cid in campaign_ids}
+    for cid, volume, sites, orgs, low, high in rows:
+        result[cid] = (Decimal(volume), int(sites), int(orgs), Decimal(low), Decimal(high))
+    return result
 
 
 def progress(campaign: Campaign) -> Progress:
-    volume, sites, orgs, low, high = registered_totals(campaign.id)
-    awarded = campaign.awarded_bid
-    return Progress(
-        volume=volume, sites=sites, organisations=orgs, volume_min=low, volume_max=high,
-        threshold_quantity=campaign.threshold_quantity, threshold_sites=campaign.threshold_sites,
-        capacity=campaign.capacity_quantity,
-        tiers=tiers_of(awarded.tiers) if awarded else tiers_of(campaign.tiers),
-        tiers_indicative=awarded is None,
-    )
+    return progress_of([campaign])[campaign.id]
+
+
+def progress_of(campaigns: Sequence[Campaign]) -> dict[int, Progress]:
+    """:func:`progress` of several campaigns (a list page) in a fixed number of queries."""
+    if not campaigns:
+        return {}
+    ids = [c.id for c in campaigns]
+    db.session.scalars(sa.select(Campaign).where(Campaign.id.in_(ids)).options(
+        selectinload(Campaign.tiers), selectinload(Campaign.bids).selectinload(Bid.tiers))).all()
+    totals = registered_totals_of(ids)
+    result = {}
+    for campaign in campaigns:
+        volume, sites, orgs, low, high = totals[campaign.id]
+        awarded = campaign.awarded_bid
+        result[campaign.id] = Progress(
+            volume=volume, sites=sites, organisations=orgs, volume_min=low, volume_max=high,
+            threshold_quantity=campaign.threshold_quantity,
+            threshold_sites=campaign.threshold_sites, capacity=campaign.capacity_quantity,
+            tiers=tiers_of(awarded.tiers) if awarded else tiers_of(campaign.tiers),
+            tiers_indicative=awarded is None,
+        )
+    return result
 
 
 @dataclass

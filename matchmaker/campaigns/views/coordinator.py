@@ -99,7 +99,9 @@ def _settings(form: CampaignForm) -> services.CampaignSettings:
 @bp.route("/coordinator/campaigns")
 @staff_required
 def manage_list() -> str:
-    rows = [(c, services.progress(c)) for c in services.campaigns_for_staff()]
+    campaigns = services.campaigns_for_staff()
+    progress = services.progress_of(campaigns)
+    rows = [(c, progress[c.id]) for c in campaigns]
     return render_template("campaigns/manage_list.html", rows=rows, locale=_locale())
 
 

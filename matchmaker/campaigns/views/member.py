@@ -55,10 +55,11 @@ from matchmaker.web.lookup import own_site
 @member_required
 def member_list() -> str:
     organisation = current_user.organisation
+    items = services.member_campaigns(organisation)
+    progress = services.progress_of([item.campaign for item in items])
     return render_template(
         "campaigns/member_list.html",
-        items=[(item, services.progress(item.campaign))
-               for item in services.member_campaigns(organisation)],
+        items=[(item, progress[item.campaign.id]) for item in items],
         consent=services.consent_requests(organisation), locale=_locale(),
     )
 
