@@ -12,7 +12,7 @@ PORT ?= 5000
 
 SERVE_BIND ?= 127.0.0.1:8000
 
-.PHONY: run serve test install translations extract-messages migrate demo bench bench-bundling bench-matching bench-web lint clean
+.PHONY: run serve test install translations extract-messages migrate demo bench bench-bundling bench-matching bench-hub bench-web lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,7 +53,7 @@ serve: migrate
 test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: bench-bundling bench-matching bench-web
+bench: bench-bundling bench-matching bench-hub bench-web
 
 bench-bundling: install
 	$(BIN)/python benchmarks/bundling.py $(BENCH_ARGS)
@@ -61,16 +61,22 @@ bench-bundling: install
 bench-matching: install
 	$(BIN)/python benchmarks/matching.py $(BENCH_ARGS)
 
+bench-hub: install
+	$(BIN)/python benchmarks/hub.py $(BENCH_ARGS)
+
 # Every main page of every role on the production stack, town and province side by side.
 bench-web: install
 	$(BIN)/python benchmarks/web.py $(BENCH_ARGS)
 
-# Style, types (geo/ under mypy --strict) and the direction of imports (import-linter contracts
-# in pyproject.toml: geo is pure, views above services above models, no feature imports
-# another feature's views).
+SERVICES := $(wildcard matchmaker/*/services.py) $(wildcard matchmaker/*/services)
+
+# Style, types (geo/ and every feature's services under mypy --strict) and the direction of
+# imports (import-linter contracts in pyproject.toml: geo is pure, views above services above
+# models, no feature imports another feature's views).
 lint: install
 	$(BIN)/ruff check matchmaker geo tests benchmarks
 	$(BIN)/mypy --strict geo
+	$(BIN)/mypy --strict --follow-imports=silent $(SERVICES)
 	$(BIN)/lint-imports
 
 clean:

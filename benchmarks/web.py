@@ -60,8 +60,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("MATCHMAKER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("MATCHMAKER_BENCH_REDIS", "redis://127.0.0.1:6379/7")
 #: Ports the stack may take (each engineer's share of the machine): "FIRST-LAST".
-PORTS = range(*(lambda a, b: (int(a), int(b) + 1))(
-    *os.environ.get("MATCHMAKER_BENCH_PORTS", "5301-5319").split("-")))
+_FIRST, _LAST = os.environ.get("MATCHMAKER_BENCH_PORTS", "5301-5319").split("-")
+PORTS = range(int(_FIRST), int(_LAST) + 1)
 DEMO_PASSWORD = "assen-demo-2026"
 SLOW_S = 3.0  # pages slower than this are requested 3 times only
 REQUEST_TIMEOUT_S = 600

@@ -74,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     from matchmaker.energy.views import bp as energy_bp
     from matchmaker.fibre.views import bp as fibre_bp
     from matchmaker.heat.views import bp as heat_bp
+    from matchmaker.hub.views import bp as hub_bp
     from matchmaker.mail.views import bp as mail_bp
     from matchmaker.main.views import bp as main_bp
     from matchmaker.members.views import bp as members_bp
@@ -89,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(mail_bp)
     app.register_blueprint(fibre_bp)
     app.register_blueprint(heat_bp)
+    app.register_blueprint(hub_bp)
     # The API authenticates with bearer tokens, never with the session cookie: no CSRF.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)

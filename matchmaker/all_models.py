@@ -16,7 +16,7 @@ from matchmaker.campaigns.models import (
     SupplierInvitation,
 )
 from matchmaker.demand.models import Demand, Product, ProviderConsent
-from matchmaker.energy.models import EnergyAsset, Match, MatchRun
+from matchmaker.energy.models import EnergyAsset, ExpansionPlan, GridConnection, Match, MatchRun
 from matchmaker.fibre.models import (
     FibreCheck,
     FibreCheckRegion,
@@ -28,16 +28,18 @@ from matchmaker.fibre.models import (
     FibreSnapshot,
     FibreSnapshotUnit,
 )
+from matchmaker.hub.models import Hub, HubAnalysis, HubSite
 from matchmaker.mail.models import Outbox
 from matchmaker.members.models import Organisation, Site
 from matchmaker.register.models import AddressRecord, Area
 
 __all__ = [
     "AddressRecord", "ApiToken", "Area", "AuditLog", "Bid", "BidTier", "Campaign",
-    "CampaignInvitation", "CampaignTier", "ChangeCounter", "Demand", "EnergyAsset", "FibreCheck",
-    "FibreCheckRegion", "FibreExclusion", "FibreProgressCache", "FibreProviderCache",
-    "FibrePublication", "FibreRegion", "FibreSnapshot",
-    "FibreSnapshotUnit", "Match", "MatchRun", "Offer", "Organisation", "Outbox",
+    "CampaignInvitation", "CampaignTier", "ChangeCounter", "Demand", "EnergyAsset",
+    "ExpansionPlan", "FibreCheck", "FibreCheckRegion", "FibreExclusion", "FibreProgressCache",
+    "FibreProviderCache", "FibrePublication", "FibreRegion", "FibreSnapshot",
+    "FibreSnapshotUnit", "GridConnection", "Hub", "HubAnalysis", "HubSite", "Match", "MatchRun",
+    "Offer", "Organisation", "Outbox",
     "OwnerConsentToken", "Participation", "Product", "ProviderConsent", "Site",
     "SupplierInvitation", "User",
 ]

@@ -1,7 +1,7 @@
 """The ``matchmaker`` command line.
 
 App commands (accounts, imports, demo data, ``db`` migrations, ``run``) load the app; the
-analysis commands (``bundle``, ``match``, ``verify``, ``heat``) work on files alone, without a
+analysis commands (``bundle``, ``match``, ``verify``, ``heat``, ``hub``) work on files alone, without a
 database. Messages are Dutch unless ``MATCHMAKER_LANG=en``.
 
 Commands load lazily (click's "lazy group" pattern): the group knows each command by name and
@@ -46,6 +46,7 @@ APP_COMMANDS = {
 ANALYSIS_COMMANDS = {
     "bundle": "matchmaker.bundles.cli:bundle_command",
     "heat": "matchmaker.heat.cli:heat_command",
+    "hub": "matchmaker.hub.cli:hub_command",
     "match": "matchmaker.energy.cli:match_command",
     "verify": "matchmaker.energy.cli:verify_command",
 }

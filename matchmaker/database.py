@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -83,3 +83,9 @@ def writes(view: Any) -> Any:
     it upgrades a read transaction that another writer overtook."""
     view.writes = True
     return view
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE, DELETE or (with ``preserve_rowcount``) INSERT touched: the result of
+    ``Session.execute`` is a cursor result then, which its static type does not say."""
+    return int(cast("CursorResult[Any]", result).rowcount or 0)

@@ -265,13 +265,14 @@ def load_demo(*, seed: int = SEED) -> dict[str, int]:
 
 def load_demo_energy(member_org: Organisation, *, seed: int) -> None:
     """PV and electricity use for most sites, a finished typical-day matching run (so members
-    have matches to read), and two heat sources: one viable cluster, one that needs more
-    neighbours."""
+    have matches to read), an analysed energy hub on the Stadsbedrijvenpark, and two heat
+    sources: one viable cluster, one that needs more neighbours."""
     from flask import current_app
 
     from matchmaker.energy.demo import load_energy_demo
     from matchmaker.energy.services import compute_run, start_run
     from matchmaker.heat.demo import load_heat_demo
+    from matchmaker.hub.demo import load_hub_demo
 
     config = current_app.config
     load_energy_demo(random.Random(seed + 1), pv_kwp_per_m2=config["PV_KWP_PER_M2"],
@@ -280,6 +281,7 @@ def load_demo_energy(member_org: Organisation, *, seed: int) -> None:
     coordinator = db.session.scalar(sa.select(User).where(
         User.email == DEMO_ACCOUNTS[Role.COORDINATOR]))
     compute_run(start_run(actor=coordinator, mode="typical_day", max_distance_m=2000.0))
+    load_hub_demo(member_site=member_org.sites[0], coordinator=coordinator, seed=seed + 2)
     load_heat_demo(member_org.sites[0])
 
 

@@ -47,7 +47,8 @@ def authenticate(token: str) -> ApiToken | None:
     """The active token with this value, whose account is an active provider; else None."""
     if not token or len(token) > 200:
         return None
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    row: ApiToken | None = db.session.scalar(
+        sa.select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
     if row is None or row.revoked_at is not None:
         return None
     user = row.user

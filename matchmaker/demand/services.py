@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVarTuple
 
 import numpy as np
 import pandas as pd
@@ -199,6 +199,9 @@ def site_flags(site: Site, config: dict[str, Any]) -> dict[str, bool]:
     }
 
 
+_Ts = TypeVarTuple("_Ts")
+
+
 @dataclass
 class OverviewFilter:
     q: str = ""
@@ -208,7 +211,7 @@ class OverviewFilter:
     stage: str = ""
 
 
-def overview_query(filters: OverviewFilter) -> sa.Select[tuple[Demand]]:
+def overview_query(filters: OverviewFilter) -> sa.Select[Any]:
     """Demand matching ``filters``, newest change first: the order an index gives at once
     (``ix_demands_updated_at_id``), so a page reads its 50 rows and no more."""
     return _filtered(sa.select(Demand), filters).options(
@@ -217,7 +220,8 @@ def overview_query(filters: OverviewFilter) -> sa.Select[tuple[Demand]]:
     ).order_by(Demand.updated_at.desc(), Demand.id.desc())
 
 
-def _filtered(query: sa.Select[Any], filters: OverviewFilter) -> sa.Select[Any]:
+def _filtered(query: sa.Select[*_Ts], filters: OverviewFilter
+              ) -> sa.Select[*_Ts]:
     query = query.join(Demand.site).join(Site.organisation).join(Demand.product)
     if filters.q.strip():
         term = filters.q.strip()
@@ -254,12 +258,14 @@ def _site_ids_in(area: Area) -> list[int]:
     ids, xs, ys = (np.asarray(column) for column in zip(*rows, strict=True))
     geom = area.geometry
     shapely.prepare(geom)
-    return ids[shapely.intersects_xy(geom, xs.astype(float), ys.astype(float))].tolist()
+    inside: list[int] = ids[shapely.intersects_xy(geom, xs.astype(float),
+                                                  ys.astype(float))].tolist()
+    return inside
 
 
 def demand_overview(filters: OverviewFilter) -> list[Demand]:
     """All demand matching ``filters``; an area filter keeps sites inside or on its boundary."""
-    return list(db.session.scalars(overview_query(filters)).unique())
+    return list(db.session.scalars(overview_query(filters)).unique().all())
 
 
 #: Counts and totals of the overview per filter, exact for one version of the demand tables.
@@ -367,7 +373,7 @@ def grant_consent(demand: Demand, provider: User, *, actor: User | None) -> Prov
     """``provider`` may see the company name and address of ``demand`` (idempotent)."""
     if provider.role != Role.PROVIDER:
         raise ServiceError(N_("Choose a provider."), field="provider_id")
-    existing = db.session.scalar(sa.select(ProviderConsent).where(
+    existing: ProviderConsent | None = db.session.scalar(sa.select(ProviderConsent).where(
         ProviderConsent.demand_id == demand.id, ProviderConsent.provider_id == provider.id))
     if existing is not None:
         return existing

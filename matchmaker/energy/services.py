@@ -120,17 +120,17 @@ def save_electricity(
         if pv.source == ProfileSource.ESTIMATED:
             pv.annual_kwh = pv_kwp * current_app.config["PV_YIELD_KWH_PER_KWP"]
         pv.share_name = share_name
-    elif (pv := asset(site, AssetKind.PV)) is not None:
-        db.session.delete(pv)
+    elif (planned := asset(site, AssetKind.PV)) is not None:
+        db.session.delete(planned)
     if annual_use_kwh:
         use = get_or_create_asset(site, AssetKind.CONSUMPTION)
         if use.source == ProfileSource.ESTIMATED:
             use.annual_kwh = annual_use_kwh
         use.profile_category = profile_category
         use.share_name = share_name
-    elif (use := asset(site, AssetKind.CONSUMPTION)) is not None and (
-            use.source == ProfileSource.ESTIMATED):
-        db.session.delete(use)
+    elif (estimated := asset(site, AssetKind.CONSUMPTION)) is not None and (
+            estimated.source == ProfileSource.ESTIMATED):
+        db.session.delete(estimated)
     db.session.flush()
     record(actor, "energy.update", site, pv_kwp=pv_kwp, annual_use_kwh=annual_use_kwh)
 
@@ -246,18 +246,18 @@ def site_energy(mode: str) -> SiteEnergy:
         yield_ = current_app.config["PV_YIELD_KWH_PER_KWP"]
         for i, site_id in enumerate(sites["site_id"]):
             items = by_site[int(site_id)]
-            if (item := items.get(AssetKind.PV)) is not None:
-                pv[i] = item.hourly_profile(mode) if item.hourly is not None else pv_profile(
-                    lon=lon[i], lat=lat[i], kwp=item.capacity_kw or 0.0,
-                    annual_yield_kwh_per_kwp=yield_, tilt=item.tilt_deg or 15.0,
-                    azimuth=item.azimuth_deg or 180.0, mode=mode).values
-                feed_in[i] = item.feed_in_limit_kw if item.feed_in_limit_kw else np.nan
-                share[i] |= item.share_name
-            if (item := items.get(AssetKind.CONSUMPTION)) is not None:
-                use[i] = item.hourly_profile(mode) if item.hourly is not None else (
-                    consumption_profile(annual_kwh=item.annual_kwh or 0.0,
-                                        category=item.profile_category, mode=mode).values)
-                share[i] |= item.share_name
+            if (solar := items.get(AssetKind.PV)) is not None:
+                pv[i] = solar.hourly_profile(mode) if solar.hourly is not None else pv_profile(
+                    lon=lon[i], lat=lat[i], kwp=solar.capacity_kw or 0.0,
+                    annual_yield_kwh_per_kwp=yield_, tilt=solar.tilt_deg or 15.0,
+                    azimuth=solar.azimuth_deg or 180.0, mode=mode).values
+                feed_in[i] = solar.feed_in_limit_kw if solar.feed_in_limit_kw else np.nan
+                share[i] |= solar.share_name
+            if (consumption := items.get(AssetKind.CONSUMPTION)) is not None:
+                use[i] = consumption.hourly_profile(mode) if consumption.hourly is not None else (
+                    consumption_profile(annual_kwh=consumption.annual_kwh or 0.0,
+                                        category=consumption.profile_category, mode=mode).values)
+                share[i] |= consumption.share_name
     sites["feed_in_kw"] = feed_in
     sites["share_name"] = share
     return SiteEnergy(sites, pv, use, step_weights(mode))
@@ -351,6 +351,7 @@ def execute_run(run_id: int) -> None:
             current_app.logger.exception("match run %s failed", run_id)
         db.session.rollback()
         run = db.session.get(MatchRun, run_id)
+        assert run is not None
         run.status = RunStatus.FAILED
         run.error = (str(err) if isinstance(err, GeoError) else f"{type(err).__name__}: {err}")[:500]
         run.finished_at = datetime.now(UTC)
@@ -418,7 +419,8 @@ def _hour_of_step(mode: str) -> np.ndarray:
     if mode == "hourly":
         from geo.profiles import hourly_index
 
-        return hourly_index().hour.to_numpy()
+        hours: np.ndarray = hourly_index().hour.to_numpy()
+        return hours
     return np.zeros(1, dtype=int)
 
 
@@ -557,7 +559,7 @@ def what_if(run: MatchRun, site: Site, energy: SiteEnergy | None = None) -> What
     producers, surplus = energy.producers()
     consumers, deficit = energy.consumers()
     annual = run.mode == "annual"
-    kwargs = {"producer_profile": None if annual else surplus,
+    kwargs: dict[str, Any] = {"producer_profile": None if annual else surplus,
               "consumer_profile": None if annual else deficit,
               "weights": None if annual else energy.weights}
     # A site that is neither producer nor consumer yet joins with zero amounts.

@@ -4,9 +4,10 @@ run the matching and see who could supply whom."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import shapely
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,13 +16,25 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from geo.errors import GeoError
 from matchmaker.auth.decorators import member_required, staff_required
-from matchmaker.energy import services
-from matchmaker.energy.forms import MODE_LABELS, ElectricityForm, MeterUploadForm, RunForm
+from matchmaker.energy import grid, services
+from matchmaker.energy.forms import (
+    KIND_LABELS,
+    MODE_LABELS,
+    SHAPE_LABELS,
+    ElectricityForm,
+    ExpansionPlanForm,
+    GridContractForm,
+    MeterUploadForm,
+    QuarterHourUploadForm,
+    RunForm,
+)
 from matchmaker.energy.models import AssetKind, MatchRun, RunStatus
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
+from matchmaker.hub.services import site_hubs
 from matchmaker.i18n import translate_error
 from matchmaker.jobs import submit
+from matchmaker.members.models import Site
 from matchmaker.web.exports import csv_response, nl_number
 from matchmaker.web.forms import apply_service_error
 from matchmaker.web.geojson import geojson_response
@@ -101,8 +114,32 @@ def site_energy(site_id: int) -> str | WerkzeugResponse | tuple[str, int]:
             return redirect(url_for("energy.site_energy", site_id=site.id))
     elif form.errors:
         status = 422
-    return render_template("energy/site.html", site=site, form=form, pv=pv, use=use,
-                           upload=MeterUploadForm()), status
+    return _site_page(site, form=form), status
+
+
+def _site_page(site: Site, **forms: Any) -> str:
+    """The site's Energie page: PV and use, meter data, and what energy hubs need (contract,
+    quarter hours, expansion plans, flexibility, consent per hub)."""
+    grid_connection = grid.connection(site)
+    grid_form = forms.pop("grid_form", None) or GridContractForm(formdata=None)
+    if grid_connection is not None and not grid_form.is_submitted():
+        grid_form.contracted_take_kw.data = grid_connection.contracted_take_kw
+        grid_form.contracted_feed_kw.data = grid_connection.contracted_feed_kw
+        grid_form.shiftable_percent.data = (round(grid_connection.shiftable_share * 100, 1)
+                                            if grid_connection.shiftable_share else None)
+        grid_form.shift_start_hour.data = grid_connection.shift_start_hour
+        grid_form.shift_end_hour.data = grid_connection.shift_end_hour
+    context = {
+        "form": ElectricityForm(formdata=None), "upload": MeterUploadForm(formdata=None),
+        "quarter_upload": QuarterHourUploadForm(formdata=None),
+        "plan_form": ExpansionPlanForm(formdata=None), **forms,
+    }
+    return render_template(
+        "energy/site.html", site=site, grid_form=grid_form, grid=grid_connection,
+        pv=services.asset(site, AssetKind.PV), use=services.asset(site, AssetKind.CONSUMPTION),
+        plans=grid.plans(site), hub_memberships=site_hubs(site),
+        profile=grid.profile_summary(site), kind_labels=KIND_LABELS,
+        shape_labels=SHAPE_LABELS, **context)
 
 
 @bp.route("/sites/<int:site_id>/energy/meter", methods=["POST"])
@@ -120,11 +157,7 @@ def upload_meter(site_id: int) -> str | WerkzeugResponse | tuple[str, int]:
         else:
             flash(_("The meter data is stored; this site's profile is now measured."), "success")
             return redirect(url_for("energy.site_energy", site_id=site.id))
-    form = ElectricityForm(formdata=None)
-    return render_template(
-        "energy/site.html", site=site, form=form, upload=upload,
-        pv=services.asset(site, AssetKind.PV), use=services.asset(site, AssetKind.CONSUMPTION),
-    ), 400
+    return _site_page(site, upload=upload), 400
 
 
 @bp.route("/sites/<int:site_id>/energy/meter/<any(pv,consumption):kind>/delete",
@@ -135,6 +168,96 @@ def delete_meter(site_id: int, kind: str) -> WerkzeugResponse:
     services.remove_meter_data(site, actor=current_user, kind=AssetKind(kind))
     flash(_("The meter data is removed; the profile is estimated again."), "info")
     return redirect(url_for("energy.site_energy", site_id=site.id))
+
+
+@bp.route("/sites/<int:site_id>/energy/grid", methods=["POST"])
+@member_required
+def save_grid(site_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    site = own_site(site_id)
+    form = GridContractForm()
+    if not form.validate_on_submit():
+        return _site_page(site, grid_form=form), 422
+    try:
+        grid.save_contract(
+            site, actor=current_user, contracted_take_kw=form.contracted_take_kw.data,
+            contracted_feed_kw=form.contracted_feed_kw.data,
+            shiftable_percent=form.shiftable_percent.data,
+            shift_start_hour=form.shift_start_hour.data, shift_end_hour=form.shift_end_hour.data)
+    except ServiceError as err:
+        if not apply_service_error(form, err, translate_error(err)):
+            flash(translate_error(err), "error")
+        db.session.rollback()
+        return _site_page(site, grid_form=form), err.status
+    flash(_("The grid connection of this site is saved."), "success")
+    return redirect(url_for("energy.site_energy", site_id=site.id, _anchor="grid"))
+
+
+@bp.route("/sites/<int:site_id>/energy/quarter-hours", methods=["POST"])
+@member_required
+def upload_quarter_hours(site_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    site = own_site(site_id)
+    upload = QuarterHourUploadForm()
+    if upload.validate_on_submit():
+        file = upload.file.data
+        try:
+            grid.upload_quarter_hours(site, actor=current_user, data=file.read(),
+                                      filename=file.filename or "kwartierwaarden.csv")
+        except (GeoError, ServiceError) as err:
+            upload.file.errors.append(translate_error(err))
+        else:
+            flash(_("The quarter-hour data is stored; energy hubs now use the measured "
+                    "profile of this site."), "success")
+            return redirect(url_for("energy.site_energy", site_id=site.id, _anchor="grid"))
+    return _site_page(site, quarter_upload=upload), 400
+
+
+@bp.route("/sites/<int:site_id>/energy/quarter-hours/delete", methods=["POST"])
+@member_required
+def delete_quarter_hours(site_id: int) -> WerkzeugResponse:
+    site = own_site(site_id)
+    grid.remove_quarter_hours(site, actor=current_user)
+    flash(_("The quarter-hour data is removed; energy hubs use the estimate again."), "info")
+    return redirect(url_for("energy.site_energy", site_id=site.id, _anchor="grid"))
+
+
+@bp.route("/sites/<int:site_id>/energy/plans", methods=["POST"])
+@member_required
+def add_plan(site_id: int) -> str | WerkzeugResponse | tuple[str, int]:
+    site = own_site(site_id)
+    form = ExpansionPlanForm()
+    if not form.validate_on_submit():
+        return _site_page(site, plan_form=form), 422
+    try:
+        grid.add_plan(site, actor=current_user, kind=form.kind.data,
+                      direction=form.direction.data, kw=form.kw.data,
+                      from_year=form.from_year.data, shape=form.shape.data or None,
+                      waiting_since=form.waiting_since.data, note=form.note.data or "")
+    except ServiceError as err:
+        if not apply_service_error(form, err, translate_error(err)):
+            flash(translate_error(err), "error")
+        db.session.rollback()
+        return _site_page(site, plan_form=form), err.status
+    flash(_("The expansion plan is added."), "success")
+    return redirect(url_for("energy.site_energy", site_id=site.id, _anchor="plans"))
+
+
+@bp.route("/sites/<int:site_id>/energy/plans/<int:plan_id>/delete", methods=["POST"])
+@member_required
+def delete_plan(site_id: int, plan_id: int) -> WerkzeugResponse:
+    site = own_site(site_id)
+    try:
+        grid.delete_plan(site, plan_id, actor=current_user)
+    except ServiceError:
+        abort(404)
+    flash(_("The expansion plan is removed."), "info")
+    return redirect(url_for("energy.site_energy", site_id=site.id, _anchor="plans"))
+
+
+@bp.route("/energy/quarter-hour-example.csv")
+@member_required
+def quarter_hour_example() -> Response:
+    return Response("\ufeff" + grid.quarter_hour_template(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="kwartierwaarden.csv"'})
 
 
 @bp.route("/energy/meter-example.csv")

@@ -158,12 +158,15 @@ def needed_for(addresses: int, *, percent: Decimal | None, count: int | None) ->
 def counted_by_use(uses: Sequence[str], values: pd.Series) -> np.ndarray:
     """Whether each register use counts for a check with ``uses`` (none: every use that is
     not only a home)."""
+    result: np.ndarray
     if uses:
         wanted = set(uses)
-        return values.fillna("").map(
+        result = values.fillna("").map(
             lambda text: bool(wanted & {u.strip() for u in str(text).split(",")})
         ).to_numpy(bool)
-    return ~is_residential(values).to_numpy(bool)
+    else:
+        result = ~is_residential(values).to_numpy(bool)
+    return result
 
 
 def counted_addresses(check: FibreCheck, regions: Sequence[FibreRegion]
@@ -191,7 +194,8 @@ def _excluded_matrix(check: FibreCheck, regions: Sequence[FibreRegion]) -> np.nd
         return np.zeros((0, len(regions)), bool)
     counts = counted_by_use(check.uses, pd.Series([a.use for a in items], dtype=object))
     matrix = inside(regions, [a.x for a in items], [a.y for a in items])
-    return matrix & counts[:, None]
+    result: np.ndarray = matrix & counts[:, None]
+    return result
 
 
 # --- the stored results -------------------------------------------------------------------------
@@ -391,10 +395,10 @@ def _assemble(check: FibreCheck, inputs: _Inputs, *, threshold_percent: Decimal 
     ids = [r.id for r in regions]
     pubs = inputs.pubs[inputs.pubs["region_id"].isin(ids)]
     shown: dict[tuple[int, Stage], dict[date, int]] = defaultdict(dict)
-    for row in pubs[pubs["published"].astype(bool)].itertuples():
-        key = (int(row.region_id), Stage(row.stage))
-        if (key[0], key[1], row.day) not in hidden:
-            shown[key][row.day] = int(row.count)
+    for pub in pubs[pubs["published"].astype(bool)].itertuples():
+        where = (int(pub.region_id), Stage(pub.stage))
+        if (where[0], where[1], pub.day) not in hidden:
+            shown[where][pub.day] = int(pub.count)
     start = (last - timedelta(days=trend_days - 1)) if last else None
     trend_days_list = sorted({d for d in pubs["day"] if start and start <= d <= last})
     excluded = _excluded_matrix(check, regions)

@@ -21,6 +21,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from matchmaker.database import rowcount
 from matchmaker.demand.models import Demand, Product, Stage
 from matchmaker.extensions import db
 from matchmaker.fibre.models import (
@@ -78,7 +79,7 @@ def insert_ignore(table: sa.Table, rows: list[dict[str, Any]], keys: list[str]) 
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=keys)
-    return int(db.session.execute(statement.execution_options(preserve_rowcount=True)).rowcount)
+    return rowcount(db.session.execute(statement.execution_options(preserve_rowcount=True)))
 
 
 def take_snapshot(day: date) -> FibreSnapshot:
@@ -87,11 +88,13 @@ def take_snapshot(day: date) -> FibreSnapshot:
     Idempotent and safe when two requests race: the day is UNIQUE and inserted with
     ``ON CONFLICT DO NOTHING``, so the second one uses the first one's snapshot.
     """
-    existing = db.session.scalar(sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
+    existing: FibreSnapshot | None = db.session.scalar(
+        sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
     if existing is not None:
         return existing
     if insert_ignore(FibreSnapshot.__table__, [{"day": day, "taken_at": utcnow()}], ["day"]):
-        snapshot = db.session.scalar(sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
+        snapshot: FibreSnapshot | None = db.session.scalar(
+            sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
         assert snapshot is not None
         units = [
             {"snapshot_id": snapshot.id, "unit_key": str(u.unit_key),
@@ -103,7 +106,7 @@ def take_snapshot(day: date) -> FibreSnapshot:
             db.session.execute(sa.insert(FibreSnapshotUnit), units[start:start + 5000])
         return snapshot
     snapshot = db.session.scalar(sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
-    assert snapshot is not None  # taken by a concurrent request that has committed
+    assert isinstance(snapshot, FibreSnapshot)  # taken by a concurrent request that committed
     return snapshot
 
 
@@ -218,11 +221,14 @@ class Cells:
             return np.zeros((len(days), len(orgs)), dtype=np.int64)
         table = pd.crosstab(rows["day"], rows["organisation_id"]) if len(rows) else \
             pd.DataFrame()
-        return table.reindex(index=list(days), columns=orgs, fill_value=0).to_numpy(np.int64)
+        result: np.ndarray = table.reindex(index=list(days), columns=orgs,
+                                           fill_value=0).to_numpy(np.int64)
+        return result
 
     def state(self, cell: int, stage: Stage, day: date, orgs: list[int],
               known: set[int] | None = None) -> np.ndarray:
-        return self.states(cell, stage, [day], orgs, known)[0]
+        result: np.ndarray = self.states(cell, stage, [day], orgs, known)[0]
+        return result
 
 
 def cut(units: pd.DataFrame, regions: Sequence[FibreRegion]) -> Cells:

@@ -320,6 +320,7 @@ def notify_thresholds(day: date, *, now: datetime) -> int:
     states = progress_for(checks, day=day)
     for check in checks:
         state = states[check.id]
+        targets: list[tuple[AreaProgress, FibreCheckRegion | None]]
         if check.grouping == Grouping.TOGETHER:
             targets = [(row, None) for row in state.groups if row.key == "all"]
         else:

@@ -196,8 +196,8 @@ def analyse(*, max_gap_m: float = DEFAULT_GAP_M, detour_factor: float = DETOUR_F
     tipping: dict[int, Tipping] = {}
     labels: dict[str, str] = dict(zip(sinks["id"], sinks["organisation"], strict=True))
     if with_tipping and len(networks):
-        member_bags = set(db.session.scalars(sa.select(Site.bag_id).where(
-            Site.bag_id.is_not(None))))
+        member_bags = {bag for bag in db.session.scalars(sa.select(Site.bag_id).where(
+            Site.bag_id.is_not(None))) if bag is not None}
         for network_id, network in networks.iterrows():
             if network["viability"] == "critical":
                 points = network["site_points"]

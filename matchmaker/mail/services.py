@@ -24,6 +24,7 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 from sqlalchemy.dialects import postgresql, sqlite
 
+from matchmaker.database import rowcount
 from matchmaker.extensions import db
 from matchmaker.i18n import localized
 from matchmaker.mail.models import MailKind, Outbox
@@ -117,7 +118,7 @@ def queue_mail(
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
     # rowcount of an INSERT is only kept on request (SQLAlchemy 2: UPDATE/DELETE only).
     result = db.session.execute(statement.execution_options(preserve_rowcount=True))
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 # --- delivery ---------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ def claim(message_id: int) -> Outbox | None:
         .values(attempts=Outbox.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         return None
     message = db.session.get(Outbox, message_id)
     if message is not None:

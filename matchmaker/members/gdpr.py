@@ -32,10 +32,11 @@ from matchmaker.auth.services import end_sessions
 from matchmaker.backup import encode_row
 from matchmaker.campaigns.models import Offer, OwnerConsentToken, Participation
 from matchmaker.demand.models import Demand, ProviderConsent
-from matchmaker.energy.models import EnergyAsset, Match
+from matchmaker.energy.models import EnergyAsset, ExpansionPlan, GridConnection, Match
 from matchmaker.errors import N_, Conflict
 from matchmaker.extensions import db
 from matchmaker.fibre.models import FibreRegion, FibreSnapshotUnit
+from matchmaker.hub.models import HubSite
 from matchmaker.mail.models import Outbox
 from matchmaker.members.models import Organisation, Site
 from matchmaker.models import utcnow
@@ -75,6 +76,9 @@ def organisation_data(org: Organisation) -> dict[str, list[dict[str, Any]]]:
         "demand": _rows(Demand, Demand.id.in_(demand_ids)),
         "provider_consents": _rows(ProviderConsent, ProviderConsent.demand_id.in_(demand_ids)),
         "energy": _rows(EnergyAsset, EnergyAsset.site_id.in_(site_ids)),
+        "grid_connections": _rows(GridConnection, GridConnection.site_id.in_(site_ids)),
+        "expansion_plans": _rows(ExpansionPlan, ExpansionPlan.site_id.in_(site_ids)),
+        "hub_consents": _rows(HubSite, HubSite.site_id.in_(site_ids)),
         "participations": _rows(Participation, Participation.id.in_(participation_ids)),
         "offers": _rows(Offer, Offer.participation_id.in_(participation_ids)),
         "audit_log": _rows(AuditLog, audit),
@@ -90,6 +94,9 @@ def organisation_data(org: Organisation) -> dict[str, list[dict[str, Any]]]:
     ]
     for row in data["energy"]:
         row.pop("measured_kwh", None)  # 8760 binary values; summarised in measured_info
+    for row in data["grid_connections"]:
+        row.pop("quarter_take", None)  # 35,040 binary values each; summarised in metered_info
+        row.pop("quarter_feed", None)
     return data
 
 
@@ -144,6 +151,12 @@ def erase_organisation(org: Organisation, *, actor: User) -> None:
         sa.select(Demand.id).where(Demand.site_id.in_(site_ids)))))
     db.session.execute(sa.update(EnergyAsset).where(EnergyAsset.site_id.in_(site_ids))
                        .values(measured_kwh=None, measured_info=None, share_name=False))
+    db.session.execute(sa.update(GridConnection).where(GridConnection.site_id.in_(site_ids))
+                       .values(quarter_take=None, quarter_feed=None, metered_info=None))
+    db.session.execute(sa.update(ExpansionPlan).where(ExpansionPlan.site_id.in_(site_ids))
+                       .values(note=""))
+    db.session.execute(sa.update(HubSite).where(HubSite.site_id.in_(site_ids))
+                       .values(consent_profile=False, consent_name=False))
     db.session.execute(sa.update(Demand).where(Demand.site_id.in_(site_ids)).values(note=""))
     db.session.execute(sa.delete(OwnerConsentToken).where(OwnerConsentToken.participation_id.in_(
         sa.select(Participation.id).where(Participation.site_id.in_(site_ids)))))

@@ -25,6 +25,7 @@ from geo.errors import N_, CRSError, FileFormatError
 from geo.io import file_kind, read_vector, sniff_delimiter
 from matchmaker.audit.services import record
 from matchmaker.auth.models import User
+from matchmaker.database import rowcount
 from matchmaker.extensions import db
 from matchmaker.models import utcnow
 from matchmaker.register.models import AddressRecord, Area, AreaKind
@@ -180,7 +181,7 @@ def import_addresses(
         result = db.session.execute(
             sa.delete(AddressRecord).where(AddressRecord.imported_at < started)
         )
-        report.pruned = result.rowcount or 0
+        report.pruned = rowcount(result)
     db.session.flush()
     record(actor, "register.import", ("address_records", ""), file=Path(path).name,
            rows=report.rows, inserted=report.inserted, updated=report.updated,

@@ -17,9 +17,19 @@ from matchmaker.api.services import issue_token
 from matchmaker.auth.models import Role
 from matchmaker.campaigns import services
 from matchmaker.demand.services import grant_consent
-from matchmaker.energy.models import MatchRun, RunStatus
+from matchmaker.energy.models import (
+    AssetKind,
+    Direction,
+    EnergyAsset,
+    ExpansionKind,
+    ExpansionPlan,
+    MatchRun,
+    RunStatus,
+)
 from matchmaker.extensions import db
 from matchmaker.fibre import services as fibre_services
+from matchmaker.hub import services as hub_services
+from matchmaker.hub.models import Hub, HubSite, HubSource
 from matchmaker.mail.models import Outbox
 from matchmaker.members.models import Tenure
 from matchmaker.models import utcnow
@@ -181,6 +191,26 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     ("api.progress_csv_view", "GET"): API,
     ("api.addresses", "GET"): API,
     ("api.addresses_csv_view", "GET"): API,
+    # Energy hubs: members' grid data and consent, coordinators' hubs.
+    ("energy.save_grid", "POST"): OWN_SITE,
+    ("energy.upload_quarter_hours", "POST"): OWN_SITE,
+    ("energy.delete_quarter_hours", "POST"): OWN_SITE,
+    ("energy.add_plan", "POST"): OWN_SITE,
+    ("energy.delete_plan", "POST"): OWN_SITE,
+    ("energy.quarter_hour_example", "GET"): MEMBERS,
+    ("hub.consent", "POST"): OWN_SITE,
+    ("hub.index", "GET"): STAFF,
+    ("hub.index", "POST"): STAFF,
+    ("hub.detail", "GET"): STAFF,
+    ("hub.parameters", "POST"): STAFF,
+    ("hub.add_site", "POST"): STAFF,
+    ("hub.status", "GET"): STAFF,
+    ("hub.heat_map", "GET"): STAFF,
+    ("hub.summary", "GET"): STAFF,
+    ("hub.download_dossier", "GET"): STAFF,
+    ("hub.battery_campaign", "POST"): STAFF,
+    ("hub.analyse", "POST"): STAFF,
+    ("hub.remove_site", "POST"): STAFF,
     ("auth.logout", "POST"): LOGGED_IN,  # last: it ends the session
 }
 
@@ -234,6 +264,15 @@ def world(make):
         actor=coordinator)
     grant_consent(fibre_demand, provider, actor=None)
     token, _secret = issue_token(other_provider, actor=None)
+    db.session.add(EnergyAsset(site_id=site.id, kind=AssetKind.CONSUMPTION, annual_kwh=50_000.0))
+    plan = ExpansionPlan(site_id=site.id, kind=ExpansionKind.TRUCKS, direction=Direction.TAKE,
+                         kw=50.0, from_year=2027, shape="night")
+    hub = Hub(name="Hub", source=HubSource.MANUAL, members=[HubSite(site_id=site.id,
+                                                                   consent_profile=True)])
+    db.session.add_all([plan, hub])
+    db.session.flush()
+    analysis = hub_services.start_analysis(hub, actor=coordinator)
+    hub_services.compute_analysis(analysis)
     return {
         MEMBER: member,
         OTHER: other,
@@ -254,6 +293,9 @@ def world(make):
         "demand_id": fibre_demand.id,
         "provider_id": provider.id,
         "token_id": token.id,
+        "plan_id": plan.id,
+        "hub_id": hub.id,
+        "analysis_id": analysis.id,
     }
 
 
@@ -265,7 +307,25 @@ def url_args(endpoint, world):
     site_id, user_id = world["site_id"], world["target_user_id"]
     campaign = {"campaign_id": world["campaign_id"]}
     fibre_check = {"check_id": world["check_id"]}
+    hub = {"hub_id": world["hub_id"]}
+    analysis = {**hub, "analysis_id": world["analysis_id"]}
     return {
+        "energy.save_grid": {"site_id": site_id},
+        "energy.upload_quarter_hours": {"site_id": site_id},
+        "energy.delete_quarter_hours": {"site_id": site_id},
+        "energy.add_plan": {"site_id": site_id},
+        "energy.delete_plan": {"site_id": site_id, "plan_id": world["plan_id"]},
+        "hub.consent": {"site_id": site_id, **hub},
+        "hub.detail": hub,
+        "hub.parameters": hub,
+        "hub.add_site": hub,
+        "hub.remove_site": {**hub, "site_id": site_id},
+        "hub.analyse": hub,
+        "hub.status": analysis,
+        "hub.heat_map": analysis,
+        "hub.summary": analysis,
+        "hub.download_dossier": analysis,
+        "hub.battery_campaign": analysis,
         "mail.message": {"message_id": world["message_id"]},
         "auth.reset_password": {"token": "not-a-token"},
         "bundles.export": {"fmt": "csv", "product": "fibre", "site": site_id},

@@ -99,3 +99,20 @@ def test_demo_energy_and_heat_give_every_role_something_to_see(app):
     assert analysis.tipping[int(critical)].candidates is not None
     mine = heat.networks_of(analysis, member.organisation)
     assert [entry["network"]["viability"] for entry in mine] == ["good"]
+
+
+def test_demo_hub_is_analysed_with_metered_sites_and_waits_for_the_member(app):
+    from matchmaker.demo import load_demo
+    from matchmaker.hub.models import Hub, HubAnalysis, HubSite
+
+    load_demo()
+    hub = db.session.scalar(sa.select(Hub))
+    analysis = db.session.scalar(sa.select(HubAnalysis).where(HubAnalysis.hub_id == hub.id))
+    result = analysis.result
+    assert analysis.status.value == "done" and result["measured"] >= 20
+    assert result["group_peak_take_kw"] < result["sum_own_peak_take_kw"]  # simultaneity < 1
+    assert {p["fits"] for p in result["plans"]} == {True, False}
+    assert result["battery"]["feasible"] and result["matching"]["matched_kwh"] > 0
+    member = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS["member"]))
+    mine = db.session.get(HubSite, (hub.id, member.organisation.sites[0].id))
+    assert mine is not None and not mine.consent_profile  # the member decides in the demo

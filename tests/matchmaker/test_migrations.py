@@ -42,11 +42,11 @@ def test_migrations_upgrade_downgrade_and_upgrade_again(empty_database, tmp_path
     app = create_app(app_config(empty_database, str(tmp_path)))
     with app.app_context():
         upgrade(revision="heads")
-        assert db.session.scalar(sa.text("SELECT count(*) FROM products")) == 4
+        assert db.session.scalar(sa.text("SELECT count(*) FROM products")) == 5
         db.session.rollback()  # release the read lock before dropping tables
         downgrade(revision="base")
         assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade(revision="heads")
-        assert db.session.scalar(sa.text("SELECT count(*) FROM products")) == 4
+        assert db.session.scalar(sa.text("SELECT count(*) FROM products")) == 5
         db.session.remove()
         db.engine.dispose()

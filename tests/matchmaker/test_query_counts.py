@@ -22,7 +22,6 @@ from shapely.geometry import box
 
 from matchmaker.api.services import issue_token
 from matchmaker.auth.models import Role, User
-from matchmaker.campaigns import services as campaigns
 from matchmaker.demand.models import Stage
 from matchmaker.demand.services import grant_consent
 from matchmaker.energy.models import AssetKind, EnergyAsset
@@ -177,6 +176,6 @@ def test_main_pages_do_not_query_per_row(client, auth, make, start):
     fibre.refresh()
     large = counts(client, auth, world)
     # Keys hold the urls of the first world's objects, so both runs request the same pages.
-    grown = {page: (small[page].total(), large[page].total(), list((large[page] - small[page]))[:3])
+    grown = {page: (small[page].total(), large[page].total(), list(large[page] - small[page])[:3])
              for page in small if large[page].total() > small[page].total()}
     assert not grown, f"queries grow with the data (small, 3× larger, which): {grown}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -42,7 +43,8 @@ def _areas_frame(campaign: Campaign) -> gpd.GeoDataFrame:
     # Parks and other small areas before kringen: a site counts in the most specific area.
     order = {"park": 0, "neighbourhood": 1, "postcode4": 2, "kring": 3}
     areas = sorted(campaign.areas, key=lambda a: (order.get(a.kind.value, 9), a.name, a.id))
-    rows = [(str(a.id), a.id, a.name, a.geometry) for a in areas]
+    rows: list[tuple[str, int | None, str, Any]] = [
+        (str(a.id), a.id, a.name, a.geometry) for a in areas]
     if campaign.geometry is not None:
         rows.append(("drawn", None, "", campaign.geometry))  # named in the view
     return gpd.GeoDataFrame(

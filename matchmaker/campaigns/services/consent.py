@@ -22,6 +22,7 @@ from matchmaker.campaigns.services.common import ACTIVE_STATES, CONSENT_SALT, se
 from matchmaker.campaigns.services.notify import mail_user, member_users
 from matchmaker.campaigns.services.queries import needs_owner_consent
 from matchmaker.campaigns.timing import database_time, db_now
+from matchmaker.database import rowcount
 from matchmaker.errors import N_, Conflict, NotAllowed, ServiceError
 from matchmaker.extensions import db
 from matchmaker.mail.models import MailKind
@@ -174,7 +175,7 @@ def use_consent_token(token: str) -> Participation:
                OwnerConsentToken.expires_at > db_now())
         .values(used_at=db_now()).execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise Conflict(N_("This link has been used already; consent is recorded."))
     _consent(participation, by=row.email, via="link")
     record(None, "participation.owner_consent", participation, via="link", email=row.email,

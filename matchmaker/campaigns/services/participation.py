@@ -37,6 +37,7 @@ from matchmaker.campaigns.services.queries import (
 )
 from matchmaker.campaigns.services.transitions import mail_offer, make_offer
 from matchmaker.campaigns.timing import db_now
+from matchmaker.database import rowcount
 from matchmaker.demand.services import _validated as validated_quantities
 from matchmaker.errors import N_, Conflict, NotAllowed, ServiceError
 from matchmaker.extensions import db
@@ -101,7 +102,7 @@ def join_campaign(campaign: Campaign, site: Site, *, actor: User, quantity: Any,
         ).on_conflict_do_nothing(index_elements=["campaign_id", "site_id"])
         # rowcount of an INSERT is only kept on request (SQLAlchemy 2: UPDATE/DELETE only).
         result = db.session.execute(statement.execution_options(preserve_rowcount=True))
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             if participation_of(campaign, site) is not None:
                 raise Conflict(N_("This site was registered at the same moment; check the "
                                   "quantity and save again."))
@@ -128,7 +129,7 @@ def join_campaign(campaign: Campaign, site: Site, *, actor: User, quantity: Any,
             sa.update(Participation).where(Participation.id == existing.id, window)
             .values(**values).execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             raise Conflict(N_("Registration for this group buy has closed."))
         participation = existing
         db.session.refresh(participation)
@@ -198,7 +199,7 @@ def withdraw_participation(participation: Participation, *, actor: User) -> None
         .values(state=ParticipationState.WITHDRAWN, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise Conflict(N_("Registration has closed; you can no longer withdraw."))
     db.session.refresh(participation)
     db.session.expire(participation.campaign, ["participations"])

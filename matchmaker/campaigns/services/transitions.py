@@ -48,6 +48,7 @@ from matchmaker.campaigns.services.queries import (
 )
 from matchmaker.campaigns.services.setup import mail_supplier_invitation, organisations_to_invite
 from matchmaker.campaigns.timing import database_time, db_now
+from matchmaker.database import rowcount
 from matchmaker.errors import N_, Conflict, NotAllowed, ServiceError
 from matchmaker.extensions import db
 from matchmaker.mail.models import MailKind
@@ -270,7 +271,7 @@ def _decide_offer(offer: Offer, status: OfferStatus, *, actor: User) -> None:
         .values(status=status, decided_at=db_now(), decided_by_id=actor.id, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise Conflict(N_("The decision window has closed; this offer can no longer be "
                           "accepted or declined."))
     db.session.refresh(offer)
