@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
@@ -21,6 +22,7 @@ from matchmaker.caching import VersionedCache, version_of
 from matchmaker.demand.models import Demand, Product, ProviderConsent, Stage
 from matchmaker.errors import N_, Conflict, ServiceError
 from matchmaker.extensions import db
+from matchmaker.mapgrid import Viewport, cluster_features, extent
 from matchmaker.members.models import Organisation, Site
 from matchmaker.members.services import label_c_required, office_obligation_applies
 from matchmaker.privacy import Cell, disclose
@@ -261,6 +263,38 @@ def _site_ids_in(area: Area) -> list[int]:
     inside: list[int] = ids[shapely.intersects_xy(geom, xs.astype(float),
                                                   ys.astype(float))].tolist()
     return inside
+
+
+def site_points(filters: OverviewFilter) -> sa.Subquery:
+    """One row per site with demand matching ``filters``: ``id``, ``x``, ``y`` (RD New) and
+    ``tag``, the code of one of its products (for the colour of a lone point on the map)."""
+    return _filtered(sa.select(Site.id.label("id"), Site.x.label("x"), Site.y.label("y"),
+                               sa.func.min(Product.code).label("tag")), filters) \
+        .group_by(Site.id, Site.x, Site.y).subquery()
+
+
+def map_clusters(filters: OverviewFilter, view: Viewport) -> dict[str, Any]:
+    """The demand map's features for one viewport (:mod:`matchmaker.web.clusters`), computed
+    once per version of the demand tables for each filter, zoom and grid-aligned bounding box
+    (everyone who opens the map sees the same first view)."""
+    step = view.cell_m or 10.0
+    snapped = Viewport(step * math.floor(view.minx / step), step * math.floor(view.miny / step),
+                       step * math.ceil(view.maxx / step), step * math.ceil(view.maxy / step),
+                       view.zoom)
+    key = ("map", *_cache_key("", filters)[1:], snapped)
+    return _OVERVIEW_CACHE.get(key, version_of("demand"),
+                               lambda: cluster_features(site_points(filters), snapped))
+
+
+def map_extent(filters: OverviewFilter) -> list[float] | None:
+    return _OVERVIEW_CACHE.get(("extent", *_cache_key("", filters)[1:]), version_of("demand"),
+                               lambda: extent(site_points(filters)))
+
+
+def site_demand(site_id: int) -> Site | None:
+    """A site with its organisation and demand, for the detail shown when it is clicked."""
+    return db.session.scalar(sa.select(Site).where(Site.id == site_id).options(
+        joinedload(Site.organisation), selectinload(Site.demands)))
 
 
 def demand_overview(filters: OverviewFilter) -> list[Demand]:

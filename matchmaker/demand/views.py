@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
@@ -10,10 +12,11 @@ from flask_babel import gettext as _
 from matchmaker.auth.decorators import staff_required
 from matchmaker.demand import services
 from matchmaker.demand.forms import OverviewFilterForm
-from matchmaker.demand.models import Demand
+from matchmaker.demand.models import Demand, Stage
 from matchmaker.extensions import db
 from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
+from matchmaker.web.clusters import viewport_from_request
 from matchmaker.web.exports import csv_response, nl_number, stamp
 from matchmaker.web.forms import choices
 from matchmaker.web.geojson import geojson_response, points
@@ -51,14 +54,45 @@ def overview() -> str:
     result = services.overview_page(filters, page=page_number(),
                                     per_page=current_app.config["PAGE_SIZE"])
     args = {k: v for k, v in request.args.items() if k != "page"}
+    locale = str(get_locale())
     return render_template(
         "demand/overview.html", form=form, rows=result.items, count=result.total,
         page=result.page, pages=max(result.pages, 1), args=args,
-        totals=services.overview_totals(filters), locale=str(get_locale()),
+        totals=services.overview_totals(filters), locale=locale,
+        map_url=url_for("demand.overview_map", **args),
+        site_url=url_for("demand.site_detail", site_id=0).replace("/0.json", "/{id}.json"),
+        extent=services.map_extent(filters),
+        product_colors={p.code: p.color for p in services.products(active_only=False)},
+        product_names={p.code: p.name(locale) for p in services.products(active_only=False)},
         geojson_url=url_for("demand.overview_geojson", **args),
         csv_url=url_for("demand.overview_csv", **args),
         areas_url=url_for("main.areas_geojson"),
     )
+
+
+@bp.route("/demand/map.json")
+@staff_required
+def overview_map() -> Response:
+    """The map's sites for one viewport: clusters per zoom, lone sites by id (no names)."""
+    _form, filters = _filter_form()
+    data = services.map_clusters(filters, viewport_from_request())
+    return Response(json.dumps(data), mimetype="application/geo+json")
+
+
+@bp.route("/demand/sites/<int:site_id>.json")
+@staff_required
+def site_detail(site_id: int) -> Response:
+    """What a click on a site shows: the company, the address and its demand."""
+    site = services.site_demand(site_id)
+    if site is None:
+        abort(404)
+    locale = str(get_locale())
+    return Response(json.dumps({
+        "site_id": site.id, "organisation": site.organisation.name, "address": site.address,
+        "demand": [{"product": d.product.name(locale), "quantity": f"{d.quantity.normalize():f}",
+                    "unit": d.product.unit, "stage": d.stage.value}
+                   for d in site.demands if d.stage != Stage.WITHDRAWN],
+    }, ensure_ascii=False), mimetype="application/json")
 
 
 @bp.route("/demand.csv")
