@@ -6,10 +6,11 @@ from typing import Any
 
 import geopandas as gpd
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 
+from geo.crs import rd_to_wgs84
 from matchmaker.auth.decorators import staff_required
 from matchmaker.bundles import services
 from matchmaker.bundles.forms import BundleFilterForm, MultiProductForm
@@ -21,6 +22,7 @@ from matchmaker.web.exports import csv_response, nl_number, stamp, vector_respon
 from matchmaker.web.formatting import number
 from matchmaker.web.forms import choices
 from matchmaker.web.geojson import geojson_response
+from matchmaker.web.paging import page_number
 from matchmaker.web.printing import svg_map
 
 bp = Blueprint("bundles", __name__, url_prefix="/coordinator")
@@ -62,33 +64,49 @@ def index() -> str | tuple[str, int]:
         abort(404)
     bundles = services.bundle_demand(filters)
     args = _args(form)
+    per_page = current_app.config["PAGE_SIZE"]
+    pages = max(1, -(-len(bundles.summary) // per_page))
+    page = min(page_number(), pages)
+    sites_args = {"product": filters.product, "stage": filters.stage,
+                  "kring_id": filters.kring_id or ""}
     return render_template(
         "bundles/index.html", form=form, product=product, bundles=bundles, args=args,
-        locale=str(get_locale()), geojson_url=url_for("bundles.geojson", **args),
-        total=sum(bundles.points["quantity"], start=0),
+        rows=bundles.summary.iloc[(page - 1) * per_page:page * per_page], page=page,
+        pages=pages, locale=str(get_locale()), geojson_url=url_for("bundles.geojson", **args),
+        sites_url=url_for("demand.overview_map", **{k: v for k, v in sites_args.items() if v}),
+        site_url=url_for("demand.site_detail", site_id=0).replace("/0.json", "/{id}.json"),
+        extent=_extent(bundles), total=sum(bundles.points["quantity"], start=0),
     )
+
+
+def _extent(bundles: services.Bundles) -> list[float] | None:
+    """[south, west, north, east] around the sites, for opening the map on its data."""
+    if bundles.points.empty:
+        return None
+    minx, miny, maxx, maxy = bundles.points.total_bounds
+    lon, lat = rd_to_wgs84([minx, maxx], [miny, maxy])
+    return [round(float(lat[0]), 6), round(float(lon[0]), 6), round(float(lat[1]), 6),
+            round(float(lon[1]), 6)]
 
 
 @bp.route("/bundles.geojson")
 @staff_required
 def geojson() -> Response:
-    """Hulls (labelled with volume and number of sites) and the sites, WGS84."""
+    """The hulls of the bundles of two or more sites, labelled with their number (as in the
+    table), volume and number of sites, WGS84. The sites themselves come clustered per
+    viewport (the demand map's endpoint), so this stays small at province scale."""
     _form, filters = _filters()
     product = product_by_code(filters.product)
     if product is None:
         abort(404)
-    bundles = services.bundle_demand(filters)
-    summary, points = bundles.summary, bundles.points
+    summary = services.bundle_demand(filters).summary
+    several = summary[summary["n_sites"] > 1]
     hulls = [{"kind": "bundle", "rank": int(row.rank), "n_sites": int(row.n_sites),
               "span_m": round(float(row.span_m)),
               "label": " · ".join([ngettext("%(num)s site", "%(num)s sites", int(row.n_sites)),
                                    f"{number(row.total_quantity)} {product.unit}"])}
-             for row in summary.itertuples()]
-    ranks = summary["rank"].reindex(points["bundle_id"]).to_numpy()
-    sites = [{"kind": "site", "rank": int(rank),
-              "label": f"{site.organisation}: {number(site.quantity)} {product.unit}"}
-             for rank, site in zip(ranks, points.itertuples(), strict=True)]
-    return geojson_response([*summary.geometry, *points.geometry], [*hulls, *sites])
+             for row in several.itertuples()]
+    return geojson_response(services.drawable(several.geometry), hulls)
 
 
 def _bundle_sites() -> tuple[BundleFilterForm, Any, Any, gpd.GeoDataFrame, Any]:

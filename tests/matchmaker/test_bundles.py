@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 
 import pandas as pd
 import pyogrio
@@ -57,16 +58,20 @@ def test_totals_per_area_include_sites_outside_every_area(client, park_demand, t
     assert "buiten elk gebied 400 kWp 1 1" in page
 
 
-def test_the_map_gets_labelled_hulls_and_sites_in_wgs84(client, park_demand):
+def test_the_map_gets_labelled_hulls_and_the_sites_per_viewport(client, park_demand):
     data = json.loads(client.get("/coordinator/bundles.geojson?product=solar_roof&gap=150").data)
-    hulls = [f for f in data["features"] if f["properties"]["kind"] == "bundle"]
-    sites = [f for f in data["features"] if f["properties"]["kind"] == "site"]
-    assert [h["properties"]["rank"] for h in hulls] == [1, 2]
-    assert hulls[1]["properties"]["label"] == "3 panden · 350,5 kWp"
-    assert hulls[1]["geometry"]["type"] == "Polygon"
-    assert len(sites) == 4
-    for lon, lat in (s["geometry"]["coordinates"] for s in sites):
+    hulls = data["features"]
+    # Only bundles of several sites are drawn as hulls, numbered as in the table (the loner
+    # with 400 kWp is #1 and is a site on the map, not a hull).
+    assert [h["properties"]["rank"] for h in hulls] == [2]
+    assert hulls[0]["properties"]["label"] == "3 panden · 350,5 kWp"
+    assert hulls[0]["geometry"]["type"] == "Polygon"
+    for lon, lat in hulls[0]["geometry"]["coordinates"][0]:
         assert 6.4 < lon < 6.7 and 52.9 < lat < 53.1
+    page = client.get("/coordinator/bundles?product=solar_roof&gap=150").get_data(as_text=True)
+    sites_url = re.search(r'data-sites="([^"]+)"', page).group(1).replace("&amp;", "&")
+    shown = client.get(f"{sites_url}&bbox=6.3,52.8,6.8,53.2&zoom=19").get_json(force=True)
+    assert len(shown["features"]) == 4  # the sites with solar demand, withdrawn left out
 
 
 def export(client, sites, fmt):

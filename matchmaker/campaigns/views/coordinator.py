@@ -294,7 +294,7 @@ def export_csv(campaign_id: int) -> Response:
                      nl_number(a.volume_max), campaign.product.unit, "", "", "",
                      "nee" if a.cell.suppressed else "ja"])
     for b in bundles:
-        rows.append(["bundle", str(b.bundle_id), str(b.sites), str(b.organisations),
+        rows.append(["bundle", str(b.number), str(b.sites), str(b.organisations),
                      nl_number(b.volume), "", "", campaign.product.unit, nl_number(b.span_m, 1),
                      nl_number(b.lon), nl_number(b.lat), "ja" if b.disclosable else "nee"])
     return csv_response(header, rows, f"inkoopactie-{campaign.id}-bundels-{stamp()}.csv")
