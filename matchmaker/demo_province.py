@@ -475,4 +475,5 @@ def _province_fibre(rng: np.random.Generator, parks: list[tuple[Area, Town]],
     # What was computed from the day's first publication (without these units) is not valid.
     db.session.execute(sa.delete(FibreProgressCache))
     db.session.execute(sa.delete(FibreProviderCache))
+    fibre.prepare_progress()
     return int(sum(np.sum(joined <= i) for i in range(days)))

@@ -3,13 +3,16 @@ frames → geo)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import sqlalchemy as sa
 
 from geo.crs import RD_NEW
+from matchmaker.extensions import db
 
 
 def point_frame(rows: Iterable[Sequence[Any]] | pd.DataFrame, columns: Sequence[str] = (), *,
@@ -22,3 +25,26 @@ def point_frame(rows: Iterable[Sequence[Any]] | pd.DataFrame, columns: Sequence[
     geometry = gpd.points_from_xy(frame["x"].astype(float), frame["y"].astype(float))
     return gpd.GeoDataFrame(frame if keep_xy else frame.drop(columns=["x", "y"]),
                             geometry=geometry, crs=RD_NEW)
+
+
+def query_frame(query: sa.Select[Any], columns: Sequence[str],
+                dtypes: dict[str, Any] | None = None) -> pd.DataFrame:
+    """The rows of a query of plain numbers and strings as a DataFrame, fast for hundreds of
+    thousands of rows: PostgreSQL sends them with ``COPY ... TO STDOUT`` as CSV, which pandas
+    parses in C; SQLite (the embedded default, small data) goes row by row. The same query
+    and the same frame on both databases (tested on both)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        frame = pd.DataFrame(db.session.execute(query).all(), columns=list(columns))
+        return frame.astype(dtypes) if dtypes and len(frame) else frame
+    sql = str(query.compile(dialect=db.session.get_bind().dialect,
+                            compile_kwargs={"literal_binds": True}))
+    buffer = io.BytesIO()
+    raw = db.session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    if not buffer.getbuffer().nbytes:
+        return pd.DataFrame({c: pd.Series(dtype=(dtypes or {}).get(c, object)) for c in columns})
+    return pd.read_csv(buffer, names=list(columns), header=None, dtype=dtypes,
+                       keep_default_na=False, na_values=[""])

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ from matchmaker.fibre.publication import (
     published_days,
     snapshot_units,
 )
+from matchmaker.frames import query_frame
 from matchmaker.models import utcnow
 from matchmaker.privacy import usable_days
 from matchmaker.register.models import AddressRecord
@@ -160,10 +162,8 @@ def counted_by_use(uses: Sequence[str], values: pd.Series) -> np.ndarray:
     not only a home)."""
     result: np.ndarray
     if uses:
-        wanted = set(uses)
-        result = values.fillna("").map(
-            lambda text: bool(wanted & {u.strip() for u in str(text).split(",")})
-        ).to_numpy(bool)
+        pattern = r"(?:^|,)\s*(?:" + "|".join(re.escape(u) for u in uses) + r")\s*(?:,|$)"
+        result = values.fillna("").astype(str).str.contains(pattern, regex=True).to_numpy(bool)
     else:
         result = ~is_residential(values).to_numpy(bool)
     return result
@@ -237,12 +237,12 @@ def _compute_check(check: FibreCheck, last: date | None, pubs: pd.DataFrame,
     """The denominators by use per area and "all", and the count of all areas together on each
     published day of the trend window (reusing the days ``old`` already holds)."""
     regions = check.regions
-    rows = db.session.execute(
+    frame = query_frame(
         sa.select(AddressRecord.use, AddressRecord.x, AddressRecord.y)
         .where(AddressRecord.x.between(min(r.minx for r in regions), max(r.maxx for r in regions)),
-               AddressRecord.y.between(min(r.miny for r in regions), max(r.maxy for r in regions)))
-    ).all() if regions else []
-    frame = pd.DataFrame(rows, columns=["use", "x", "y"])
+               AddressRecord.y.between(min(r.miny for r in regions), max(r.maxy for r in regions))),
+        ["use", "x", "y"], dtypes={"use": object, "x": "float64", "y": "float64"},
+    ) if regions else pd.DataFrame({"use": [], "x": [], "y": []})
     matrix = inside(regions, frame["x"].to_numpy(float), frame["y"].to_numpy(float)) \
         & counted_by_use(check.uses, frame["use"])[:, None]
     addresses = {str(r.id): int(matrix[:, j].sum()) for j, r in enumerate(regions)}

@@ -31,6 +31,7 @@ from matchmaker.fibre.models import (
     FibreSnapshot,
     FibreSnapshotUnit,
 )
+from matchmaker.frames import query_frame
 from matchmaker.members.models import Site
 from matchmaker.models import utcnow
 from matchmaker.privacy import history_is_safe, may_use
@@ -115,24 +116,29 @@ def snapshot_units(days: Iterable[date], *, within: Sequence[FibreRegion] | None
     """The units of the snapshots of ``days`` (a day without a snapshot has none); ``within``
     keeps those in the bounding box of these regions (a cheap first cut; test with
     :func:`inside` for the exact one)."""
-    days = sorted(set(days))
     columns = ["day", *UNIT_COLUMNS]
-    if not days:
-        return pd.DataFrame(columns=columns)
+    snapshots = dict(db.session.execute(
+        sa.select(FibreSnapshot.id, FibreSnapshot.day).where(
+            FibreSnapshot.day.in_(sorted(set(days)))))
+                     .all()) if days else {}
+    if not snapshots or (within is not None and not within):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     query = (
-        sa.select(FibreSnapshot.day, FibreSnapshotUnit.unit_key,
+        sa.select(FibreSnapshotUnit.snapshot_id, FibreSnapshotUnit.unit_key,
                   FibreSnapshotUnit.organisation_id, FibreSnapshotUnit.demand_id,
-                  FibreSnapshotUnit.stage, FibreSnapshotUnit.x, FibreSnapshotUnit.y)
-        .join(FibreSnapshot, FibreSnapshot.id == FibreSnapshotUnit.snapshot_id)
-        .where(FibreSnapshot.day.in_(days))
+                  sa.type_coerce(FibreSnapshotUnit.stage, sa.String), FibreSnapshotUnit.x,
+                  FibreSnapshotUnit.y)
+        .where(FibreSnapshotUnit.snapshot_id.in_(sorted(snapshots)))
     )
     if within is not None:
-        if not within:
-            return pd.DataFrame(columns=columns)
         query = query.where(
             FibreSnapshotUnit.x.between(min(r.minx for r in within), max(r.maxx for r in within)),
             FibreSnapshotUnit.y.between(min(r.miny for r in within), max(r.maxy for r in within)))
-    return pd.DataFrame(db.session.execute(query).all(), columns=columns)
+    frame = query_frame(query, ["snapshot_id", *UNIT_COLUMNS], dtypes={
+        "snapshot_id": "int64", "unit_key": str, "organisation_id": "int64",
+        "demand_id": "int64", "stage": str, "x": "float64", "y": "float64"})
+    frame.insert(0, "day", frame.pop("snapshot_id").map(snapshots))
+    return frame
 
 
 # --- the partition and the disclosure rule over time --------------------------------------------
@@ -149,9 +155,9 @@ def inside(regions: Sequence[FibreRegion], x: Any, y: Any) -> np.ndarray:
     result = np.zeros((len(x), len(regions)), dtype=bool)
     if not len(x) or not regions:
         return result
-    points, back = np.unique(np.column_stack([x, y]), axis=0, return_inverse=True)
+    points, back = np.unique(x + 1j * y, return_inverse=True)  # 1-D: fast
     back = back.reshape(-1)
-    px, py = points[:, 0], points[:, 1]
+    px, py = points.real, points.imag
     for j, region in enumerate(regions):
         near = np.flatnonzero((px >= region.minx) & (px <= region.maxx)
                               & (py >= region.miny) & (py <= region.maxy))
@@ -217,12 +223,15 @@ class Cells:
         rows = rows[rows["stage"] == stage]
         if known:
             rows = rows[~rows["demand_id"].isin(known)]
-        if not len(days) or not orgs:
-            return np.zeros((len(days), len(orgs)), dtype=np.int64)
-        table = pd.crosstab(rows["day"], rows["organisation_id"]) if len(rows) else \
-            pd.DataFrame()
-        result: np.ndarray = table.reindex(index=list(days), columns=orgs,
-                                           fill_value=0).to_numpy(np.int64)
+        result = np.zeros((len(days), len(orgs)), dtype=np.int64)
+        if not len(days) or not orgs or not len(rows):
+            return result
+        day_index = {d: i for i, d in enumerate(days)}
+        org_index = {o: j for j, o in enumerate(orgs)}
+        i = rows["day"].map(day_index).to_numpy()
+        j = rows["organisation_id"].map(org_index).to_numpy()
+        keep = ~(pd.isna(i) | pd.isna(j))
+        np.add.at(result, (i[keep].astype(np.int64), j[keep].astype(np.int64)), 1)
         return result
 
     def state(self, cell: int, stage: Stage, day: date, orgs: list[int],
@@ -237,9 +246,12 @@ def cut(units: pd.DataFrame, regions: Sequence[FibreRegion]) -> Cells:
         units["cell"] = pd.Series(dtype=np.int64)
         return Cells(units, [])
     matrix = inside(regions, units["x"].to_numpy(float), units["y"].to_numpy(float))
-    keys, inverse = np.unique(matrix, axis=0, return_inverse=True)
+    # One bytes key per row (np.unique along rows of a boolean matrix sorts slowly).
+    packed = np.packbits(matrix, axis=1)
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+    _unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     units["cell"] = inverse.reshape(-1)
-    return Cells(units, [tuple(bool(v) for v in key) for key in keys])
+    return Cells(units, [tuple(bool(v) for v in matrix[i]) for i in first])
 
 
 def cell_days(cells: Cells, index: int, region_ids: list[int],

@@ -293,6 +293,18 @@ def refresh(day: date | None = None, *, now: datetime | None = None) -> FibreSna
     return snapshot
 
 
+def prepare_progress(*, now: datetime | None = None) -> int:
+    """Compute and store the progress of every open check (what pages then only read): the
+    scheduler's snapshot command does this after :func:`refresh`, so that no view waits for
+    it after a consent or an edit changed the inputs. Returns the number of checks."""
+    now = now or utcnow()
+    checks = list(db.session.scalars(sa.select(FibreCheck).where(FibreCheck.deadline >= now)
+                                     .order_by(FibreCheck.id)))
+    progress_for(checks, trend_days=1)
+    db.session.flush()
+    return len(checks)
+
+
 # --- threshold reached --------------------------------------------------------------------------
 
 
