@@ -26,7 +26,8 @@ from matchmaker.extensions import db
 T = TypeVar("T")
 
 #: Counter name -> the tables whose changes move it (migration 0010 made the triggers).
-COUNTED_TABLES = {"demand": ("demands", "sites", "organisations", "areas")}
+COUNTED_TABLES = {"demand": ("demands", "sites", "organisations", "areas"),
+                  "consents": ("provider_consents",)}  # migration 0010b
 
 
 class ChangeCounter(db.Model):

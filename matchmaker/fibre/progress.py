@@ -11,8 +11,9 @@ were computed from:
   adds that day's group counts to the ones kept (incremental; a day never changes).
 - per provider (:class:`FibreProviderCache`): the days the rule hides for this provider
   because it knows some members by consent (services docstring, "Consent"). Keyed by the
-  exact set of demands the provider knows now and by the latest publication, so a consent
-  given or withdrawn takes effect at the next view, whatever path changed it.
+  version of the consents (a database trigger moves it on every change, whatever path made
+  it: :mod:`matchmaker.caching`) and by the latest publication, so a consent given or
+  withdrawn takes effect at the next view.
 
 Exclusions are applied when reading (a few addresses), so they show at once. The scheduler
 (``matchmaker snapshot-fibre``) fills both right after the day's publication; a view that
@@ -40,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from geo.addresses import is_residential
+from matchmaker.caching import version_of
 from matchmaker.database import wants_write
 from matchmaker.demand.models import ProviderConsent, Stage
 from matchmaker.extensions import db
@@ -356,26 +358,25 @@ def _load(checks: Sequence[FibreCheck], *, day: date | None, trend_days: int) ->
 
 
 def _hidden(provider_ids: set[int]) -> dict[int, set[tuple[int, Stage, date]]]:
-    known: dict[int, set[int]] = defaultdict(set)
-    for provider_id, demand_id in db.session.execute(
-            sa.select(ProviderConsent.provider_id, ProviderConsent.demand_id)
-            .where(ProviderConsent.provider_id.in_(sorted(provider_ids)))):
-        known[provider_id].add(demand_id)
-    state = [db.session.scalar(sa.select(sa.func.max(FibrePublication.day))),
-             list(db.session.scalars(sa.select(FibreRegion.id).where(
-                 FibreRegion.admitted_on.is_not(None)).order_by(FibreRegion.id)))]
+    """The narrowing per provider, stored; valid while no consent changed (the ``consents``
+    change counter, moved by a trigger on every change: :mod:`matchmaker.caching`), no day
+    was published and no region admitted since."""
+    basis = _digest([version_of("consents"),
+                     db.session.scalar(sa.select(sa.func.max(FibrePublication.day))),
+                     list(db.session.scalars(sa.select(FibreRegion.id).where(
+                         FibreRegion.admitted_on.is_not(None)).order_by(FibreRegion.id)))])
     stored = {row.provider_id: row for row in db.session.scalars(
         sa.select(FibreProviderCache).where(FibreProviderCache.provider_id.in_(
             sorted(provider_ids))))}
     result = {}
     for provider_id in provider_ids:
-        basis = _digest([sorted(known[provider_id]), state])
         row = stored.get(provider_id)
         if row is not None and row.basis == basis:
             hidden = row.hidden
         else:
-            hidden = [[rid, stage.value, d.isoformat()]
-                      for rid, stage, d in _narrowing(known[provider_id])]
+            known = set(db.session.scalars(sa.select(ProviderConsent.demand_id).where(
+                ProviderConsent.provider_id == provider_id)))
+            hidden = [[rid, stage.value, d.isoformat()] for rid, stage, d in _narrowing(known)]
             if _may_store():
                 _upsert(FibreProviderCache, {"provider_id": provider_id, "basis": basis,
                                              "computed_at": utcnow(), "hidden": hidden},
