@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import shapely
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 from shapely.geometry import mapping
 
 from geo.errors import N_, CoordinateError, CRSError, format_labels
@@ -41,6 +41,24 @@ def wgs84_to_rd(
     """
     x, y = _TO_RD.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def xy_to_rd(
+    x: npt.ArrayLike, y: npt.ArrayLike, crs: object
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Transform coordinates in ``crs`` (anything pyproj accepts: "EPSG:4326", PROJJSON, ...)
+    to RD New x/y, axis order x/y (longitude first) whatever the CRS's official order.
+
+    >>> x, y = xy_to_rd([6.5625], [52.9925], "OGC:CRS84")
+    >>> round(float(x[0])), round(float(y[0]))
+    (233914, 556813)
+    """
+    source = CRS.from_user_input(crs)
+    if source.equals(RD_NEW):
+        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    transformer = Transformer.from_crs(source, RD_NEW, always_xy=True)
+    rx, ry = transformer.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return np.asarray(rx, dtype=float), np.asarray(ry, dtype=float)
 
 
 def rd_to_wgs84(

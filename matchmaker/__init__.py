@@ -1,28 +1,29 @@
-"""The Flask application: ``create_app`` wires extensions, blueprints, errors and the CLI."""
+"""The Flask application: ``create_app`` wires extensions, blueprints, errors and the CLI.
+
+Importing the package imports nothing but the standard library: every ``matchmaker.x``
+import runs this file first, and the command line must print its help without Flask's
+extensions or SQLAlchemy (tests/matchmaker/test_cli_startup.py). ``create_app`` and its
+``register_*`` steps import what they wire.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, abort, request
-
-from matchmaker.config import load_config
-from matchmaker.database import (
-    begin_unit_of_work,
-    configure_engine,
-    set_write_intent,
-    was_refused,
-)
-from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
-from matchmaker.types import render_migration_type
-from matchmaker.web.routing import IdConverter
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
+    from flask import Flask
+
+    from matchmaker.config import load_config
+    from matchmaker.web.routing import IdConverter
+
     app = Flask(
         __name__,
         instance_path=str((config or {}).get("INSTANCE_PATH", ROOT / "instance")),
@@ -44,7 +45,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from matchmaker.database import configure_engine
+    from matchmaker.extensions import babel, csrf, db, limiter, login_manager, migrate
     from matchmaker.i18n import select_locale
+    from matchmaker.types import render_migration_type
 
     db.init_app(app)
     with app.app_context():
@@ -72,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     from matchmaker.campaigns.views import bp as campaigns_bp
     from matchmaker.demand.views import bp as demand_bp
     from matchmaker.energy.views import bp as energy_bp
+    from matchmaker.extensions import csrf
     from matchmaker.fibre.views import bp as fibre_bp
     from matchmaker.heat.views import bp as heat_bp
     from matchmaker.hub.views import bp as hub_bp
@@ -103,6 +108,11 @@ def register_operations(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from flask import abort, request
+
+    from matchmaker.database import begin_unit_of_work, set_write_intent, was_refused
+    from matchmaker.extensions import db
+
     @app.before_request
     def declare_write_intent() -> None:
         begin_unit_of_work()

@@ -6,4 +6,5 @@ import sys
 
 from matchmaker.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,7 +15,7 @@ from matchmaker.campaigns.models import (
     Participation,
     SupplierInvitation,
 )
-from matchmaker.demand.models import Demand, Product, ProviderConsent
+from matchmaker.demand.models import Demand, ParkDemandPublication, Product, ProviderConsent
 from matchmaker.energy.models import EnergyAsset, ExpansionPlan, GridConnection, Match, MatchRun
 from matchmaker.fibre.models import (
     FibreCheck,
@@ -39,7 +39,7 @@ __all__ = [
     "ExpansionPlan", "FibreCheck", "FibreCheckRegion", "FibreExclusion", "FibreProgressCache",
     "FibreProviderCache", "FibrePublication", "FibreRegion", "FibreSnapshot",
     "FibreSnapshotUnit", "GridConnection", "Hub", "HubAnalysis", "HubSite", "Match", "MatchRun",
-    "Offer", "Organisation", "Outbox",
-    "OwnerConsentToken", "Participation", "Product", "ProviderConsent", "Site",
+    "Offer", "Organisation", "Outbox", "OwnerConsentToken", "ParkDemandPublication",
+    "Participation", "Product", "ProviderConsent", "Site",
     "SupplierInvitation", "User",
 ]

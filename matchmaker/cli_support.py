@@ -1,9 +1,10 @@
 """Shared pieces of the command line: translated one-line errors with exit code 2, and the
 transaction around app commands.
 
-Imported by every command module, so it imports nothing heavy at the top: ``matchmaker
---help`` and every command's help must print without pandas, geopandas, shapely, scipy,
-OR-Tools or pvlib (tests/matchmaker/test_cli_startup.py).
+Imported by every command module, so it imports nothing but click at the top (Babel too is
+imported when a message is translated): ``matchmaker --help`` and every command's help must
+print without SQLAlchemy, pandas, geopandas, shapely, scipy, OR-Tools or pvlib
+(tests/matchmaker/test_cli_startup.py).
 
 The analysis commands (``bundle``, ``match``, ``heat``) work without the web app or a database,
 so they translate with Babel directly instead of through Flask-Babel.
@@ -19,13 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from babel.numbers import format_decimal, format_percent
-from babel.support import NullTranslations, Translations
 
 from geo.errors import GeoError
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    from babel.support import NullTranslations
 
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 
@@ -33,6 +33,8 @@ TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 @cache
 def translations(locale: str) -> NullTranslations:
     """The compiled catalogue for ``locale`` (Dutch unless ``MATCHMAKER_LANG=en``)."""
+    from babel.support import Translations
+
     return Translations.load(str(TRANSLATIONS_DIR), [locale], domain="messages")
 
 
@@ -43,12 +45,16 @@ def cli_locale() -> str:
 def cli_number(value: float, digits: int = 0) -> str:
     """``value`` with thousands separators and ``digits`` decimals, written the way the
     command-line language writes numbers (Dutch 20.000,5; English 20,000.5)."""
+    from babel.numbers import format_decimal
+
     return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""),
                           locale=cli_locale())
 
 
 def cli_percent(share: float, digits: int = 1) -> str:
     """A share (0.5) as a percentage in the command-line language (Dutch 50,0%)."""
+    from babel.numbers import format_percent
+
     return format_percent(share, format="#,##0" + ("." + "0" * digits if digits else "") + "%",
                           locale=cli_locale())
 
@@ -123,13 +129,16 @@ def replacing(target: Path) -> Iterator[Path]:
 
 
 def write_vector(frame: gpd.GeoDataFrame, kind: str, path: Path, name: str) -> None:
-    """GeoJSON (WGS84, RFC 7946) or GeoPackage (the frame's CRS); a failure is one line."""
+    """GeoJSON (WGS84, RFC 7946), GeoPackage or GeoParquet (both in the frame's CRS); a failure
+    is one line."""
     import pyogrio
 
     from geo.crs import WGS84
 
     try:
-        if kind == "geojson":
+        if kind == "parquet":
+            frame.to_parquet(path, index=False)
+        elif kind == "geojson":
             pyogrio.write_dataframe(
                 frame.to_crs(WGS84), path, driver="GeoJSON", layer=Path(name).stem,
                 layer_options={"RFC7946": "YES"},

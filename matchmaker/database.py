@@ -89,3 +89,19 @@ def rowcount(result: Result[Any]) -> int:
     """The rows an UPDATE, DELETE or (with ``preserve_rowcount``) INSERT touched: the result of
     ``Session.execute`` is a cursor result then, which its static type does not say."""
     return int(cast("CursorResult[Any]", result).rowcount or 0)
+
+
+def insert_ignore(table: Any, rows: list[dict[str, Any]], keys: list[str]) -> int:
+    """``INSERT ... ON CONFLICT (keys) DO NOTHING`` on either database; returns the rows
+    inserted. Idempotent daily work (snapshots, publications) uses it, so a repeated or
+    concurrent run neither fails nor writes twice."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from matchmaker.extensions import db
+
+    if not rows:
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=keys)
+    return rowcount(db.session.execute(statement.execution_options(preserve_rowcount=True)))

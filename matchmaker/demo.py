@@ -540,7 +540,10 @@ def load_demo_campaigns(member_org: Organisation, rng: random.Random) -> int:
     # offered: insulation on the Stadsbedrijvenpark kring; the demo member has an open offer
     entries = demand_sites("Stadsbedrijvenpark", "insulation")
     own_site = member_org.sites[0]
-    register_demand(own_site, products["insulation"], actor=member, quantity=Decimal(240))
+    stored = next((d for d in own_site.demands if d.product_id == products["insulation"].id),
+                  None)
+    register_demand(own_site, products["insulation"], actor=member, quantity=Decimal(240),
+                    expected_version=stored.version if stored else None)
     offered = campaign("Isolatie Stadsbedrijvenpark", "insulation", ["Stadsbedrijvenpark"],
                        entries, description=insulation_text, share="0.5",
                        tiers=_tiers(INSULATION_TIERS))

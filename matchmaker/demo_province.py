@@ -447,9 +447,10 @@ def _province_fibre(rng: np.random.Generator, parks: list[tuple[Area, Town]],
         title="Glasvezel bedrijventerreinen Drenthe 2027", provider=provider,
         deadline=utcnow() + timedelta(days=90), threshold_percent=Decimal(30),
         grouping=Grouping.PER_AREA, area_ids=[a.id for a, _ in parks]), actor=provider)
-    today = fibre.refresh().day  # admits the new regions (and publishes them, without units)
+    # The history's snapshots, taken before the province's demand existed.
     snapshots = list(db.session.execute(sa.select(FibreSnapshot.id, FibreSnapshot.day)
                                         .order_by(FibreSnapshot.day)))
+    today = fibre.refresh().day  # admits the new regions (and publishes them, without units)
     wanted = np.flatnonzero((product_of == 2) & (stage != Stage.WITHDRAWN.value))
     if not snapshots:
         return 0

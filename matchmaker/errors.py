@@ -13,7 +13,7 @@ from typing import Any
 from geo.errors import N_
 from matchmaker.database import mark_refused
 
-__all__ = ["N_", "Conflict", "NotAllowed", "NotFound", "ServiceError"]  # N_: the one extraction marker
+__all__ = ["N_", "Conflict", "NotAllowed", "NotFound", "ServiceError", "TooMany"]  # N_: the one extraction marker
 
 
 class ServiceError(Exception):
@@ -43,3 +43,9 @@ class Conflict(ServiceError):
     """The object changed or exists already (duplicate KvK, stale version, ...)."""
 
     status = 409
+
+
+class TooMany(ServiceError):
+    """A limit on how often something may be done was reached (answered with 429)."""
+
+    status = 429

@@ -91,8 +91,23 @@ class Finding:
     params: dict[str, Any]
 
 
-def deploy_findings(config: dict[str, Any], *, workers: int = 1) -> list[Finding]:
-    """What is unsafe about running this configuration in production."""
+#: A random key of 32 characters has far more different characters than this.
+MIN_SECRET_VARIETY = 10
+
+
+def secret_key_problem(secret: str) -> bool:
+    """Whether a secret key is unfit: the development default, shorter than 32 characters
+    (spaces and line ends around it do not count), or made of a few characters repeated
+    (32 spaces, "aaaa...")."""
+    core = secret.strip()
+    return (secret == DEFAULT_SECRET_KEY or len(core) < 32 or core != secret
+            or len(set(core)) < MIN_SECRET_VARIETY)
+
+
+def deploy_findings(config: dict[str, Any], *, workers: int = 1,
+                    workers_setting: str | None = None) -> list[Finding]:
+    """What is unsafe about running this configuration in production (``workers_setting``:
+    WEB_CONCURRENCY as written, when set)."""
     found: list[Finding] = []
 
     def add(severity: str, message: str, **params: Any) -> None:
@@ -100,10 +115,15 @@ def deploy_findings(config: dict[str, Any], *, workers: int = 1) -> list[Finding
 
     if config.get("DEBUG"):
         add("error", N_("Debug mode is on: never run the debugger in production."))
-    secret = str(config.get("SECRET_KEY") or "")
-    if secret == DEFAULT_SECRET_KEY or len(secret) < 32:
-        add("error", N_("SECRET_KEY is the development default or shorter than 32 characters; "
-                        "set a long random value."))
+    if secret_key_problem(str(config.get("SECRET_KEY") or "")):
+        add("error", N_("SECRET_KEY is the development default, shorter than 32 characters, "
+                        "padded with spaces or made of a few repeated characters; set a long "
+                        "random value."))
+    if workers_setting is not None and not (workers_setting.strip().isdigit()
+                                            and int(workers_setting) > 0):
+        add("error", N_("WEB_CONCURRENCY is %(value)r, not a number of workers above 0; the "
+                        "service would start with one worker and this check would count "
+                        "one."), value=workers_setting)
     if config.get("DEMO_MODE"):
         add("error", N_("Demo mode is on: the published demo accounts can log in."))
     database = str(config.get("SQLALCHEMY_DATABASE_URI", ""))
@@ -154,4 +174,7 @@ def app_workers() -> int:
 
 
 def current_findings() -> list[Finding]:
-    return deploy_findings(dict(current_app.config), workers=app_workers())
+    import os
+
+    return deploy_findings(dict(current_app.config), workers=app_workers(),
+                           workers_setting=os.environ.get("WEB_CONCURRENCY"))

@@ -33,7 +33,8 @@ def all_modules() -> list[str]:
     for package in ("matchmaker", "geo"):
         names.append(package)
         for info in pkgutil.walk_packages([str(ROOT / package)], prefix=f"{package}."):
-            names.append(info.name)
+            if not info.name.endswith(".__main__"):  # runs the command line when imported
+                names.append(info.name)
     return names
 
 

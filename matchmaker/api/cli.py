@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from matchmaker.api.services import issue_token
-from matchmaker.auth.services import find_user
 from matchmaker.cli_support import InputError, _, transactional
 
 
@@ -15,6 +13,9 @@ from matchmaker.cli_support import InputError, _, transactional
 @transactional
 def create_token_command(email: str, name: str) -> None:
     """Issue an API token for the provider account EMAIL; the token is printed once."""
+    from matchmaker.api.services import issue_token
+    from matchmaker.auth.services import find_user
+
     user = find_user(email)
     if user is None:
         raise InputError(_("No account has e-mail address %(email)s.", email=email))

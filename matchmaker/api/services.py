@@ -43,8 +43,17 @@ def revoke_token(row: ApiToken, *, actor: User | None) -> None:
         record(actor, "api.token_revoke", row, user_id=row.user_id, prefix=row.prefix)
 
 
-def authenticate(token: str) -> ApiToken | None:
-    """The active token with this value, whose account is an active provider; else None."""
+def is_issued(token: str) -> bool:
+    """Whether ``token`` is one we issued and did not revoke (reads only; for rate limits)."""
+    if not token or len(token) > 200:
+        return False
+    return db.session.scalar(sa.select(ApiToken.id).where(
+        ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))) is not None
+
+
+def authenticate(token: str, *, demo_mode: bool) -> ApiToken | None:
+    """The active token with this value, whose account is a provider that may act (a demo
+    account's token works only in demo mode, as its web login); else None."""
     if not token or len(token) > 200:
         return None
     row: ApiToken | None = db.session.scalar(
@@ -52,7 +61,7 @@ def authenticate(token: str) -> ApiToken | None:
     if row is None or row.revoked_at is not None:
         return None
     user = row.user
-    if not user.active or user.role != Role.PROVIDER:
+    if not user.may_act(demo_mode=demo_mode) or user.role != Role.PROVIDER:
         return None
     row.last_used_at = utcnow()
     return row

@@ -28,11 +28,14 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def rate_limit_key() -> str:
-    """Per token (its hash), so providers behind one address do not share a limit."""
+    """Per token (its hash) for a token we issued, so providers behind one address do not
+    share a limit; per client address for everything else — a request without a token and,
+    above all, one with an unknown token, or every guess would start a fresh count."""
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-    return "token:" + services.token_hash(token)[:24] if token else "ip:" + (
-        request.remote_addr or "")
+    if token and services.is_issued(token):
+        return "token:" + services.token_hash(token)[:24]
+    return "ip:" + (request.remote_addr or "")
 
 
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=rate_limit_key)(bp)
@@ -54,7 +57,8 @@ def authenticate() -> Response | None:
     if not header:
         return _unauthorised(_("Send an API token: Authorization: Bearer <token>."))
     scheme, _sep, token = header.partition(" ")
-    row = services.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    row = services.authenticate(
+        token.strip(), demo_mode=current_app.config["DEMO_MODE"]) if scheme.lower() == "bearer" else None
     if row is None:
         return _unauthorised(_("This API token is unknown or revoked."))
     g.api_user = row.user
@@ -135,7 +139,7 @@ def progress_geojson_view(check_id: int) -> Response:
 @bp.route("/checks/<int:check_id>/progress.csv")
 @writes
 def progress_csv_view(check_id: int) -> Response:
-    return progress_download(_check(check_id), "csv")
+    return progress_download(_check(check_id), "csv", keys=True)
 
 
 @bp.route("/checks/<int:check_id>/addresses")
@@ -151,4 +155,4 @@ def addresses(check_id: int) -> Response:
 def addresses_csv_view(check_id: int) -> Response:
     item = _check(check_id)
     rows = fibre.consented_addresses(item, actor=g.api_user, via="api-csv")
-    return addresses_csv(item, rows)
+    return addresses_csv(item, rows, keys=True)

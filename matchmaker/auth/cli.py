@@ -1,13 +1,9 @@
 from __future__ import annotations
 
 import click
-import sqlalchemy as sa
 
-from matchmaker.auth.models import Role
-from matchmaker.auth.services import create_user
+from matchmaker.auth.roles import Role
 from matchmaker.cli_support import InputError, _, transactional
-from matchmaker.extensions import db
-from matchmaker.members.models import Organisation
 
 
 @click.command("create-user")
@@ -24,6 +20,12 @@ def create_user_command(
     email: str, role: str, name: str, organisation_kvk: str | None, password: str
 ) -> None:
     """Create an account, typically for staff: coordinators, providers and admins."""
+    import sqlalchemy as sa
+
+    from matchmaker.auth.services import create_user
+    from matchmaker.extensions import db
+    from matchmaker.members.models import Organisation
+
     organisation = None
     if organisation_kvk:
         organisation = db.session.scalar(

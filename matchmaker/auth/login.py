@@ -20,8 +20,6 @@ def load_user(user_id: str) -> User | None:
     if not ident.isdigit() or not version.isdigit():
         return None
     user = db.session.get(User, int(ident))
-    if user is None or not user.active or user.session_version != int(version):
+    if user is None or user.session_version != int(version):
         return None
-    if user.is_demo and not current_app.config["DEMO_MODE"]:
-        return None
-    return user
+    return user if user.may_act(demo_mode=current_app.config["DEMO_MODE"]) else None

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from matchmaker.auth.roles import Role
 from matchmaker.extensions import db
 from matchmaker.models import TimestampMixin, enum_column
 from matchmaker.types import UTCDateTime
@@ -15,12 +15,8 @@ from matchmaker.types import UTCDateTime
 if TYPE_CHECKING:
     from matchmaker.members.models import Organisation
 
-
-class Role(StrEnum):
-    MEMBER = "member"
-    COORDINATOR = "coordinator"
-    PROVIDER = "provider"
-    ADMIN = "admin"
+#: Role lives in a light module (the command line's choices); it is part of this model's API.
+__all__ = ["Role", "User"]
 
 
 class User(UserMixin, TimestampMixin, db.Model):
@@ -58,6 +54,12 @@ class User(UserMixin, TimestampMixin, db.Model):
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
+
+    def may_act(self, *, demo_mode: bool) -> bool:
+        """Whether this account may act at all, by any door (password login, an open session,
+        a password reset, an API token): active, and a demo account only in demo mode. The
+        one place this is decided."""
+        return bool(self.active) and (not self.is_demo or demo_mode)
 
     def has_role(self, *roles: Role | str) -> bool:
         return self.role in roles

@@ -94,7 +94,7 @@ def authenticate(email: str, password: str, *, demo_mode: bool) -> User | None:
         return None
     if not verify_password(user.password_hash, password):
         return None
-    if not user.active or (user.is_demo and not demo_mode):
+    if not user.may_act(demo_mode=demo_mode):
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -157,7 +157,7 @@ def request_password_reset(email: str, *, demo_mode: bool) -> bool:
     """Queue a reset link for an active account; always answer the same to the user, so the
     form does not tell who has an account. Returns whether a message was queued."""
     user = find_user(email or "")
-    if user is None or not user.active or (user.is_demo and not demo_mode):
+    if user is None or not user.may_act(demo_mode=demo_mode):
         return False
     token = _reset_serializer().dumps({"u": user.id, "f": _fingerprint(user)})
     queue_mail(
@@ -171,7 +171,7 @@ def request_password_reset(email: str, *, demo_mode: bool) -> bool:
     return True
 
 
-def user_for_reset(token: str) -> User:
+def user_for_reset(token: str, *, demo_mode: bool) -> User:
     """The account a reset link is for; refuses expired, used and tampered links."""
     try:
         data = _reset_serializer().loads(token, max_age=RESET_MAX_AGE_S)
@@ -180,14 +180,14 @@ def user_for_reset(token: str) -> User:
     except BadSignature as exc:
         raise ServiceError(N_("This link is not valid.")) from exc
     user = db.session.get(User, int(data.get("u", 0))) if isinstance(data, dict) else None
-    if user is None or not user.active or not hmac.compare_digest(
+    if user is None or not user.may_act(demo_mode=demo_mode) or not hmac.compare_digest(
             str(data.get("f", "")), _fingerprint(user)):
         raise ServiceError(N_("This link was used already or is not valid; ask for a new one."))
     return user
 
 
-def reset_password(token: str, new_password: str) -> User:
-    user = user_for_reset(token)
+def reset_password(token: str, new_password: str, *, demo_mode: bool) -> User:
+    user = user_for_reset(token, demo_mode=demo_mode)
     set_password(user, new_password, actor=user)
     return user
 

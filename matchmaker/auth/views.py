@@ -178,14 +178,15 @@ def forgot_password() -> str | Response | tuple[str, int]:
 @limiter.limit("10 per minute", methods=["POST"])
 def reset_password(token: str) -> str | Response | tuple[str, int]:
     try:
-        services.user_for_reset(token)
+        services.user_for_reset(token, demo_mode=current_app.config["DEMO_MODE"])
     except ServiceError as err:
         flash(translate_error(err), "error")
         return redirect(url_for("auth.forgot_password"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            services.reset_password(token, form.new_password.data)
+            services.reset_password(token, form.new_password.data,
+                                    demo_mode=current_app.config["DEMO_MODE"])
         except ServiceError as err:
             if not apply_service_error(form, err, translate_error(err)):
                 flash(translate_error(err), "error")

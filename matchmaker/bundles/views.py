@@ -14,11 +14,13 @@ from geo.crs import rd_to_wgs84
 from matchmaker.auth.decorators import staff_required
 from matchmaker.bundles import services
 from matchmaker.bundles.forms import BundleFilterForm, MultiProductForm
+from matchmaker.demand.models import Stage
 from matchmaker.demand.services import product_by_code, products
+from matchmaker.errors import N_
 from matchmaker.extensions import db
 from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
-from matchmaker.web.exports import csv_response, nl_number, stamp, vector_response
+from matchmaker.web.exports import Id, csv_response, stamp, vector_response
 from matchmaker.web.formatting import number
 from matchmaker.web.forms import choices
 from matchmaker.web.geojson import geojson_response
@@ -27,6 +29,13 @@ from matchmaker.web.printing import svg_map
 
 bp = Blueprint("bundles", __name__, url_prefix="/coordinator")
 
+#: The column labels of the CSV export, in the order of ``EXPORT_COLUMNS``.
+EXPORT_LABELS = [
+    N_("Bundle"), N_("Demand id"), N_("Site id"), N_("BAG id"), N_("Organisation"),
+    N_("KvK number"), N_("Kring"), N_("Street"), N_("House number"), N_("Addition"),
+    N_("Postcode"), N_("City"), N_("Area"), N_("Product"), N_("Quantity"), N_("Unit"),
+    N_("Stage"), N_("Providers may see it"), N_("Contact"), N_("E-mail"), N_("Phone"),
+]
 EXPORT_COLUMNS = [
     "bundle", "demand_id", "site_id", "bag_id", "organisation", "kvk_number", "kring", "street",
     "house_number", "addition", "postcode", "city", "area", "product", "quantity", "unit",
@@ -140,13 +149,18 @@ def export(fmt: str) -> Response:
         consent_providers=sites["consent_providers"].map({True: "ja", False: "nee"}),
     )
     if fmt == "csv":
+        ids = {"bag_id", "kvk_number"}
         rows = (
-            [*(str(v) for v in r[EXPORT_COLUMNS[:14]]), nl_number(r["quantity"]),
-             *(str(v) for v in r[EXPORT_COLUMNS[15:]]), nl_number(round(r.geometry.x, 2)),
-             nl_number(round(r.geometry.y, 2))]
-            for _, r in table.iterrows()
+            [*(Id(r[c] or None) if c in ids else r[c] for c in EXPORT_COLUMNS),
+             round(r.geometry.x, 2), round(r.geometry.y, 2)]
+            for _, r in sites.assign(
+                bundle=int(summary["rank"]), product=product.name(locale), unit=product.unit,
+                kring=sites["kring"].fillna(""), bag_id=sites["bag_id"].fillna(""),
+                area=sites["area"].astype("object").where(sites["area"].notna(), ""),
+                stage=sites["stage"].map(Stage)).iterrows()
         )
-        return csv_response([*EXPORT_COLUMNS, "x_rd", "y_rd"], rows, f"{name}.csv")
+        return csv_response([*(_(label) for label in EXPORT_LABELS),
+                             _("X (RD New, m)"), _("Y (RD New, m)")], rows, f"{name}.csv")
     frame = gpd.GeoDataFrame(table[EXPORT_COLUMNS].assign(
         quantity=table["quantity"].map(lambda q: float(q))), geometry=table.geometry)
     if fmt == "geojson":

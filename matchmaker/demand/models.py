@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -114,3 +114,27 @@ class ProviderConsent(db.Model):
     provider: Mapped[User] = relationship()
 
     __table_args__ = (sa.UniqueConstraint("demand_id", "provider_id"),)
+
+
+class ParkDemandPublication(db.Model):
+    """The registered demand of one product in one business park on one day, as providers may
+    see it: decided once by the day's snapshot (``matchmaker snapshot-fibre``) and kept.
+
+    ``state`` holds the volume per member organisation (whole thousandths) of a published day:
+    the disclosure rule compares every new number with all numbers published before
+    (:func:`matchmaker.disclosure.may_publish`), so a total never moves by one member.
+    """
+
+    __tablename__ = "park_demand_publications"
+
+    area_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    published: Mapped[bool]
+    members: Mapped[int | None]
+    volume: Mapped[Decimal | None] = mapped_column(ScaledDecimal(3))
+    state: Mapped[dict[str, int] | None] = mapped_column(sa.JSON)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, TypeVarTuple
 
@@ -19,13 +21,20 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
 from matchmaker.caching import VersionedCache, version_of
-from matchmaker.demand.models import Demand, Product, ProviderConsent, Stage
+from matchmaker.database import insert_ignore
+from matchmaker.demand.models import (
+    Demand,
+    ParkDemandPublication,
+    Product,
+    ProviderConsent,
+    Stage,
+)
+from matchmaker.disclosure import SCALE, Cell, may_publish, scaled
 from matchmaker.errors import N_, Conflict, ServiceError
 from matchmaker.extensions import db
 from matchmaker.mapgrid import Viewport, cluster_features, extent
 from matchmaker.members.models import Organisation, Site
 from matchmaker.members.services import label_c_required, office_obligation_applies
-from matchmaker.privacy import Cell, disclose
 from matchmaker.register.models import Area, AreaKind
 
 
@@ -33,25 +42,90 @@ from matchmaker.register.models import Area, AreaKind
 class ParkDemand:
     park: Area
     cells: list[Cell]  # one per product, in the order asked for
+    day: date | None = None  # the day of the numbers shown (None: nothing published yet)
 
 
-def demand_per_park(products: Sequence[Product]) -> list[ParkDemand]:
-    """Registered (not withdrawn) demand per business park and product, as totals; every cell
-    under the disclosure rule (:func:`matchmaker.privacy.disclose`), so no member shows."""
-    parks = db.session.scalars(
-        sa.select(Area).where(Area.kind == AreaKind.PARK).order_by(Area.name))
+def _park_states(parks: Sequence[Area]) -> dict[tuple[int, int], dict[str, int]]:
+    """Registered (not withdrawn) demand now, per park and product: volume per member
+    organisation in whole thousandths."""
     frame = pd.DataFrame(db.session.execute(
         sa.select(Site.x, Site.y, Site.organisation_id, Demand.product_id, Demand.quantity)
         .join(Demand.site).where(Demand.stage != Stage.WITHDRAWN)
     ).all(), columns=["x", "y", "organisation_id", "product_id", "quantity"])
-    table = []
+    states: dict[tuple[int, int], dict[str, int]] = {}
     for park in parks:
         inside = frame[shapely.intersects_xy(park.geometry, frame["x"].to_numpy(float),
                                              frame["y"].to_numpy(float))]
         per_member = inside.groupby(["product_id", "organisation_id"])["quantity"].sum()
-        table.append(ParkDemand(park, [
-            disclose(per_member.get(p.id, pd.Series(dtype=object)).tolist()) for p in products
-        ]))
+        for (product_id, org), volume in per_member.items():
+            states.setdefault((park.id, int(product_id)), {})[str(org)] = int(
+                scaled([volume])[0])
+    return states
+
+
+def publish_park_demand(day: date) -> int:
+    """Decide, once, what providers see of the demand per business park and product on
+    ``day`` (the daily snapshot; ``matchmaker snapshot-fibre`` runs it). A cell's number takes
+    the day's value only when the rule over time allows it (:func:`may_publish`): the day's
+    members are a safe group and so is every change against each number published before;
+    otherwise the day is hidden. Returns the number of cells decided now (0 when done)."""
+    parks = list(db.session.scalars(sa.select(Area).where(Area.kind == AreaKind.PARK)))
+    product_ids = list(db.session.scalars(sa.select(Product.id)))
+    done = set(db.session.execute(sa.select(ParkDemandPublication.area_id,
+                                            ParkDemandPublication.product_id)
+                                  .where(ParkDemandPublication.day == day)).all())
+    todo = [(p.id, pid) for p in parks for pid in product_ids if (p.id, pid) not in done]
+    if not todo:
+        return 0
+    states = _park_states(parks)
+    kept: dict[tuple[int, int], list[dict[str, int]]] = defaultdict(list)
+    for area_id, product_id, state in db.session.execute(
+            sa.select(ParkDemandPublication.area_id, ParkDemandPublication.product_id,
+                      ParkDemandPublication.state)
+            .where(ParkDemandPublication.published.is_(True), ParkDemandPublication.day < day)
+            .order_by(ParkDemandPublication.day)):
+        kept[(area_id, product_id)].append(state or {})
+    rows = []
+    for key in todo:
+        state = states.get(key, {})
+        before = kept.get(key, [])
+        members = sorted(set(state).union(*before))
+        vector = [state.get(m, 0) for m in members]
+        ok = bool(state) and may_publish(vector, [[s.get(m, 0) for m in members]
+                                                  for s in before])
+        rows.append({"area_id": key[0], "product_id": key[1], "day": day, "published": ok,
+                     "members": len(state) if ok else None,
+                     "volume": Decimal(sum(state.values())) / SCALE if ok else None,
+                     "state": state if ok else None})
+    return insert_ignore(ParkDemandPublication.__table__, rows,
+                         ["area_id", "product_id", "day"])
+
+
+def demand_per_park(products: Sequence[Product]) -> list[ParkDemand]:
+    """What providers see of the demand per business park and product: the latest daily
+    publication (:func:`publish_park_demand`), never a number computed for this view, so a
+    member's change shows only when the rule over time allows it."""
+    parks = list(db.session.scalars(
+        sa.select(Area).where(Area.kind == AreaKind.PARK).order_by(Area.name)))
+    latest = (sa.select(ParkDemandPublication.area_id, ParkDemandPublication.product_id,
+                        sa.func.max(ParkDemandPublication.day).label("day"))
+              .group_by(ParkDemandPublication.area_id, ParkDemandPublication.product_id)
+              .subquery())
+    rows = {(r.area_id, r.product_id): r for r in db.session.execute(
+        sa.select(ParkDemandPublication).join(latest, sa.and_(
+            ParkDemandPublication.area_id == latest.c.area_id,
+            ParkDemandPublication.product_id == latest.c.product_id,
+            ParkDemandPublication.day == latest.c.day))).scalars()}
+    table = []
+    for park in parks:
+        cells, days = [], []
+        for product in products:
+            row = rows.get((park.id, product.id))
+            if row is not None:
+                days.append(row.day)
+            cells.append(Cell(row.members, row.volume, False) if row is not None
+                         and row.published else Cell(None, None, True))
+        table.append(ParkDemand(park, cells, max(days) if days else None))
     return table
 
 
@@ -117,7 +191,9 @@ def register_demand(
     """Create or update the demand of ``site`` for ``product`` (one row per pair).
 
     ``expected_version`` is the version the member saw; if someone saved in between, the
-    edit is refused instead of silently overwriting theirs.
+    edit is refused instead of silently overwriting theirs. Changing a stored demand always
+    needs it: an edit that does not say which version it saw (a form without its hidden
+    field, a script) is refused as a conflict, never applied blindly.
     """
     if not product.active:
         raise ServiceError(N_("This product is not offered any more."), field="product")
@@ -129,7 +205,7 @@ def register_demand(
     if demand is None:
         demand = Demand(site=site, product=product)
         db.session.add(demand)
-    elif expected_version is not None and demand.version != expected_version:
+    elif expected_version is None or demand.version != expected_version:
         raise Conflict(
             N_("Someone else changed this demand in the meantime. Check the current values "
                "and save again."),

@@ -17,7 +17,7 @@ from matchmaker.extensions import db
 from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
 from matchmaker.web.clusters import viewport_from_request
-from matchmaker.web.exports import csv_response, nl_number, stamp
+from matchmaker.web.exports import Id, csv_response, stamp
 from matchmaker.web.forms import choices
 from matchmaker.web.geojson import geojson_response, points
 from matchmaker.web.paging import page_number
@@ -103,25 +103,26 @@ def overview_csv() -> Response:
     rows = services.demand_overview(filters)
     locale = str(get_locale())
     header = [
-        "demand_id", "organisation", "kvk_number", "kring", "site_id", "bag_id", "street",
-        "house_number", "addition", "postcode", "city", "x_rd", "y_rd", "product", "quantity",
-        "unit", "quantity_min", "quantity_max", "stage", "consent_providers", "contact_name",
-        "contact_email", "contact_phone", "updated_at",
+        _("Demand id"), _("Organisation"), _("KvK number"), _("Kring"), _("Site id"),
+        _("BAG id"), _("Street"), _("House number"), _("Addition"), _("Postcode"), _("City"),
+        _("X (RD New, m)"), _("Y (RD New, m)"), _("Product"), _("Quantity"), _("Unit"),
+        _("Minimum"), _("Maximum"), _("Stage"), _("Providers may see it"), _("Contact"),
+        _("E-mail"), _("Phone"), _("Changed"),
     ]
-    body = (
+    body = [
         [
-            str(d.id), d.site.organisation.name, d.site.organisation.kvk_number,
+            d.id, d.site.organisation.name, Id(d.site.organisation.kvk_number),
             d.site.organisation.kring.name if d.site.organisation.kring else "",
-            str(d.site.id), d.site.bag_id or "", d.site.street, str(d.site.house_number),
-            d.site.addition, d.site.postcode, d.site.city, nl_number(round(d.site.x, 2)),
-            nl_number(round(d.site.y, 2)), d.product.name(locale), nl_number(d.quantity),
-            d.product.unit, nl_number(d.quantity_min), nl_number(d.quantity_max), d.stage.value,
-            "ja" if d.consent_providers else "nee", d.site.organisation.contact_name,
+            d.site.id, Id(d.site.bag_id), d.site.street, d.site.house_number,
+            d.site.addition, d.site.postcode, d.site.city, round(d.site.x, 2),
+            round(d.site.y, 2), d.product.name(locale), d.quantity,
+            d.product.unit, d.quantity_min, d.quantity_max, d.stage,
+            d.consent_providers, d.site.organisation.contact_name,
             d.site.organisation.contact_email, d.site.organisation.contact_phone,
-            d.updated_at.isoformat(timespec="seconds"),
+            d.updated_at,
         ]
         for d in rows
-    )
+    ]
     return csv_response(header, body, f"vraag-{stamp()}.csv")
 
 

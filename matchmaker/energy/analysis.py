@@ -14,11 +14,16 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import shapely
 
 from geo.certificate import Checker, StepProofs, Verdict
 from geo.certificate_file import CertificateWriter, Header, read_header, read_proofs
-from geo.crs import rd_to_wgs84
-from geo.errors import N_, ColumnError, FileFormatError
+from geo.columnar import parse_numbers, read_csv_table, write_csv
+from geo.crs import RD_NEW, rd_to_wgs84
+from geo.errors import N_, ColumnError, FileFormatError, ParameterError
 from geo.io import read_points
 from geo.match_problem import build_problem
 from geo.matching import MatchResult, instance_of, match_energy
@@ -31,11 +36,32 @@ from geo.profiles import (
 )
 from geo.validation import unique_ids
 
+#: FLOWS as CSV, or as GeoParquet with a line from producer to consumer (RD New).
+FLOWS_SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".geoparquet": "parquet"}
+
+
+@dataclass(frozen=True)
+class Matched:
+    """A matching with the sites it was computed for (their locations draw the flows)."""
+
+    result: MatchResult
+    producers: gpd.GeoDataFrame
+    consumers: gpd.GeoDataFrame
+
+
+def flows_kind(path: Path) -> str:
+    """``"csv"`` or ``"parquet"`` by FLOWS' suffix; anything else is refused before solving."""
+    kind = FLOWS_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise ParameterError(N_("%(file)s: unsupported output type %(suffix)s; use .csv or "
+                                ".parquet."), file=path.name, suffix=path.suffix or "(none)")
+    return kind
+
 
 def run_match(
     producers_path: Path, consumers_path: Path, *, max_distance_m: float, mode: str,
     certify: bool, cross_check: int = 0, certificate: Path | None = None,
-) -> MatchResult:
+) -> Matched:
     producers, consumers, producer_profile, consumer_profile = read_inputs(
         producers_path, consumers_path, mode=mode)
     writer = None
@@ -57,7 +83,7 @@ def run_match(
         raise
     if writer is not None:
         writer.finish()
-    return result
+    return Matched(result, producers, consumers)
 
 
 def read_inputs(
@@ -106,14 +132,29 @@ def _check_amounts(frame: pd.DataFrame, column: str, file: str) -> None:
         )
 
 
-def write_flows(result: MatchResult, output: Path) -> None:
+def write_flows(matched: Matched, output: Path) -> None:
+    """FLOWS: one row per pair (kWh per year to 0.001, distance to 0.1 m); as GeoParquet with a
+    line from the producer to the consumer in RD New. Raises ``OSError`` when it cannot be
+    written."""
+    result = matched.result
     columns = ["producer_id", "consumer_id", "kwh", "distance_m"]
     if "hours" in result.flows.columns:
         columns.append("hours")
     table = result.flows[columns].copy()
     table["kwh"] = table["kwh"].round(3)
     table["distance_m"] = table["distance_m"].round(1)
-    table.to_csv(output, index=False)
+    if flows_kind(output) == "csv":
+        write_csv(table, output)
+        return
+    start = _coordinates(matched.producers, table["producer_id"])
+    end = _coordinates(matched.consumers, table["consumer_id"])
+    lines = shapely.linestrings(np.stack([start, end], axis=1)) if len(table) else []
+    gpd.GeoDataFrame(table, geometry=lines, crs=RD_NEW).to_parquet(output, index=False)
+
+
+def _coordinates(sites: gpd.GeoDataFrame, ids: pd.Series) -> np.ndarray:
+    at = pd.Index(sites["id"].astype(str)).get_indexer(ids.astype(str))
+    return np.asarray(shapely.get_coordinates(np.asarray(sites.geometry.array)[at]))
 
 
 class _CertificateSink:
@@ -219,19 +260,30 @@ def _compare_flows(path: Path, yearly: dict[tuple[int, int], float],
 
 
 def read_flows(path: Path) -> pd.DataFrame:
-    """FLOWS as written by ``matchmaker match``: producer_id, consumer_id, kwh, ..."""
-    try:
-        table = pd.read_csv(path, dtype={"producer_id": str, "consumer_id": str})
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(N_("%(file)s cannot be read: %(reason)s"), file=path.name,
-                              reason=str(exc).splitlines()[0]) from exc
-    missing = {"producer_id", "consumer_id", "kwh"} - set(table.columns)
+    """FLOWS as written by ``matchmaker match`` (CSV or GeoParquet): producer_id, consumer_id,
+    kwh, ... with the ids as text."""
+    if not path.exists():
+        raise FileFormatError(N_("%(file)s does not exist."), file=path.name)
+    if flows_kind(path) == "csv":
+        table, first_line = read_csv_table(path).table, 2
+    else:
+        try:
+            table, first_line = pq.read_table(path), 1
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise FileFormatError(N_("%(file)s cannot be read as (Geo)Parquet: %(reason)s"),
+                                  file=path.name, reason=str(exc).splitlines()[0]) from exc
+    missing = {"producer_id", "consumer_id", "kwh"} - set(table.column_names)
     if missing:
         raise ColumnError(N_("%(name)s: missing column(s) %(columns)s."), name=path.name,
                           columns=", ".join(sorted(missing)))
-    kwh = pd.to_numeric(table["kwh"], errors="coerce")
-    if kwh.isna().any():
+    kwh, bad = parse_numbers(table["kwh"])
+    bad |= np.isnan(kwh)
+    if bad.any():
         raise ColumnError(N_("%(file)s: %(column)s is missing or not a number on line(s) "
                              "%(lines)s."), file=path.name, column="kwh",
-                          lines=", ".join(str(i + 2) for i in np.flatnonzero(kwh.isna())[:5]))
-    return table.assign(kwh=kwh)
+                          lines=", ".join(str(i + first_line) for i in np.flatnonzero(bad)[:5]))
+    return pd.DataFrame({
+        "producer_id": pc.cast(table["producer_id"], pa.string()).to_pandas(),
+        "consumer_id": pc.cast(table["consumer_id"], pa.string()).to_pandas(),
+        "kwh": kwh,
+    })

@@ -1,6 +1,7 @@
 """``matchmaker match``: match surplus producers with nearby consumers from two point files.
 
-Works without the web app or a database: files in, a CSV of flows out, totals on stdout.
+Works without the web app or a database: files in, the flows out (CSV or GeoParquet), totals on
+stdout.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ MODES = ("annual", "typical_day", "hourly")
 
 HELP = """Match producers' surplus with consumers' demand within a maximum distance.
 
-PRODUCERS is a CSV (x,y in RD New or lon,lat), GeoJSON or GeoPackage with the columns
+PRODUCERS is a CSV (x,y in RD New or lon,lat), GeoJSON, GeoPackage or GeoParquet with the columns
 id and surplus_kwh (yearly surplus) and optionally feed_in_kw (feed-in limit). CONSUMERS has id
 and demand_kwh (yearly demand) and optionally category (a BDEW load profile: g0 to g6, l0 to
 l2). The same id in both files is the same site, and a site is not paired with itself.
@@ -38,7 +39,8 @@ category's profile (g0, business in general, when there is no category column); 
 then matched hour by hour.
 
 FLOWS gets producer_id, consumer_id, kwh (per year) and distance_m, plus hours (hours per year
-in which the pair shares energy) in the profile modes.
+in which the pair shares energy) in the profile modes; as .parquet it is GeoParquet with a line
+from the producer to the consumer (RD New).
 """
 
 
@@ -48,7 +50,8 @@ in which the pair shares energy) in the profile modes.
 @click.option("--max-distance-m", type=float, default=2000.0, show_default=True,
               help="Largest distance between a producer and a consumer, in metres.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="CSV file for the flows (FLOWS.csv).")
+              help="File for the flows: FLOWS.csv, or FLOWS.parquet (GeoParquet, a line from "
+                   "producer to consumer in RD New).")
 @click.option("--mode", type=click.Choice(MODES), default="annual", show_default=True,
               help="Time resolution of the matching.")
 @click.option("--certify/--no-certify", default=True, show_default=True,
@@ -65,11 +68,12 @@ def match_command(
 ) -> None:
     from geo.certificate import CertificateError
     from geo.errors import N_, GeoError, ParameterError
-    from matchmaker.energy.analysis import run_match, write_flows
+    from matchmaker.energy.analysis import flows_kind, run_match, write_flows
 
     try:
-        result = run_match(producers, consumers, max_distance_m=max_distance_m, mode=mode,
-                           certify=certify, cross_check=cross_check, certificate=certificate)
+        flows_kind(output)
+        matched = run_match(producers, consumers, max_distance_m=max_distance_m, mode=mode,
+                            certify=certify, cross_check=cross_check, certificate=certificate)
     except GeoError as err:
         raise InputError.from_geo(err) from err
     except CertificateError as err:
@@ -80,13 +84,13 @@ def match_command(
             else output.name, reason=err.strerror or str(err),
         )) from err
     try:
-        write_flows(result, output)
+        write_flows(matched, output)
     except OSError as err:
         raise InputError.from_geo(ParameterError(
             N_("%(file)s cannot be written: %(reason)s"), file=output.name,
             reason=err.strerror or str(err),
         )) from err
-    _report(result, output)
+    _report(matched.result, output)
     if certificate is not None:
         click.echo(_("Certificate written to %(file)s.", file=certificate.name))
 

@@ -35,7 +35,7 @@ from matchmaker.hub.services import site_hubs
 from matchmaker.i18n import translate_error
 from matchmaker.jobs import submit
 from matchmaker.members.models import Site
-from matchmaker.web.exports import csv_response, nl_number
+from matchmaker.web.exports import csv_response
 from matchmaker.web.forms import apply_service_error
 from matchmaker.web.geojson import geojson_response
 from matchmaker.web.lookup import own_site
@@ -256,15 +256,15 @@ def delete_plan(site_id: int, plan_id: int) -> WerkzeugResponse:
 @bp.route("/energy/quarter-hour-example.csv")
 @member_required
 def quarter_hour_example() -> Response:
-    return Response("\ufeff" + grid.quarter_hour_template(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="kwartierwaarden.csv"'})
+    header, *rows = [line.split(";") for line in grid.quarter_hour_template().splitlines()]
+    return csv_response(header, rows, "kwartierwaarden.csv")
 
 
 @bp.route("/energy/meter-example.csv")
 @member_required
 def meter_example() -> Response:
-    return Response("\ufeff" + services.meter_template(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="meterdata.csv"'})
+    header, *rows = [line.split(";") for line in services.meter_template().splitlines()]
+    return csv_response(header, rows, "meterdata.csv")
 
 
 @bp.route("/energy/matches")
@@ -335,13 +335,12 @@ def run_csv(run_id: int) -> Response:
     """Every match of a run, for a spreadsheet (ids as text)."""
     run = _run_or_404(run_id)
     sites = services.run_sites(run)
-    rows = ([str(m.producer_site_id), sites[m.producer_site_id].organisation.name,
-             str(m.consumer_site_id), sites[m.consumer_site_id].organisation.name,
-             nl_number(round(m.kwh, 1)), nl_number(round(m.distance_m, 1)),
-             nl_number(m.hours) if m.hours is not None else ""] for m in run.matches)
-    return csv_response(["producer_site_id", "producer", "consumer_site_id", "consumer",
-                         "kwh_per_year", "distance_m", "hours_per_year"], rows,
-                        f"koppelingen-run-{run.id}.csv")
+    rows = [[m.producer_site_id, sites[m.producer_site_id].organisation.name,
+             m.consumer_site_id, sites[m.consumer_site_id].organisation.name,
+             round(m.kwh, 1), round(m.distance_m, 1), m.hours] for m in run.matches]
+    return csv_response([_("Producer site id"), _("Producer"), _("Consumer site id"),
+                         _("Consumer"), _("kWh per year"), _("Distance (m)"),
+                         _("Hours per year")], rows, f"koppelingen-run-{run.id}.csv")
 
 
 @bp.route("/coordinator/energy/runs/<int:run_id>/status.json")

@@ -12,10 +12,11 @@ from flask import Response
 from flask_babel import gettext as _
 
 from geo.crs import RD_NEW
+from matchmaker.errors import N_
 from matchmaker.fibre import services
 from matchmaker.fibre.models import FibreCheck
 from matchmaker.fibre.services import AreaProgress, CheckProgress, ConsentedAddress
-from matchmaker.web.exports import csv_response, nl_number, stamp, vector_response
+from matchmaker.web.exports import Id, csv_response, stamp, vector_response
 
 
 def area_label(row: AreaProgress, state: CheckProgress) -> str:
@@ -51,14 +52,15 @@ def progress_rows(state: CheckProgress) -> list[dict[str, Any]]:
     return rows
 
 
-def progress_download(check: FibreCheck, kind: str) -> Response:
+def progress_download(check: FibreCheck, kind: str, *, keys: bool = False) -> Response:
     """Today's progress of ``check`` as a ``geojson`` or ``csv`` download (web and API alike);
-    takes the day's snapshot first, so the caller must allow writes."""
+    takes the day's snapshot first, so the caller must allow writes. The CSV's header is in
+    the user's language, or the stable column keys of the API document with ``keys``."""
     services.refresh()
     state = services.progress(check, trend_days=1)
     filename = f"glasvezel-{check.id}-{stamp()}.{kind}"
     return _progress_geojson(state, filename) if kind == "geojson" else _progress_csv(
-        state, filename)
+        state, filename, keys=keys)
 
 
 def _progress_geojson(state: CheckProgress, filename: str) -> Response:
@@ -77,19 +79,19 @@ PROGRESS_HEADER = ["area_id", "kind", "name", "day", "addresses", "excluded", "c
                    "passes", "hidden", "deciding"]
 
 
-def _progress_csv(state: CheckProgress, filename: str) -> Response:
-    def cell(value: Any) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, bool):
-            return "ja" if value else "nee"
-        if isinstance(value, float):
-            return nl_number(Decimal(str(value)))
-        return str(value)
+PROGRESS_LABELS = [N_("Area id"), N_("Kind"), N_("Name"), N_("Day"), N_("Addresses"),
+                   N_("Excluded"), N_("Signed up"), N_("Interested, not signed"),
+                   N_("Percent"), N_("Threshold (addresses)"), N_("Still needed"),
+                   N_("Passes"), N_("Hidden"), N_("Deciding")]
 
+
+def _progress_csv(state: CheckProgress, filename: str, *, keys: bool) -> Response:
     rows = progress_rows(state)
-    return csv_response(PROGRESS_HEADER, ([cell(r[c]) for c in PROGRESS_HEADER] for r in rows),
-                        filename)
+    kinds = {"area": _("area"), "group": _("group")}
+    return csv_response(
+        PROGRESS_HEADER if keys else [_(label) for label in PROGRESS_LABELS],
+        ([kinds.get(r[c], r[c]) if c == "kind" and not keys else r[c] for c in PROGRESS_HEADER]
+         for r in rows), filename)
 
 
 ADDRESS_HEADER = ["demand_id", "organisation", "bag_id", "street", "house_number", "addition",
@@ -103,8 +105,16 @@ def address_rows(rows: Sequence[ConsentedAddress]) -> list[dict[str, Any]]:
             for r in rows]
 
 
-def addresses_csv(check: FibreCheck, rows: Sequence[ConsentedAddress]) -> Response:
-    data = address_rows(rows)
-    return csv_response(ADDRESS_HEADER, ([*(r[c] for c in ADDRESS_HEADER[:-1]),
-                                          ", ".join(r["areas"])] for r in data),
-                        f"glasvezel-{check.id}-adressen-{stamp()}.csv")
+ADDRESS_LABELS = [N_("Demand id"), N_("Organisation"), N_("BAG id"), N_("Street"),
+                  N_("House number"), N_("Addition"), N_("Postcode"), N_("City"), N_("Stage"),
+                  N_("Areas")]
+
+
+def addresses_csv(check: FibreCheck, rows: Sequence[ConsentedAddress], *,
+                  keys: bool = False) -> Response:
+    """The consented addresses as CSV; the header as :func:`progress_download` says."""
+    header = ADDRESS_HEADER if keys else [_(label) for label in ADDRESS_LABELS]
+    return csv_response(header, ([
+        r.demand_id, r.organisation, Id(r.bag_id), r.street, r.house_number, r.addition,
+        r.postcode, r.city, r.stage, ", ".join(r.areas)] for r in rows),
+        f"glasvezel-{check.id}-adressen-{stamp()}.csv")

@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from matchmaker.database import rowcount
+from matchmaker.database import insert_ignore
 from matchmaker.demand.models import Demand, Product, Stage
 from matchmaker.extensions import db
 from matchmaker.fibre.models import (
@@ -71,16 +70,6 @@ def current_units() -> pd.DataFrame:
     frame["rank"] = frame["stage"].map(_STAGE_RANK)
     frame = frame.sort_values(["unit_key", "rank", "organisation_id", "demand_id"])
     return frame.drop_duplicates("unit_key")[UNIT_COLUMNS].reset_index(drop=True)
-
-
-def insert_ignore(table: sa.Table, rows: list[dict[str, Any]], keys: list[str]) -> int:
-    """INSERT ... ON CONFLICT DO NOTHING on both databases; returns the rows inserted."""
-    if not rows:
-        return 0
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=keys)
-    return rowcount(db.session.execute(statement.execution_options(preserve_rowcount=True)))
 
 
 def take_snapshot(day: date) -> FibreSnapshot:

@@ -47,6 +47,7 @@ from matchmaker.audit.models import AuditLog
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
 from matchmaker.demand.models import Demand, Product, ProviderConsent, Stage
+from matchmaker.demand.services import publish_park_demand
 from matchmaker.errors import N_, ServiceError
 from matchmaker.extensions import db
 from matchmaker.fibre.models import (
@@ -276,7 +277,9 @@ def remove_exclusion(exclusion: FibreExclusion, *, actor: User) -> None:
 
 def refresh(day: date | None = None, *, now: datetime | None = None) -> FibreSnapshot:
     """Make ``day`` (default: today) ready: snapshot, admissions, publication, threshold
-    e-mail and the stored progress of every open check. Idempotent and done once: after it
+    e-mail, the day's published demand per park for providers
+    (:func:`matchmaker.demand.services.publish_park_demand`) and the stored progress of every
+    open check. Idempotent and done once: after it
     the day is *settled* and later calls read three small rows; ``matchmaker snapshot-fibre``
     (the scheduler) runs it after midnight, else the day's first page view or API call."""
     now = now or utcnow()
@@ -287,6 +290,7 @@ def refresh(day: date | None = None, *, now: datetime | None = None) -> FibreSna
     for region in regions_to_try(day):
         admit(region, day)
     publish_day(day)
+    publish_park_demand(day)
     notify_thresholds(day, now=now)
     snapshot.settled_at = now
     db.session.flush()

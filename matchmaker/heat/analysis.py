@@ -6,7 +6,8 @@ out (its trench sketch with the numbers that decide viability), a short summary 
 GeoJSON output is WGS84 (RFC 7946, written by GDAL with ``RFC7946=YES``); the id lists
 (``site_ids``, ``source_ids``, ``sink_ids``) are JSON arrays of strings there, which
 ``json.load`` returns as lists and pyogrio as numpy arrays of str (GDAL's ``StringList``).
-GeoPackage output is RD New; GeoPackage has no list type, so the lists are JSON text there.
+GeoPackage and GeoParquet output is RD New; GeoPackage has no list type, so the lists are JSON
+text there, while GeoParquet keeps them as lists of strings.
 A network without trench (one site, or all its sites at one location) has an empty
 MultiLineString. Files are written completely or not at all.
 """
@@ -34,24 +35,8 @@ from matchmaker.cli_support import (
     write_vector,
 )
 
-HELP = """Find candidate heat networks: heat sources with the heat demand near them.
-
-SOURCES is a CSV (id,x,y in RD New or id,lon,lat in WGS84), GeoJSON or GeoPackage of heat
-sources with the column mwh (heat available, MWh per year) and optionally temperature_c (supply
-temperature) and months (months per year available). SINKS has the heat demand: id and mwh
-(MWh per year) and optionally temperature_c or temperature_class (low, medium, high: 40, 55,
-70 degrees C), the supply temperature the building needs.
-
-Sites joined by chains of steps of at most --max-gap-m form a group; a group with at least one
-source is a candidate network. Its trench is the minimum spanning tree over its sites times
---detour-factor; the heat density (sinks' MWh per year per metre of trench) gives the
-viability: good above 1.5, sufficient from 0.5 to 1.5, critical below 0.5 or without trench.
-
---output gets one feature per network (.geojson in WGS84, or .gpkg in RD New) with site_ids,
-trench_length_m, heat_density_mwh_per_m, viability, coverage and more.
-"""
-
-OUTPUT_SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}
+OUTPUT_SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg",
+                   ".parquet": "parquet", ".geoparquet": "parquet"}
 LIST_COLUMNS = ("site_ids", "source_ids", "sink_ids")
 PROPERTIES = [
     "network_id", "site_ids", "source_ids", "sink_ids", "n_sources", "n_sinks", "source_mwh",
@@ -95,7 +80,7 @@ def _output_kind(path: Path) -> str:
     kind = OUTPUT_SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise InputError(
-            _("%(file)s: unsupported output type %(suffix)s; use .geojson or .gpkg.",
+            _("%(file)s: unsupported output type %(suffix)s; use .geojson, .gpkg or .parquet.",
               file=path.name, suffix=path.suffix or "(none)")
         )
     return kind

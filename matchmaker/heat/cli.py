@@ -6,7 +6,8 @@ out (its trench sketch with the numbers that decide viability), a short summary 
 GeoJSON output is WGS84 (RFC 7946, written by GDAL with ``RFC7946=YES``); the id lists
 (``site_ids``, ``source_ids``, ``sink_ids``) are JSON arrays of strings there, which
 ``json.load`` returns as lists and pyogrio as numpy arrays of str (GDAL's ``StringList``).
-GeoPackage output is RD New; GeoPackage has no list type, so the lists are JSON text there.
+GeoPackage and GeoParquet output is RD New; GeoPackage has no list type, so the lists are JSON
+text there, while GeoParquet keeps them as lists of strings.
 A network without trench (one site, or all its sites at one location) has an empty
 MultiLineString. Files are written completely or not at all.
 """
@@ -21,19 +22,19 @@ import click
 DETOUR_FACTOR = 1.3
 HELP = """Find candidate heat networks: heat sources with the heat demand near them.
 
-SOURCES is a CSV (id,x,y in RD New or id,lon,lat in WGS84), GeoJSON or GeoPackage of heat
-sources with the column mwh (heat available, MWh per year) and optionally temperature_c (supply
-temperature) and months (months per year available). SINKS has the heat demand: id and mwh
-(MWh per year) and optionally temperature_c or temperature_class (low, medium, high: 40, 55,
-70 degrees C), the supply temperature the building needs.
+SOURCES is a CSV (id,x,y in RD New or id,lon,lat in WGS84), GeoJSON, GeoPackage or GeoParquet
+of heat sources with the column mwh (heat available, MWh per year) and optionally temperature_c
+(supply temperature) and months (months per year available). SINKS has the heat demand: id and
+mwh (MWh per year) and optionally temperature_c or temperature_class (low, medium, high: 40,
+55, 70 degrees C), the supply temperature the building needs.
 
 Sites joined by chains of steps of at most --max-gap-m form a group; a group with at least one
 source is a candidate network. Its trench is the minimum spanning tree over its sites times
 --detour-factor; the heat density (sinks' MWh per year per metre of trench) gives the
 viability: good above 1.5, sufficient from 0.5 to 1.5, critical below 0.5 or without trench.
 
---output gets one feature per network (.geojson in WGS84, or .gpkg in RD New) with site_ids,
-trench_length_m, heat_density_mwh_per_m, viability, coverage and more.
+--output gets one feature per network (.geojson in WGS84, or .gpkg or .parquet, GeoParquet, in
+RD New) with site_ids, trench_length_m, heat_density_mwh_per_m, viability, coverage and more.
 """
 
 
@@ -51,7 +52,7 @@ trench_length_m, heat_density_mwh_per_m, viability, coverage and more.
 )
 @click.option(
     "--output", "output_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
-    help="One feature per candidate network: .geojson (WGS84) or .gpkg (RD New).",
+    help="One feature per candidate network: .geojson (WGS84), .gpkg or .parquet (RD New).",
 )
 def heat_command(
     sources_path: Path, sinks_path: Path, max_gap_m: float, detour_factor: float,

@@ -7,6 +7,7 @@ joiners from the database and records members' heat data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import geopandas as gpd
@@ -28,6 +29,7 @@ from geo.heat import (
 from matchmaker.audit.services import record
 from matchmaker.auth.models import User
 from matchmaker.demand.models import Demand, Product, Stage
+from matchmaker.disclosure import shown_total
 from matchmaker.energy.models import AssetKind, EnergyAsset
 from matchmaker.energy.services import asset, get_or_create_asset, number_in_range
 from matchmaker.errors import N_, ServiceError
@@ -223,7 +225,29 @@ def networks_of(analysis: HeatAnalysis, organisation: Organisation) -> list[dict
                 "tipping": analysis.tipping.get(network_id),
             })
             entry["roles"].append((role, int(row.site_id)))
+    for network_id, entry in found.items():
+        entry["shown"] = _network_shown(analysis, network_id, organisation)
+        if not entry["shown"]:
+            entry["tipping"] = None
     return list(found.values())
+
+
+def _network_shown(analysis: HeatAnalysis, network_id: int, organisation: Organisation) -> bool:
+    """Whether a member may see a network's figures (heat use, trench, density, class, what
+    it needs): only when the other companies in it form a safe group under the disclosure
+    rule (:func:`matchmaker.disclosure.shown_total`), as every aggregate shown to a member."""
+    sinks = analysis.sinks[analysis.sinks["network_id"] == network_id]
+    sources = analysis.sources[analysis.sources["network_id"] == network_id]
+    site_ids = [int(v) for v in (*sinks["site_id"], *sources["site_id"])]
+    owner = dict(db.session.execute(sa.select(Site.id, Site.organisation_id)
+                                    .where(Site.id.in_(site_ids))).all())
+    volumes: dict[int, Decimal] = {}
+    for frame in (sinks, sources):
+        for site_id, mwh in zip(frame["site_id"], frame["mwh"], strict=True):
+            org = owner.get(int(site_id))
+            if org is not None:
+                volumes[org] = volumes.get(org, Decimal(0)) + Decimal(str(float(mwh or 0)))
+    return not shown_total(volumes, known={organisation.id}).suppressed
 
 
 def unconnected_sinks(analysis: HeatAnalysis, organisation: Organisation) -> list[int]:

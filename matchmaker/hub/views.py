@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from geo.errors import GeoError
 from matchmaker.auth.decorators import member_required, staff_required
+from matchmaker.database import writes
 from matchmaker.energy.models import RunStatus
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
@@ -246,6 +247,7 @@ def heat_map(hub_id: int, analysis_id: int) -> Response:
 
 @bp.route("/coordinator/hubs/<int:hub_id>/analyses/<int:analysis_id>/dossier.zip")
 @staff_required
+@writes  # the download is in the audit log
 def download_dossier(hub_id: int, analysis_id: int) -> Response | WerkzeugResponse:
     hub = _hub_or_404(hub_id)
     analysis = _analysis_or_404(hub, analysis_id)

@@ -8,8 +8,6 @@ import click
 from flask import current_app
 
 from matchmaker.cli_support import InputError, _, transactional
-from matchmaker.extensions import db
-from matchmaker.mail.services import claim, deliver, open_smtp, pending_ids, smtp_configured
 
 
 @click.command("send-mail")
@@ -22,6 +20,9 @@ def send_mail_command(limit: int) -> None:
     message is committed as claimed before it is sent and as sent after it, so an interrupted
     run resumes where it stopped; failed messages are retried up to five times.
     """
+    from matchmaker.extensions import db
+    from matchmaker.mail.services import claim, deliver, open_smtp, pending_ids, smtp_configured
+
     config = current_app.config
     ids = pending_ids(limit)
     if not smtp_configured(config):

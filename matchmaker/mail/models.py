@@ -44,4 +44,9 @@ class Outbox(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0)
+    # Set when a member made the service send this message to an address the member typed
+    # (``mail.services.queue_on_behalf``): what the per-member and per-recipient limits count.
+    sender_organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")

@@ -11,6 +11,7 @@ import re
 import smtplib
 import ssl
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_date
 from email.utils import make_msgid
@@ -24,7 +25,10 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 from sqlalchemy.dialects import postgresql, sqlite
 
+from matchmaker.audit.services import record
+from matchmaker.auth.models import Role
 from matchmaker.database import rowcount
+from matchmaker.errors import N_, TooMany
 from matchmaker.extensions import db
 from matchmaker.i18n import localized
 from matchmaker.mail.models import MailKind, Outbox
@@ -100,6 +104,7 @@ def queue_mail(
     subject: str,
     locale: str = "nl",
     topic: str = "",
+    sender_organisation_id: int | None = None,
     **context: Any,
 ) -> bool:
     """Queue a message once: returns False when ``dedupe_key`` was queued before.
@@ -114,11 +119,67 @@ def queue_mail(
     statement = insert(Outbox.__table__).values(
         recipient=recipient, locale=locale, subject=title[:300], body_text=text, body_html=html,
         kind=kind, dedupe_key=dedupe_key[:200], topic=topic, created_at=utcnow(), attempts=0,
-        last_error="",
+        last_error="", sender_organisation_id=sender_organisation_id,
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
     # rowcount of an INSERT is only kept on request (SQLAlchemy 2: UPDATE/DELETE only).
     result = db.session.execute(statement.execution_options(preserve_rowcount=True))
     return bool(rowcount(result))
+
+
+# --- mail a member makes the service send -----------------------------------------------------
+#
+# A member can make the service e-mail an address it types (the owner-consent link). So that
+# the service cannot be used to send someone else's words, every such message goes through
+# :func:`queue_on_behalf`: a limit per member organisation and per recipient, fixed wording in
+# which everything the member typed is shown as a quotation (:func:`quoted`), and an audit
+# entry.
+
+#: At most this many messages per member organisation per day, and per recipient per week.
+ON_BEHALF_PER_MEMBER_PER_DAY = 5
+ON_BEHALF_PER_RECIPIENT_PER_WEEK = 3
+_LINKISH = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)\S*")
+_QUOTE_MAX = 120
+
+
+def quoted(text: str | None) -> str:
+    """Text a member typed, as a quotation in a message: one line, at most 120 characters,
+    links and addresses of web pages removed (they must never become clickable), between
+    quotation marks so the reader sees whose words they are."""
+    line = " ".join(str(text or "").split())
+    line = _LINKISH.sub("[…]", line).replace("“", '"').replace("”", '"')
+    if len(line) > _QUOTE_MAX:
+        line = line[:_QUOTE_MAX - 1].rstrip() + "…"
+    return f"“{line}”"
+
+
+def queue_on_behalf(recipient: str, *, organisation_id: int, actor: Any, kind: MailKind,
+                    dedupe_key: str, template: str, subject: str, locale: str = "nl",
+                    topic: str = "", **context: Any) -> bool:
+    """Queue a message that a member organisation makes the service send to ``recipient``
+    (an address the member typed). Refuses (``TooMany``, 429) above the limits; the template
+    must show member-entered text only through :func:`quoted`. Audited."""
+    now = utcnow()
+    by_member = db.session.scalar(sa.select(sa.func.count(Outbox.id)).where(
+        Outbox.sender_organisation_id == organisation_id,
+        Outbox.created_at > now - timedelta(days=1)))
+    if (by_member or 0) >= ON_BEHALF_PER_MEMBER_PER_DAY:
+        raise TooMany(N_("You have sent %(n)s requests by e-mail today, the most we send for "
+                         "one member per day; try again tomorrow."),
+                      n=ON_BEHALF_PER_MEMBER_PER_DAY)
+    to_recipient = db.session.scalar(sa.select(sa.func.count(Outbox.id)).where(
+        sa.func.lower(Outbox.recipient) == recipient.strip().lower(),
+        Outbox.sender_organisation_id.is_not(None),
+        Outbox.created_at > now - timedelta(days=7)))
+    if (to_recipient or 0) >= ON_BEHALF_PER_RECIPIENT_PER_WEEK:
+        raise TooMany(N_("This address has received %(n)s requests from members this week, "
+                         "the most we send; ask the owner in another way."),
+                      field="owner_email", n=ON_BEHALF_PER_RECIPIENT_PER_WEEK)
+    queued = queue_mail(recipient, kind=kind, dedupe_key=dedupe_key, template=template,
+                        subject=subject, locale=locale, topic=topic,
+                        sender_organisation_id=organisation_id, **context)
+    record(actor, "mail.on_behalf", ("organisations", organisation_id), recipient=recipient,
+           kind=str(kind), template=template)
+    return queued
 
 
 # --- delivery ---------------------------------------------------------------------------------
@@ -208,7 +269,40 @@ def deliver(message: Outbox, connection: smtplib.SMTP, sender: str) -> None:
     db.session.flush()
 
 
-def outbox_page(page: int, *, per_page: int) -> Pagination:
-    """One page of the outbox, newest first, counted and sliced in SQL."""
-    return db.paginate(sa.select(Outbox).order_by(Outbox.id.desc()), page=page,
-                       per_page=per_page, error_out=False)
+# --- who reads what ---------------------------------------------------------------------------
+#
+# A message may carry a link that acts for its recipient (a password reset, an owner's consent,
+# a future one-time link). Such a link is shown to nobody but the recipient, in any mode: the
+# outbox shows an admin every message with *every* link withheld (no list of "secret" routes
+# to keep up to date), and shows anyone their own mail in full (in demo mode, where the outbox
+# stands in for a mailbox). Nobody but an admin sees another person's mail at all.
+
+
+def _is_recipient(message: Outbox, viewer: Any) -> bool:
+    return bool(viewer.email) and message.recipient.strip().lower() == viewer.email.lower()
+
+
+def _is_admin(viewer: Any) -> bool:
+    return bool(viewer.role == Role.ADMIN)
+
+
+def outbox_page(page: int, *, per_page: int, viewer: Any) -> Pagination:
+    """One page of the outbox as ``viewer`` may see it (admins: all; others: their own),
+    newest first, counted and sliced in SQL."""
+    query = sa.select(Outbox).order_by(Outbox.id.desc())
+    if not _is_admin(viewer):
+        query = query.where(sa.func.lower(Outbox.recipient) == viewer.email.lower())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def may_read(message: Outbox, viewer: Any) -> bool:
+    return _is_admin(viewer) or _is_recipient(message, viewer)
+
+
+def shown_text(message: Outbox, viewer: Any) -> str:
+    """The body as ``viewer`` may read it: in full for the recipient, every link withheld
+    for anyone else."""
+    if _is_recipient(message, viewer):
+        return message.body_text
+    hidden = gettext("[link withheld: only the recipient sees it]")
+    return _URL.sub(hidden, message.body_text)

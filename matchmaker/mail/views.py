@@ -1,4 +1,6 @@
-"""The outbox page: what was queued and sent (admins; anyone logged in while in demo mode)."""
+"""The outbox page: what was queued and sent. Admins see every message with its links
+withheld; in demo mode everyone logged in sees their own mail in full
+(``matchmaker.mail.services``: who reads what)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from flask_login import current_user
 from matchmaker.auth.models import Role
 from matchmaker.extensions import db, login_manager
 from matchmaker.mail.models import MailKind, Outbox
-from matchmaker.mail.services import outbox_page, smtp_configured
+from matchmaker.mail.services import may_read, outbox_page, shown_text, smtp_configured
 from matchmaker.web.paging import page_number
 
 bp = Blueprint("mail", __name__, url_prefix="/admin/outbox")
@@ -37,8 +39,8 @@ def mail_kind_filter(kind: MailKind) -> str:
 
 
 def outbox_access(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Admins always; in demo mode every logged-in user (the data is fictional, and the demo
-    needs the consent links and invitations to be visible)."""
+    """Admins always; in demo mode every logged-in user, for their own mail (the demo has no
+    real mailboxes)."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -54,7 +56,8 @@ def outbox_access(view: Callable[..., Any]) -> Callable[..., Any]:
 @bp.route("")
 @outbox_access
 def outbox() -> str:
-    result = outbox_page(page_number(), per_page=current_app.config["PAGE_SIZE"])
+    result = outbox_page(page_number(), per_page=current_app.config["PAGE_SIZE"],
+                         viewer=current_user)
     return render_template("mail/outbox.html", rows=result.items, total=result.total,
                            page=result.page, pages=max(result.pages, 1),
                            smtp=smtp_configured(current_app.config))
@@ -64,4 +67,7 @@ def outbox() -> str:
 @outbox_access
 def message(message_id: int) -> str:
     item = db.get_or_404(Outbox, message_id)
-    return render_template("mail/message.html", message=item)
+    if not may_read(item, current_user):
+        abort(404)
+    return render_template("mail/message.html", message=item,
+                           body=shown_text(item, current_user))

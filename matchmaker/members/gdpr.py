@@ -13,9 +13,9 @@ addresses, KvK number).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
+import re
 import secrets
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -30,8 +30,16 @@ from matchmaker.auth.models import User
 from matchmaker.auth.passwords import hash_password
 from matchmaker.auth.services import end_sessions
 from matchmaker.backup import encode_row
-from matchmaker.campaigns.models import Offer, OwnerConsentToken, Participation
-from matchmaker.demand.models import Demand, ProviderConsent
+from matchmaker.campaigns.models import (
+    Campaign,
+    CampaignState,
+    Offer,
+    OfferStatus,
+    OwnerConsentToken,
+    Participation,
+    ParticipationState,
+)
+from matchmaker.demand.models import Demand, ProviderConsent, Stage
 from matchmaker.energy.models import EnergyAsset, ExpansionPlan, GridConnection, Match
 from matchmaker.errors import N_, Conflict
 from matchmaker.extensions import db
@@ -41,6 +49,7 @@ from matchmaker.mail.models import Outbox
 from matchmaker.members.models import Organisation, Site
 from matchmaker.models import utcnow
 from matchmaker.register.models import Area
+from matchmaker.web.exports import Id, csv_text
 
 #: Columns never handed out, not even to the data subject (secrets, not data about them).
 SECRET_COLUMNS = {"password_hash", "session_version", "nonce", "token_hash"}
@@ -48,15 +57,18 @@ SECRET_COLUMNS = {"password_hash", "session_version", "nonce", "token_hash"}
 ERASED_CELL_M = 250.0
 
 
-def _rows(model: Any, condition: Any) -> list[dict[str, Any]]:
+def _rows(model: Any, condition: Any, *, typed: bool = False) -> list[dict[str, Any]]:
+    """Rows as JSON-ready values, or (``typed``) as stored: numbers, moments, enums."""
     table = model.__table__
     result = db.session.execute(sa.select(table).where(condition).order_by(*table.primary_key))
-    return [{k: v for k, v in encode_row(table, row).items() if k not in SECRET_COLUMNS}
-            for row in result.mappings()]
+    return [{k: v for k, v in (dict(row) if typed else encode_row(table, row)).items()
+             if k not in SECRET_COLUMNS} for row in result.mappings()]
 
 
-def organisation_data(org: Organisation) -> dict[str, list[dict[str, Any]]]:
-    """Everything the service holds about ``org``, table by table."""
+def organisation_data(org: Organisation, *, typed: bool = False
+                      ) -> dict[str, list[dict[str, Any]]]:
+    """Everything the service holds about ``org``, table by table (JSON-ready values, or the
+    stored types with ``typed``)."""
     site_ids = [s.id for s in org.sites]
     user_ids = [u.id for u in org.users]
     demand_ids = [d.id for s in org.sites for d in s.demands]
@@ -69,20 +81,23 @@ def organisation_data(org: Organisation) -> dict[str, list[dict[str, Any]]]:
         AuditLog.actor_id.in_(user_ids),
         *[sa.and_(AuditLog.object_type == t, AuditLog.object_id == i) for t, i in own_object_ids],
     )
+    def rows(model: Any, condition: Any) -> list[dict[str, Any]]:
+        return _rows(model, condition, typed=typed)
+
     data = {
-        "organisation": _rows(Organisation, Organisation.id == org.id),
-        "users": _rows(User, User.id.in_(user_ids)),
-        "sites": _rows(Site, Site.id.in_(site_ids)),
-        "demand": _rows(Demand, Demand.id.in_(demand_ids)),
-        "provider_consents": _rows(ProviderConsent, ProviderConsent.demand_id.in_(demand_ids)),
-        "energy": _rows(EnergyAsset, EnergyAsset.site_id.in_(site_ids)),
-        "grid_connections": _rows(GridConnection, GridConnection.site_id.in_(site_ids)),
-        "expansion_plans": _rows(ExpansionPlan, ExpansionPlan.site_id.in_(site_ids)),
-        "hub_consents": _rows(HubSite, HubSite.site_id.in_(site_ids)),
-        "participations": _rows(Participation, Participation.id.in_(participation_ids)),
-        "offers": _rows(Offer, Offer.participation_id.in_(participation_ids)),
-        "audit_log": _rows(AuditLog, audit),
-        "mail": _rows(Outbox, Outbox.recipient.in_([u.email for u in org.users])),
+        "organisation": rows(Organisation, Organisation.id == org.id),
+        "users": rows(User, User.id.in_(user_ids)),
+        "sites": rows(Site, Site.id.in_(site_ids)),
+        "demand": rows(Demand, Demand.id.in_(demand_ids)),
+        "provider_consents": rows(ProviderConsent, ProviderConsent.demand_id.in_(demand_ids)),
+        "energy": rows(EnergyAsset, EnergyAsset.site_id.in_(site_ids)),
+        "grid_connections": rows(GridConnection, GridConnection.site_id.in_(site_ids)),
+        "expansion_plans": rows(ExpansionPlan, ExpansionPlan.site_id.in_(site_ids)),
+        "hub_consents": rows(HubSite, HubSite.site_id.in_(site_ids)),
+        "participations": rows(Participation, Participation.id.in_(participation_ids)),
+        "offers": rows(Offer, Offer.participation_id.in_(participation_ids)),
+        "audit_log": rows(AuditLog, audit),
+        "mail": rows(Outbox, Outbox.recipient.in_([u.email for u in org.users])),
     }
     # Matches: our side and the distance only; the partner is someone else's data.
     data["energy_matches"] = [
@@ -101,24 +116,34 @@ def organisation_data(org: Organisation) -> dict[str, list[dict[str, Any]]]:
 
 
 def export_archive(org: Organisation) -> bytes:
-    """A ZIP with ``data.json`` (everything) and one CSV per table."""
+    """A ZIP with ``data.json`` (everything) and one CSV per table, for a Dutch spreadsheet
+    (the service's one CSV writer: decimal comma under semicolons, Dutch time)."""
     data = organisation_data(org)
+    typed = organisation_data(org, typed=True)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps({
             "exported_at": datetime.now(UTC).isoformat(timespec="seconds"), **data,
         }, ensure_ascii=False, indent=2, default=str))
-        for name, rows in data.items():
-            out = io.StringIO()
-            if rows:
-                writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=";",
-                                        extrasaction="ignore")
-                writer.writeheader()
-                writer.writerows({k: json.dumps(v, ensure_ascii=False)
-                                  if isinstance(v, dict | list) else v for k, v in r.items()}
-                                 for r in rows)
-            archive.writestr(f"{name}.csv", "\ufeff" + out.getvalue())
+        for name, rows in typed.items():
+            columns = list(rows[0]) if rows else []
+            archive.writestr(f"{name}.csv", csv_text(columns, (
+                [_cell(c, r.get(c)) for c in columns] for r in rows)))
     return buffer.getvalue()
+
+
+#: Columns holding identifiers with leading zeros (BAG ids, KvK numbers): text in the CSV.
+_ID_COLUMNS = re.compile(r"(^|_)(bag_id|kvk_number|address_id)$")
+
+
+def _cell(column: str, value: Any) -> Any:
+    if isinstance(value, bytes):  # series stored as binary are summarised in data.json
+        return f"({len(value)} bytes)"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and _ID_COLUMNS.search(column):
+        return Id(value)
+    return value
 
 
 def erase_organisation(org: Organisation, *, actor: User) -> None:
@@ -158,6 +183,7 @@ def erase_organisation(org: Organisation, *, actor: User) -> None:
     db.session.execute(sa.update(HubSite).where(HubSite.site_id.in_(site_ids))
                        .values(consent_profile=False, consent_name=False))
     db.session.execute(sa.update(Demand).where(Demand.site_id.in_(site_ids)).values(note=""))
+    _stop_counting(site_ids)
     db.session.execute(sa.delete(OwnerConsentToken).where(OwnerConsentToken.participation_id.in_(
         sa.select(Participation.id).where(Participation.site_id.in_(site_ids)))))
     own = {"organisations": [org.id], "sites": site_ids, "users": [u.id for u in org.users]}
@@ -175,6 +201,25 @@ def erase_organisation(org: Organisation, *, actor: User) -> None:
     org.contact_name = org.contact_email = org.contact_phone = ""
     org.erased_at = utcnow()
     db.session.flush()
+
+
+def _stop_counting(site_ids: list[int]) -> None:
+    """An erased organisation is gone: from now on nothing of it counts. Its demand is
+    withdrawn, its registrations in running group buys are withdrawn and its open or accepted
+    offers there lapse (nobody could deliver to it). What was counted before — snapshots,
+    contracted and cancelled group buys — stays as it was."""
+    db.session.execute(sa.update(Demand).where(Demand.site_id.in_(site_ids))
+                       .values(stage=Stage.WITHDRAWN))
+    running = sa.select(Campaign.id).where(Campaign.state.in_(
+        [CampaignState.DRAFT, CampaignState.OPEN, CampaignState.BIDDING, CampaignState.OFFERED]))
+    participations = sa.select(Participation.id).where(
+        Participation.site_id.in_(site_ids), Participation.campaign_id.in_(running))
+    db.session.execute(sa.update(Offer).where(
+        Offer.participation_id.in_(participations),
+        Offer.status.in_([OfferStatus.PENDING, OfferStatus.ACCEPTED]))
+        .values(status=OfferStatus.LAPSED))
+    db.session.execute(sa.update(Participation).where(Participation.id.in_(participations))
+                       .values(state=ParticipationState.WITHDRAWN))
 
 
 def _coarse_location(site: Site) -> tuple[float, float]:

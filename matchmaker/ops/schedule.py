@@ -20,8 +20,6 @@ import click
 from flask import Flask
 from flask.cli import ScriptInfo, with_appcontext
 
-from matchmaker.database import write_intent
-
 
 @dataclass(frozen=True)
 class Scheduled:
@@ -47,6 +45,8 @@ class ScheduledCommandFailed(RuntimeError):
 def run_command(app: Flask, name: str) -> str:
     """Run the command ``name`` of ``app`` in-process as ``matchmaker NAME`` would; returns
     what it printed. A user error (exit code 2) or a crash fails the job."""
+    from matchmaker.database import write_intent  # not at import: `--help` stays light
+
     command = app.cli.commands[name]
     out = io.StringIO()
     with app.app_context(), write_intent(), redirect_stdout(out):

@@ -107,10 +107,10 @@ def supervise(children: list[Child], *, stop_timeout: float) -> int:
                 say(f"stopping ({signal.Signals(requested[0]).name})")
                 break
             dead = [c for c in children if not c.alive()]
-            restart = [c for c in dead if c.restarting]
-            for child in restart:
-                child.start()
             failed = [c for c in dead if not c.restarting]
+            for child in dead:
+                if child.restarting:
+                    child.start()
             if failed:
                 for child in failed:
                     assert child.process is not None

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from matchmaker.cli_support import _, transactional
-from matchmaker.register.models import AreaKind
+from matchmaker.register.kinds import AreaKind
 
 MAX_REPORTED = 50
 
@@ -15,13 +15,14 @@ MAX_REPORTED = 50
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--layer", default=None, help="GeoPackage layer (default: the first).")
 @click.option("--crs", "assume_crs", default=None,
-              help="CRS of a GeoPackage that declares none, e.g. EPSG:28992.")
+              help="CRS of a GeoPackage or GeoParquet file that declares none, e.g. EPSG:28992.")
 @click.option("--prune", is_flag=True,
               help="Delete register records that are not in this file (full re-import).")
 @transactional
 def import_addresses_command(file: Path, layer: str | None, assume_crs: str | None,
                              prune: bool) -> None:
-    """Import an address register (CSV or GeoPackage, BAG-like columns; see the README).
+    """Import an address register (CSV, GeoPackage or GeoParquet, BAG-like columns; see the
+    README).
 
     Bad rows are reported and skipped; a malformed file imports nothing. Importing again
     updates existing records (by id).
@@ -67,7 +68,8 @@ def import_addresses_command(file: Path, layer: str | None, assume_crs: str | No
 @transactional
 def import_areas_command(file: Path, kind: str, name_column: str | None, code_column: str | None,
                          layer: str | None, assume_crs: str | None) -> None:
-    """Import areas (parks, kringen, postcode areas, neighbourhoods) from GeoJSON or GeoPackage.
+    """Import areas (parks, kringen, postcode areas, neighbourhoods) from GeoJSON, GeoPackage or
+    GeoParquet.
 
     Any CRS is transformed to RD New. Invalid or empty polygons refuse the whole file.
     """

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -11,10 +10,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from matchmaker.extensions import db
 from matchmaker.models import TimestampMixin, enum_column, utcnow
+from matchmaker.register.kinds import AreaKind
 from matchmaker.types import UTCDateTime
 
 if TYPE_CHECKING:
     import shapely
+
+#: AreaKind lives in a light module (the command line's choices); it is part of this model's API.
+__all__ = ["AddressRecord", "Area", "AreaKind", "PolygonMixin"]
 
 
 class AddressRecord(db.Model):
@@ -59,13 +62,6 @@ class PolygonMixin:
 
     def _set_extra(self, geom: shapely.Geometry) -> None:
         """Subclasses keep more derived values here."""
-
-
-class AreaKind(StrEnum):
-    KRING = "kring"
-    PARK = "park"
-    POSTCODE4 = "postcode4"
-    NEIGHBOURHOOD = "neighbourhood"
 
 
 class Area(PolygonMixin, TimestampMixin, db.Model):

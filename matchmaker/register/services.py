@@ -14,15 +14,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pyogrio
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from geo.addresses import parse_register_chunk, resolve_register_columns
 from geo.areas import prepare_areas
-from geo.crs import RD_NEW
+from geo.columnar import geo_metadata, iter_csv_tables, point_xy
+from geo.crs import RD_NEW, xy_to_rd
 from geo.errors import N_, CRSError, FileFormatError
-from geo.io import file_kind, read_vector, sniff_delimiter
+from geo.io import file_kind, read_vector
 from matchmaker.audit.services import record
 from matchmaker.auth.models import User
 from matchmaker.database import rowcount
@@ -48,8 +51,9 @@ class ImportReport:
 
 
 def count_rows(path: str | Path) -> int:
-    """Data rows (CSV lines minus the header) or features, for the progress bar."""
-    if file_kind(path) == "csv":
+    """Data rows (CSV lines minus the header), Parquet rows or features, for the progress bar."""
+    kind = file_kind(path)
+    if kind == "csv":
         lines, last = 0, b""
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -58,31 +62,81 @@ def count_rows(path: str | Path) -> int:
         if last not in (b"", b"\n"):
             lines += 1  # no newline after the last line
         return max(lines - 1, 0)
+    if kind == "parquet":
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except (pa.ArrowInvalid, OSError):
+            return 0  # the import itself reports the unreadable file
     return int(pyogrio.read_info(path).get("features", 0) or 0)
 
 
-def _csv_chunks(path: str | Path) -> Iterator[tuple[pd.DataFrame, dict[str, str], int, None]]:
-    sep = sniff_delimiter(path)
-    try:
-        header = pd.read_csv(path, sep=sep, nrows=0, encoding="utf-8-sig")
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise FileFormatError(N_("%(file)s is not a readable CSV file: %(reason)s"),
-                              file=Path(path).name, reason=str(exc).splitlines()[0]) from exc
-    mapping = resolve_register_columns(header.columns)
+Chunk = tuple[pd.DataFrame, dict[str, str], int, tuple[np.ndarray, np.ndarray] | None]
+
+
+def _csv_chunks(path: str | Path) -> Iterator[Chunk]:
+    """Arrow reads the text in blocks; the rows go out in chunks of ``CHUNK_ROWS`` text
+    columns, so a bad row anywhere is reported with its line."""
+    names, _delimiter, tables = iter_csv_tables(path, rows=CHUNK_ROWS)
+    mapping = resolve_register_columns(names)
     line = 2
+    for table in tables:
+        yield table.to_pandas(), mapping, line, None
+        line += table.num_rows
+
+
+def _parquet_chunks(path: str | Path, *, assume_crs: str | None) -> Iterator[Chunk]:
+    """GeoParquet points in any CRS (rows count from 1), or a plain Parquet table with the CSV's
+    columns."""
+    name = Path(path).name
     try:
-        for chunk in pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
-                                 encoding="utf-8-sig", chunksize=CHUNK_ROWS):
-            yield chunk, mapping, line, None
-            line += len(chunk)
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise FileFormatError(N_("%(file)s is not a readable CSV file: %(reason)s"),
-                              file=Path(path).name, reason=str(exc).splitlines()[0]) from exc
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise FileFormatError(N_("%(file)s cannot be read as (Geo)Parquet: %(reason)s"),
+                              file=name, reason=str(exc).splitlines()[0]) from exc
+    geo = geo_metadata(parquet.schema_arrow)
+    geometry = geo["primary_column"] if geo else None
+    crs: object = None
+    if geo is not None:
+        crs = geo.get("columns", {}).get(geometry, {}).get("crs", "OGC:CRS84")
+        if crs is None:
+            if assume_crs is None:
+                raise CRSError(N_("The data has no coordinate reference system; state it (for "
+                                  "example EPSG:28992)."))
+            crs = assume_crs
+    fields = [f for f in parquet.schema_arrow.names if f != geometry]
+    mapping = resolve_register_columns(fields, has_geometry=geometry is not None)
+    start = 1
+    try:
+        for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
+            xy = None
+            if geometry is not None:
+                xy = _rd_points(batch.column(geometry), crs)
+                batch = batch.drop_columns([geometry])
+            text = batch.to_pandas().astype("string")
+            yield text, mapping, start, xy
+            start += batch.num_rows
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise FileFormatError(N_("%(file)s cannot be read as (Geo)Parquet: %(reason)s"),
+                              file=name, reason=str(exc).splitlines()[0]) from exc
+
+
+def _rd_points(wkb: pa.Array, crs: object) -> tuple[np.ndarray, np.ndarray]:
+    """RD New x, y of WKB points; NaN where a value is not a point (refused per row)."""
+    xy = point_xy(wkb)
+    if xy is None:
+        import shapely
+
+        geoms = shapely.from_wkb(np.asarray(wkb.to_numpy(zero_copy_only=False), dtype=object))
+        is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+        x = np.where(is_point, shapely.get_x(np.where(is_point, geoms, None)), np.nan)
+        y = np.where(is_point, shapely.get_y(np.where(is_point, geoms, None)), np.nan)
+        xy = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return xy_to_rd(*xy, crs)
 
 
 def _vector_chunks(
     path: str | Path, *, layer: str | None, assume_crs: str | None
-) -> Iterator[tuple[pd.DataFrame, dict[str, str], int, tuple[np.ndarray, np.ndarray]]]:
+) -> Iterator[Chunk]:
     try:
         info = pyogrio.read_info(path, layer=layer)
     except pyogrio.errors.DataSourceError as exc:
@@ -140,7 +194,7 @@ def import_addresses(
     assume_crs: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import an address register file (CSV or GeoPackage; columns in the README).
+    """Import an address register file (CSV, GeoPackage or GeoParquet; columns in the README).
 
     With ``prune``, register records that the file no longer contains are deleted; that is
     refused when the file has bad rows, since their records would be lost by mistake.
@@ -150,7 +204,9 @@ def import_addresses(
     started = utcnow()
     report = ImportReport()
     seen: set[str] = set()
-    chunks = (_csv_chunks(path) if file_kind(path) == "csv"
+    kind = file_kind(path)
+    chunks = (_csv_chunks(path) if kind == "csv"
+              else _parquet_chunks(path, assume_crs=assume_crs) if kind == "parquet"
               else _vector_chunks(path, layer=layer, assume_crs=assume_crs))
     for frame, mapping, first_line, xy in chunks:
         good, bad = parse_register_chunk(frame, mapping, first_line=first_line, xy=xy)
@@ -213,7 +269,7 @@ def import_areas(
 ) -> AreaImportReport:
     """Import polygons as areas of ``kind``; all or nothing, upserted by (kind, name)."""
     kind = AreaKind(kind)
-    if file_kind(path) != "vector":
+    if file_kind(path) == "csv":
         raise FileFormatError(N_("Areas are imported from GeoJSON or GeoPackage, not CSV."))
     if not Path(path).exists():
         raise FileFormatError(N_("%(file)s does not exist."), file=Path(path).name)

@@ -5,6 +5,8 @@
   var center = el.dataset.center.split(",").map(Number);
   var map = L.map(el).setView(center, 12);
   L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: "© OpenStreetMap" }).addTo(map);
+  // Names come from imported and drawn areas: text, never markup (Leaflet parses a string).
+  function asText(value) { var span = document.createElement("span"); span.textContent = value; return span; }
   function colour(p) {
     if (p.hidden) return "#8a99a3";
     return p.passes ? "#0b6e4f" : "#f2a900";
@@ -25,7 +27,7 @@
         if (p.percent !== null) text += " (" + String(p.percent).replace(".", ",") + " %)";
         if (p.still_needed !== null) text += ", " + el.dataset.labelNeeded + ": " + p.still_needed;
       }
-      l.bindTooltip(text, { sticky: true });
+      l.bindTooltip(asText(text), { sticky: true });
     }
   }).addTo(map);
   fetch(el.dataset.url, { credentials: "same-origin" })

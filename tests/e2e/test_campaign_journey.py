@@ -4,6 +4,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from matchmaker.demo import DEMO_ACCOUNTS
 
@@ -41,7 +42,7 @@ def test_member_joins_a_group_buy_and_accepts_an_offer(page, live_server):
     quantity = site.get_by_label("Hoeveelheid")
     assert quantity.input_value() == dutch  # pre-filled from the registered demand
     site.get_by_role("button", name="Meedoen (vrijblijvend)").click()
-    assert page.get_by_text("doet mee. Dit is nog vrijblijvend").is_visible()
+    expect(page.get_by_text("doet mee. Dit is nog vrijblijvend")).to_be_visible()
     assert f"aangemeld: {dutch} kWp" in page.locator(f"#site-{site_id}").inner_text()
     after = float(page.locator(".progress").first.get_attribute("data-volume"))
     assert after == pytest.approx(before + kwp)
@@ -56,7 +57,7 @@ def test_member_joins_a_group_buy_and_accepts_an_offer(page, live_server):
     assert re.search(r"Totaal \(excl\. btw\)\s*€\s*[\d.]+,\d\d", offer.inner_text())
     page.once("dialog", lambda dialog: dialog.accept())  # "Accepting is binding. Accept?"
     offer.get_by_role("button", name="Aanbod aanvaarden (bindend)").click()
-    assert page.get_by_text("U hebt het aanbod aanvaard").is_visible()
+    expect(page.get_by_text("U hebt het aanbod aanvaard")).to_be_visible()
     assert "aanvaard" in page.locator(f"#site-{site_id} .offer").inner_text()
     page.screenshot(path="/tmp/e2e-campaign-accepted.png", full_page=True)
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from matchmaker.demo import DEMO_ACCOUNTS
 
@@ -26,7 +27,7 @@ def test_provider_defines_a_30_percent_check_over_the_parks(page, live_server, t
     for park in ("Assen-Zuid", "Industrieterrein Noord", "Messchenveld", "Stadsbedrijvenpark"):
         page.get_by_label(f"{park} (bedrijventerrein)").check()
     page.get_by_role("button", name="Opslaan").click()
-    assert page.get_by_text("De vraagcheck is opgeslagen").is_visible()
+    expect(page.get_by_text("De vraagcheck is opgeslagen")).to_be_visible()
 
     row = page.locator("tr[data-area]", has_text="Stadsbedrijvenpark").first
     assert row.get_attribute("data-percent")  # a percentage is shown

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from matchmaker.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
@@ -43,7 +44,7 @@ def test_member_registers_demand_and_coordinator_exports_it(page, live_server):
     page.get_by_label("Naam van het pand").fill("Nieuwe hal")
     page.get_by_label("Oppervlakte plat dak (m²)").fill("1.000")
     page.get_by_role("button", name="Pand toevoegen").click()
-    assert page.get_by_text("is toegevoegd").is_visible()
+    expect(page.get_by_text("is toegevoegd")).to_be_visible()
 
     site = page.locator("section.site", has_text="Nieuwe hal")
     site.get_by_role("row", name=re.compile("Zonnepanelen")).get_by_role(

@@ -10,6 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from geo.hub_profiles import quarter_hours
 from matchmaker.demo import DEMO_ACCOUNTS
@@ -53,14 +54,14 @@ def member_journey(page, live_server, tmp_path):
     grid.get_by_label("Gecontracteerd transportvermogen afname (kW)").fill("160")
     grid.get_by_label("Gecontracteerd transportvermogen invoeding (kW)").fill("100")
     grid.get_by_role("button", name="Netaansluiting opslaan").click()
-    assert page.get_by_text("De netaansluiting van dit pand is opgeslagen").is_visible()
+    expect(page.get_by_text("De netaansluiting van dit pand is opgeslagen")).to_be_visible()
     assert "Schatting" in page.locator("#hub-profile").inner_text()
 
     year = tmp_path / "kwartierwaarden-2025.csv"
     take_kwh = quarter_hour_file(year)
     page.locator("#quarter-hours").get_by_label("Kwartierwaarden (CSV)").set_input_files(year)
     page.locator("#quarter-hours").get_by_role("button", name="Uploaden").click()
-    assert page.get_by_text("energiehubs gebruiken nu het gemeten profiel").is_visible()
+    expect(page.get_by_text("energiehubs gebruiken nu het gemeten profiel")).to_be_visible()
     profile = page.locator("#hub-profile").inner_text()
     assert "Gemeten" in profile and "kwartierwaarden-2025.csv" in profile
     assert f"Afname {take_kwh:,.0f} kWh".replace(",", ".") in profile
@@ -71,14 +72,14 @@ def member_journey(page, live_server, tmp_path):
     plans.get_by_label("Vanaf het jaar").fill("2027")
     plans.get_by_label("Aangevraagd bij de netbeheerder op").fill("2024-05-01")
     plans.get_by_role("button", name="Plan toevoegen").click()
-    assert page.get_by_text("Het uitbreidingsplan is toegevoegd").is_visible()
+    expect(page.get_by_text("Het uitbreidingsplan is toegevoegd")).to_be_visible()
     assert "'s nachts (19–7 uur)" in page.locator("#plans table").inner_text()
 
     hub = page.locator("#hubs form.consent", has_text=HUB)
     hub.get_by_label("De coördinator mag het profiel van dit pand in deze energiehub gebruiken"
                      ).check()
     hub.get_by_role("button", name="Toestemming opslaan").click()
-    assert page.get_by_text(f"Dank u: {HUB} mag het profiel van dit pand gebruiken").is_visible()
+    expect(page.get_by_text(f"Dank u: {HUB} mag het profiel van dit pand gebruiken")).to_be_visible()
     page.screenshot(path="/tmp/e2e-hub-member.png", full_page=True)
     page.get_by_role("button", name="Uitloggen").click()
     return site_id
@@ -94,7 +95,7 @@ def test_member_shares_its_data_and_coordinator_analyses_the_hub(page, live_serv
     new.get_by_label("een bedrijventerrein").check()
     new.get_by_label("Bedrijventerrein", exact=True).select_option(label=DEMO_PARK)
     new.get_by_role("button", name="Hub maken").click()
-    assert page.get_by_text("De hub is gemaakt").is_visible()
+    expect(page.get_by_text("De hub is gemaakt")).to_be_visible()
     (sites,) = query(live_server, "SELECT count(*) FROM hub_sites h JOIN hubs ON hubs.id = "
                      "h.hub_id WHERE hubs.name = 'Hub Stadsbedrijvenpark 2027'")
     assert f"{sites} panden in deze hub; 0 gaven toestemming" in page.locator(
@@ -118,8 +119,8 @@ def test_member_shares_its_data_and_coordinator_analyses_the_hub(page, live_serv
     assert freed == f"{result['freed_take_kw']:,.0f} kW".replace(",", ".")
     chosen = analysis.locator("#curtail-table tr.chosen").inner_text()
     assert re.match(r"50\s", chosen)
-    assert analysis.get_by_role("img", name="Belastingduurkromme van de groep").is_visible()
-    assert analysis.get_by_role("img", name="Benodigde batterij per doelpiek").is_visible()
+    expect(analysis.get_by_role("img", name="Belastingduurkromme van de groep")).to_be_visible()
+    expect(analysis.get_by_role("img", name="Benodigde batterij per doelpiek")).to_be_visible()
     assert "past niet" in analysis.locator("#plans-table").inner_text()
     heat_map = analysis.get_by_role("img", name=re.compile("De netto belasting van de groep"))
     heat_map.scroll_into_view_if_needed()
@@ -138,7 +139,7 @@ def test_member_shares_its_data_and_coordinator_analyses_the_hub(page, live_serv
 
     battery = result["battery"]
     analysis.get_by_role("button", name="Inkoopactie voor deze batterij starten").click()
-    assert page.get_by_text("concept-inkoopactie voor de gedeelde batterij").is_visible()
+    expect(page.get_by_text("concept-inkoopactie voor de gedeelde batterij")).to_be_visible()
     assert page.get_by_label("Titel").input_value() == f"Gedeelde batterij {HUB}"
     threshold = page.get_by_label(re.compile("Drempel: minimale totale hoeveelheid"))
     assert threshold.input_value() == str(int(np.ceil(battery["kwh"])))

@@ -10,6 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pyogrio
 import pytest
 import shapely
@@ -176,14 +177,80 @@ def test_vector_input_to_csv_writes_rd_new_x_y(tmp_path: Path) -> None:
     assert back["y"].to_numpy() == pytest.approx([Y0, Y0, Y0 + 60, Y0], abs=1e-3)
 
 
-def test_areas_add_an_area_column(sites_csv: Path, tmp_path: Path) -> None:
+def test_geoparquet_in_geoparquet_out_is_rd_new(tmp_path: Path) -> None:
+    src = tmp_path / "sites.parquet"
+    site_frame("EPSG:4326").to_parquet(src)  # GeoParquet as geopandas writes it, in WGS84
+    out = tmp_path / "out.parquet"
+    result = run(src, "--max-gap-m", 100, "--output", out)
+    assert result.exit_code == 0, result.stderr
+    assert numbers(result.stdout) == [4, 2, 3]
+
+    back = gpd.read_parquet(out)
+    assert back.crs.equals("EPSG:28992")
+    assert list(back.columns) == ["id", "quantity", "organisation_id", "bundle_id", "geometry"]
+    assert back["id"].tolist() == ["0001", "0002", "0003", "0004"]
+    assert back["quantity"].tolist() == [10.0, 5.5, 2.0, 7.0]
+    assert back["bundle_id"].tolist() == [0, 0, 0, 1]
+    assert back.geometry.x.to_numpy() == pytest.approx([X0, X0 + 40, X0 + 40, X0 + 5000], abs=1e-3)
+    assert back.geometry.y.to_numpy() == pytest.approx([Y0, Y0, Y0 + 60, Y0], abs=1e-3)
+    # The GeoParquet 1.0 metadata a third-party reader relies on.
+    geo = json.loads(pq.read_schema(out).metadata[b"geo"])
+    assert geo["primary_column"] == "geometry"
+    assert geo["columns"]["geometry"]["encoding"] == "WKB"
+    assert geo["columns"]["geometry"]["geometry_types"] == ["Point"]
+    assert geo["columns"]["geometry"]["bbox"] == pytest.approx(
+        [X0, Y0, X0 + 5000, Y0 + 60], abs=1e-3)
+
+
+def test_csv_in_geoparquet_out_carries_the_parsed_columns(sites_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.parquet"
+    assert run(sites_csv, "--max-gap-m", 100, "--product", "solar_roof",
+               "--output", out).exit_code == 0
+    back = gpd.read_parquet(out)
+    assert list(back.columns) == ["id", "quantity", "product", "organisation_id", "bundle_id",
+                                  "geometry"]
+    assert back["id"].tolist() == ["0001", "0002", "0004"]
+    assert back["quantity"].tolist() == [10.0, 5.5, 7.0]
+    assert back["bundle_id"].tolist() == [0, 0, 1]
+    assert back.geometry.x.tolist() == [X0, X0 + 40, X0 + 5000]  # exactly as typed
+
+
+def test_plain_parquet_with_x_y_columns_to_csv(tmp_path: Path) -> None:
+    src = tmp_path / "sites.parquet"
+    pd.DataFrame({"id": ["0001", "0002", "0003"], "x": [X0, X0 + 40, X0 + 5000],
+                  "y": [Y0, Y0, Y0], "quantity": [1, 2, 3]}).to_parquet(src)
+    out = tmp_path / "out.csv"
+    result = run(src, "--max-gap-m", 100, "--output", out)
+    assert result.exit_code == 0, result.stderr
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "id,x,y,quantity,bundle_id",
+        f"0001,{X0:g},{Y0:g},1,0", f"0002,{X0 + 40:g},{Y0:g},2,0", f"0003,{X0 + 5000:g},{Y0:g},3,1",
+    ]
+
+
+def test_a_value_with_the_delimiter_survives_the_round_trip(tmp_path: Path) -> None:
+    src = tmp_path / "named.csv"
+    src.write_text(f'id,x,y,quantity,name\n1,{X0},{Y0},1,"Bakker, Jan"\n'
+                   f'2,{X0 + 10},{Y0},2,"De ""Zon"""\n', encoding="utf-8")
+    out = tmp_path / "out.csv"
+    assert run(src, "--max-gap-m", 100, "--output", out).exit_code == 0
+    back = pd.read_csv(out, dtype=str)
+    assert back["name"].tolist() == ["Bakker, Jan", 'De "Zon"']
+    assert back["bundle_id"].tolist() == ["0", "0"]
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".parquet"])
+def test_areas_add_an_area_column(sites_csv: Path, tmp_path: Path, suffix: str) -> None:
     parks = gpd.GeoDataFrame(
         {"naam": ["Stadsbedrijvenpark", "Noord"]},
         geometry=[box(X0 - 10, Y0 - 10, X0 + 20, Y0 + 10), box(X0 + 20, Y0 - 10, X0 + 50, Y0 + 70)],
         crs="EPSG:28992",
     ).to_crs("EPSG:4326")
-    areas = tmp_path / "parks.geojson"
-    pyogrio.write_dataframe(parks, areas, driver="GeoJSON")
+    areas = tmp_path / f"parks{suffix}"
+    if suffix == ".parquet":
+        parks.to_parquet(areas)
+    else:
+        pyogrio.write_dataframe(parks, areas, driver="GeoJSON")
     out = tmp_path / "out.csv"
     result = run(sites_csv, "--max-gap-m", 100, "--areas", areas, "--area-name-column", "naam",
                  "--output", out)
@@ -222,11 +289,12 @@ def test_summary_csv_has_one_row_per_bundle_with_hull_wkt(sites_csv: Path, tmp_p
     assert shapely.from_wkt(table["hull_wkt"].iloc[1]).geom_type == "Polygon"
 
 
-@pytest.mark.parametrize(("suffix", "crs"), [(".gpkg", "EPSG:28992"), (".geojson", "EPSG:4326")])
+@pytest.mark.parametrize(("suffix", "crs"), [(".gpkg", "EPSG:28992"), (".geojson", "EPSG:4326"),
+                                           (".parquet", "EPSG:28992")])
 def test_summary_as_vector(sites_csv: Path, tmp_path: Path, suffix: str, crs: str) -> None:
     out, summary = tmp_path / "out.csv", tmp_path / f"summary{suffix}"
     assert run(sites_csv, "--max-gap-m", 100, "--output", out, "--summary", summary).exit_code == 0
-    back = pyogrio.read_dataframe(summary)
+    back = gpd.read_parquet(summary) if suffix == ".parquet" else pyogrio.read_dataframe(summary)
     assert back.crs.equals(crs)
     assert back["bundle_id"].tolist() == [0, 1]
     assert back["n_sites"].tolist() == [3, 1]
@@ -334,6 +402,30 @@ def test_existing_output_is_kept_when_the_run_fails(tmp_path: Path) -> None:
     src.write_text("id,x,y,quantity\n1,abc,1,1\n", encoding="utf-8")
     assert_one_line_error(run(src, "--output", out), "bad.csv", "x")
     assert out.read_text(encoding="utf-8") == "previous\n"
+
+
+def test_a_row_of_the_wrong_width_is_named_by_its_line(tmp_path: Path) -> None:
+    src = tmp_path / "ragged.csv"
+    src.write_text(f"id,x,y,quantity\n1,{X0},{Y0},1\n2,{X0},{Y0},1,9\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    assert_one_line_error(run(src, "--output", out),
+                          "ragged.csv: regel 3 heeft 5 velden, de kopregel 4.")
+    assert not out.exists()
+
+
+def test_text_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "latin1.csv"
+    src.write_bytes(f"id,x,y,quantity,name\n1,{X0},{Y0},1,Caf\xe9\n".encode("latin-1"))
+    assert_one_line_error(run(src, "--output", tmp_path / "o.csv"),
+                          "latin1.csv is geen UTF-8-tekstbestand.")
+
+
+def test_geoparquet_of_polygons_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "parks.parquet"
+    gpd.GeoDataFrame({"id": ["a"], "quantity": [1.0]}, geometry=[box(X0, Y0, X0 + 9, Y0 + 9)],
+                     crs="EPSG:28992").to_parquet(src)
+    assert_one_line_error(run(src, "--output", tmp_path / "o.csv"),
+                          "parks.parquet: object(en) 1 zijn geen punten.")
 
 
 def test_nothing_is_written_when_the_summary_cannot_be(sites_csv: Path, tmp_path: Path) -> None:

@@ -137,13 +137,16 @@ def test_csv_in_geojson_out(csv_files: tuple[Path, Path], tmp_path: Path) -> Non
     assert back.geometry.iloc[0].length > 0 and back.geometry.iloc[2].is_empty
 
 
-@pytest.mark.parametrize(("name", "crs"), [("geojson", "EPSG:4326"), ("gpkg", "EPSG:28992")])
+@pytest.mark.parametrize(("name", "crs"), [("geojson", "EPSG:4326"), ("gpkg", "EPSG:28992"),
+                                         ("parquet", "EPSG:4326"), ("parquet", "EPSG:28992")])
 def test_vector_input_gives_the_same_networks(tmp_path: Path, name: str, crs: str) -> None:
-    driver = {"geojson": "GeoJSON", "gpkg": "GPKG"}[name]
     paths = []
     for frame, stem in zip(frames(crs), ("sources", "sinks"), strict=True):
         path = tmp_path / f"{stem}.{name}"
-        pyogrio.write_dataframe(frame, path, driver=driver)
+        if name == "parquet":  # GeoParquet as geopandas writes it (WKB, the CRS as PROJJSON)
+            frame.to_parquet(path)
+        else:
+            pyogrio.write_dataframe(frame, path, driver={"geojson": "GeoJSON", "gpkg": "GPKG"}[name])
         paths.append(path)
     out = tmp_path / "networks.geojson"
     result = run(*paths, "--output", out)
@@ -172,6 +175,24 @@ def test_geopackage_output_is_rd_new_with_json_id_lists(
         back.geometry.iloc[0],
         shapely.MultiLineString([[(X0, Y0), (X0 + 100, Y0)], [(X0 + 100, Y0), (X0 + 200, Y0)]]),
     )
+
+
+def test_geoparquet_output_is_rd_new_with_id_lists_as_lists(
+    csv_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "networks.parquet"
+    result = run(*csv_files, "--output", out)
+    assert result.exit_code == 0, result.stderr
+    back = gpd.read_parquet(out)
+    assert back.crs.equals("EPSG:28992")
+    for key, values in EXPECTED.items():
+        got = back[key].tolist()
+        assert ([list(v) for v in got] if key == "site_ids" else got) == values, key
+    assert shapely.equals(
+        back.geometry.iloc[0],
+        shapely.MultiLineString([[(X0, Y0), (X0 + 100, Y0)], [(X0 + 100, Y0), (X0 + 200, Y0)]]),
+    )
+    assert back.geometry.iloc[2].is_empty
 
 
 def test_a_bigger_gap_joins_more(csv_files: tuple[Path, Path], tmp_path: Path) -> None:
@@ -265,7 +286,7 @@ def test_unsupported_output_and_existing_output_kept(
     csv_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     assert_one_line_error(run(*csv_files, "--output", tmp_path / "n.csv"),
-                          "n.csv: unsupported output type .csv; use .geojson or .gpkg.")
+                          "n.csv: unsupported output type .csv; use .geojson, .gpkg or .parquet.")
     out = tmp_path / "n.geojson"
     out.write_text("previous\n", encoding="utf-8")
     bad = tmp_path / "bad.csv"

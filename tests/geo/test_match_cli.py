@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -238,3 +239,39 @@ def test_verify_checks_every_step_of_a_profile_run(runner, tmp_path):
                "--certificate", cert).exit_code == 0
     result = verify(runner, producers, consumers, flows, cert)
     assert result.exit_code == 0 and "Proven optimal: 288 steps (typical_day)" in result.stdout
+
+
+def test_geoparquet_inputs_and_flows_verified_from_geoparquet(runner, files):
+    import geopandas as gpd
+
+    producers, consumers, tmp = files
+    paths = []
+    for source in (producers, consumers):  # the same sites as GeoParquet in WGS84
+        frame = pd.read_csv(source, dtype={"id": str})
+        path = tmp / source.replace(".csv", ".parquet").rsplit("/", 1)[-1]
+        gpd.GeoDataFrame(frame.drop(columns=["x", "y"]),
+                         geometry=gpd.points_from_xy(frame["x"], frame["y"]),
+                         crs="EPSG:28992").to_crs("EPSG:4326").to_parquet(path)
+        paths.append(path)
+    flows, cert = tmp / "flows.parquet", tmp / "cert.parquet"
+    result = run(runner, *paths, "--max-distance-m", 1000, "-o", flows, "--certificate", cert)
+    assert result.exit_code == 0, result.output
+    back = gpd.read_parquet(flows)
+    assert back.crs.equals("EPSG:28992")
+    assert back[["producer_id", "consumer_id", "kwh", "distance_m"]].values.tolist() == [
+        ["007", "0200", 10000.0, 900.0], ["008", "0100", 10000.0, pytest.approx(509.9, abs=0.1)]]
+    # A line from each producer to its consumer, in RD New.
+    assert np.ravel(back.geometry.iloc[0].coords) == pytest.approx([X0, Y0, X0, Y0 - 900],
+                                                                   abs=1e-3)
+
+    result = verify(runner, *paths, flows, cert)
+    assert result.exit_code == 0 and result.stdout.startswith("Proven optimal: 1 steps"), (
+        result.output)
+
+
+def test_unsupported_flows_suffix_is_refused_before_solving(runner, files):
+    producers, consumers, tmp = files
+    result = run(runner, producers, consumers, "--output", tmp / "flows.xlsx")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "Error: flows.xlsx: unsupported output type .xlsx; use .csv or .parquet."]

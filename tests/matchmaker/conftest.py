@@ -87,10 +87,13 @@ class IsolatedClient(FlaskClient):
 
     Flask reuses an application context that is already pushed (the tests push one for their
     factories), which would share ``g`` and the database session between requests. Afterwards
-    the test's own session is expired so it sees what the request committed.
+    the test's own session is expired so it sees what the request committed. Streamed bodies
+    are read before the context ends.
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
+        # A streamed body (CSV exports) is read inside the request's context, as a server does.
+        kwargs.setdefault("buffered", True)
         response = contextvars.Context().run(super().open, *args, **kwargs)
         db.session.expire_all()
         return response

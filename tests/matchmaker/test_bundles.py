@@ -84,11 +84,11 @@ def test_csv_export_of_one_bundle_with_contact_details(client, park_demand):
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")),
                                delimiter=";"))
-    assert sorted(r["organisation"] for r in rows) == ["Bedrijf A", "Bedrijf B", "Bedrijf C"]
-    first = next(r for r in rows if r["organisation"] == "Bedrijf A")
-    assert first["bag_id"] == "0106010000000001"  # text, leading zeros kept
-    assert first["quantity"] == "100,5" and first["contact_email"] == "A@x.example"
-    assert {r["bundle"] for r in rows} == {"2"}
+    assert sorted(r["Organisatie"] for r in rows) == ["Bedrijf A", "Bedrijf B", "Bedrijf C"]
+    first = next(r for r in rows if r["Organisatie"] == "Bedrijf A")
+    assert first["BAG-id"] == '="0106010000000001"'  # text, leading zeros kept
+    assert first["Hoeveelheid"] == "100,5" and first["E-mail"] == "A@x.example"
+    assert {r["Bundel"] for r in rows} == {"2"}
 
 
 def test_geojson_and_geopackage_exports_open_in_a_gis_reader(client, park_demand, tmp_path):

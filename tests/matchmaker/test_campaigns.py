@@ -198,12 +198,14 @@ def test_done_when_a_solar_group_buy_goes_from_first_interest_to_hand_off(
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")),
                                delimiter=";"))
     accepted_sites = {str(site.id) for _, site in members[:4]}
-    assert {r["site_id"] for r in rows} == accepted_sites
-    first = next(r for r in rows if r["site_id"] == str(members[0][1].id))
-    assert (first["quantity"], first["unit_price_eur"], first["fixed_cost_eur"],
-            first["total_eur"]) == ("100", "900", "250", "90250")
-    assert first["organisation"] == members[0][0].organisation.name
-    assert first["kvk_number"] == members[0][0].organisation.kvk_number  # leading zeros kept
+    assert {r["Pand-id"] for r in rows} == accepted_sites
+    first = next(r for r in rows if r["Pand-id"] == str(members[0][1].id))
+    assert (first["Hoeveelheid"], first["Prijs per eenheid (EUR)"], first["Vaste kosten (EUR)"],
+            first["Totaal (EUR)"]) == ("100", "900", "250", "90250")
+    assert first["Organisatie"] == members[0][0].organisation.name
+    # leading zeros kept, as text for a spreadsheet
+    assert first["KvK-nummer"] == f'="{members[0][0].organisation.kvk_number}"'
+    assert first["Eigenaar of huurder"] == "eigenaar" and first["Laat"] == "nee"
     assert client.get(f"/supplier/campaigns/{campaign.id}/handoff").status_code == 200
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog).where(
         AuditLog.action == "campaign.handoff", AuditLog.actor_id == buy.suppliers[0].id)) == 2
@@ -655,10 +657,11 @@ def test_negotiation_export_per_area_and_per_bundle(client, auth, buy, make):
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")),
                                delimiter=";"))
-    area = [r for r in rows if r["level"] == "area"]
-    assert [(r["name"], r["sites"], r["quantity"]) for r in area] == [("Testpark", "6", "570,5")]
-    bundles = sorted((r["sites"], r["quantity"], r["disclosable_to_suppliers"])
-                     for r in rows if r["level"] == "bundle")
+    area = [r for r in rows if r["Niveau"] == "gebied"]
+    assert [(r["Naam"], r["Panden"], r["Hoeveelheid"]) for r in area] == [
+        ("Testpark", "6", "570,5")]
+    bundles = sorted((r["Panden"], r["Hoeveelheid"], r["Leveranciers mogen het zien"])
+                     for r in rows if r["Niveau"] == "bundel")
     assert bundles == [("1", "70,5", "nee"), ("5", "500", "ja")]
     assert client.get(f"/coordinator/campaigns/{campaign.id}/summary").status_code == 200
 
@@ -769,7 +772,7 @@ def test_members_see_no_exact_totals_while_fewer_than_five_take_part(buy, client
     auth.login(first)
     page = text_of(client.get(f"/campaigns/{campaign.id}"))
     assert "200" not in page.replace("2026", "")  # 200 − own 120 would reveal the other's 80
-    assert "Minder dan 5 leden" in page
+    assert "minder dan 5 andere leden" in page
 
 
 def test_a_park_and_a_kring_with_one_name_are_counted_apart(buy, make):

@@ -82,6 +82,12 @@ def test_a_stale_edit_is_refused_instead_of_overwriting(client, make, member, te
     # The form now carries the current version: saving again is a deliberate overwrite.
     html = second.get_data(as_text=True)
     assert re.search(rf'<input[^>]*name="version"[^>]*value="{seen_version + 1}"', html)
+    # An edit without the version it saw (the hidden field left out) is refused the same way.
+    blind = client.post(f"/sites/{site.id}/demand/insulation",
+                        data={"quantity": "70", "stage": "committed"})
+    assert blind.status_code == 409 and "Nu opgeslagen: 120 m²" in text_of(blind)
+    db.session.refresh(demand)
+    assert demand.quantity == Decimal(120)
 
 
 def test_withdrawn_demand_can_be_registered_again(client, make, member):
@@ -89,7 +95,8 @@ def test_withdrawn_demand_can_be_registered_again(client, make, member):
     make.demand(site, "fibre", 1)
     assert client.post(f"/sites/{site.id}/demand/fibre/withdraw").status_code == 302
     assert demand_of(site, "fibre").stage == Stage.WITHDRAWN
-    again = client.post(f"/sites/{site.id}/demand/fibre", data={"quantity": "2", "stage": "committed"})
+    again = client.post(f"/sites/{site.id}/demand/fibre", data={
+        "quantity": "2", "stage": "committed", "version": demand_of(site, "fibre").version})
     assert again.status_code == 302
     demand = demand_of(site, "fibre")
     assert (demand.stage, demand.quantity) == (Stage.COMMITTED, Decimal(2))
@@ -141,12 +148,13 @@ def test_csv_export_keeps_ids_as_text_and_contact_details(client, overview):
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
-    assert {r["organisation"] for r in rows} == {"Alfa Metaal", "Beta Transport"}
-    alfa = next(r for r in rows if r["organisation"] == "Alfa Metaal")
-    assert alfa["bag_id"] == "0106010000000042"
-    assert alfa["quantity"] == "150,5" and alfa["unit"] == "kWp"
-    assert alfa["contact_email"] == "info@alfa.example"
-    assert alfa["consent_providers"] == "ja"
+    assert {r["Organisatie"] for r in rows} == {"Alfa Metaal", "Beta Transport"}
+    alfa = next(r for r in rows if r["Organisatie"] == "Alfa Metaal")
+    assert alfa["BAG-id"] == '="0106010000000042"'  # text in Excel and LibreOffice
+    assert alfa["Hoeveelheid"] == "150,5" and alfa["Eenheid"] == "kWp"
+    assert alfa["E-mail"] == "info@alfa.example"
+    assert alfa["Aanbieders mogen het zien"] == "ja" and alfa["Status"] == "interesse"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
 
 
 def test_geojson_for_the_map_is_wgs84_one_feature_per_site(client, overview):
@@ -162,7 +170,8 @@ def test_geojson_for_the_map_is_wgs84_one_feature_per_site(client, overview):
     assert {f["properties"]["name"] for f in areas["features"]} == {"Noord", "Zuid", "Messchenveld"}
 
 
-def test_providers_see_park_totals_only_where_enough_members_share_them(client, make, auth):
+def test_providers_see_park_totals_only_where_enough_members_share_them(client, make, auth,
+                                                                        runner):
     from matchmaker.privacy import MIN_MEMBERS
 
     busy = make.area("Drukke Park", AreaKind.PARK, box(230000, 550000, 231000, 551000))
@@ -175,6 +184,8 @@ def test_providers_see_park_totals_only_where_enough_members_share_them(client, 
     for i in range(MIN_MEMBERS - 1):
         make.demand(make.site(make.organisation(), x=240100 + 100 * i, y=550500), "solar_roof", 100)
     auth.login(make.user(Role.PROVIDER))
+    assert "Er is nog niets gepubliceerd" in client.get("/provider").get_data(as_text=True)
+    assert runner.invoke("snapshot-fibre").exit_code == 0  # the daily snapshot publishes
     html = client.get("/provider").get_data(as_text=True)
     rows = {name: re.sub(r"\s+", " ", row) for name, row in
             re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', html, flags=re.DOTALL)}

@@ -288,7 +288,7 @@ def test_check_page_map_data_and_trend_for_the_provider(client, auth, fibre, tex
     lon, lat = feature["geometry"]["coordinates"][0][0]
     assert 6.4 < lon < 6.7 and 52.9 < lat < 53.1  # WGS84 (RFC 7946)
     csv_text = client.get(f"/fibre/checks/{check.id}/progress.csv").get_data(as_text=True)
-    assert csv_text.startswith("\ufeffarea_id;") and ";6;" in csv_text
+    assert csv_text.startswith("\ufeffGebied-id;Soort;Naam;Dag;") and ";6;" in csv_text
 
 
 def test_a_provider_never_sees_another_providers_check(client, auth, fibre):
@@ -347,10 +347,10 @@ def test_the_demand_form_checkbox_consents_to_the_current_providers(make, fibre)
         fibre.provider.id, fibre.other_provider.id}
     later = make.user(Role.PROVIDER)
     demand_services.register_demand(site, product, actor=user, quantity="12",
-                                    consent_providers=True)
+                                    consent_providers=True, expected_version=demand.version)
     assert later.id not in {c.provider_id for c in demand_services.consents_of(demand)}
     demand_services.register_demand(site, product, actor=user, quantity="12",
-                                    consent_providers=False)
+                                    consent_providers=False, expected_version=demand.version)
     assert demand_services.consents_of(demand) == []
 
 

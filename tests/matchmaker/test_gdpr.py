@@ -61,7 +61,12 @@ def test_erasure_removes_personal_data_but_keeps_the_totals(app, make, auth, cli
     assert org.contact_email == "" and org.sites[0].street == "" and org.sites[0].bag_id is None
     assert db.session.scalar(sa.select(User).where(User.email == email)) is None
     assert auth.login(email, PASSWORD).status_code == 422  # the account is closed
-    assert campaigns.progress(campaign).volume == volume_before  # history stays correct
+    # A company that is gone no longer counts in a running group buy (issue 13): its
+    # registration is withdrawn, the others' stays, and its demand no longer counts either.
+    assert campaigns.progress(campaign).volume == volume_before - 120
+    assert [p.state.value for p in campaign.participations
+            if p.site.organisation_id == org_id] == ["withdrawn"]
+    assert {d.stage.value for s in org.sites for d in s.demands} == {"withdrawn"}
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog).where(
         AuditLog.action == "organisation.erase")) == 1
 

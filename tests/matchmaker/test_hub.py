@@ -325,3 +325,11 @@ def test_members_data_download_and_erasure_cover_grid_data_and_hub_consent(
         GridConnection.site_id == park["metered"].id))
     assert grid.quarter_hours() is None and grid.metered_info is None
     assert not db.session.get(HubSite, (hub.id, park["metered"].id)).consent_profile
+
+
+def test_hub_list_counts_sites_and_consent(client, auth, make, park, text_of):
+    hub, coordinator = make_hub(client, auth, make, park)
+    consent(client, auth, park["user"], park["metered"], hub)
+    login(auth, coordinator)
+    row = text_of(client.get("/coordinator/hubs"))
+    assert "Hub Messchenveld een bedrijventerrein 3 1" in row

@@ -3,6 +3,7 @@
 import json
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from shapely.geometry import Point, Polygon, box
@@ -110,6 +111,42 @@ def test_geopackage_register_in_another_crs(app, tmp_path):
         frame.set_crs(None, allow_override=True).to_file(no_crs, driver="GPKG")
     assert run(app, "import-addresses", str(no_crs)).exit_code == 2
     assert run(app, "import-addresses", str(tmp_path / "nope.csv")).exit_code == 2
+
+
+def test_geoparquet_register_in_another_crs_and_plain_parquet(app, tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"identificatie": ["0106010000000007", "0106010000000008", "0106010000000009"],
+         "postcode": ["9401 AB", "9401AB", "0401 AB"], "huisnummer": [7, 8, 9],
+         "openbare_ruimte_naam": ["Kanaalstraat"] * 3, "woonplaats_naam": ["Assen"] * 3,
+         "gebruiksdoel": ["kantoorfunctie", "woonfunctie", "kantoorfunctie"]},
+        geometry=[Point(233900, 556800), Point(233950, 556850), Point(234000, 556900)],
+        crs="EPSG:28992",
+    ).to_crs("EPSG:4326")
+    path = tmp_path / "bag.parquet"
+    frame.to_parquet(path)
+    result = run(app, "import-addresses", str(path))
+    assert result.exit_code == 0, result.output
+    assert "regel 3: postcode 0401 AB is geen" in result.stderr  # rows count from 1, like features
+    rec = records()["0106010000000007"]
+    assert rec.x == pytest.approx(233900, abs=0.01) and rec.y == pytest.approx(556800, abs=0.01)
+    assert rec.street == "Kanaalstraat" and rec.house_number == 7
+    assert set(records()) == {"0106010000000007", "0106010000000008"}
+
+    # Plain Parquet: the CSV's columns, numbers as numbers.
+    plain = tmp_path / "plain.parquet"
+    pd.DataFrame({"id": ["0106010000000010"], "postcode": ["9401AB"], "house_number": [10],
+                  "x": [234100.5], "y": [556800.0]}).to_parquet(plain)
+    result = run(app, "import-addresses", str(plain))
+    assert result.exit_code == 0, result.output
+    assert records()["0106010000000010"].x == 234100.5
+
+    # A GeoParquet that says it does not know its CRS needs --crs.
+    unknown = tmp_path / "unknown.parquet"
+    frame.to_crs("EPSG:28992").set_crs(None, allow_override=True).to_parquet(unknown)
+    result = run(app, "import-addresses", str(unknown))
+    assert result.exit_code == 2 and "EPSG:28992" in result.stderr
+    result = run(app, "import-addresses", str(unknown), "--crs", "EPSG:28992")
+    assert result.exit_code == 0, result.output
 
 
 def test_areas_import_in_any_crs_and_refuses_invalid_polygons(app, tmp_path, client, auth, make,

@@ -144,12 +144,62 @@ def test_deploy_check_flags_the_default_and_passes_a_hardened_setup(app, monkeyp
     for word in ("SECRET_KEY", "SQLite", "memory", "Secure", "https"):
         assert word in messages
     hardened = dict(app.config) | {
-        "SECRET_KEY": "x" * 48, "DEMO_MODE": False, "DEBUG": False,
+        "SECRET_KEY": "k7Qm2vX9pLw4Zr8Tn3Jd6Hs1Fy5Bc0Ga", "DEMO_MODE": False, "DEBUG": False,
         "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://app@db/matchmaker",
         "RATELIMIT_STORAGE_URI": "redis://redis:6379/0", "SESSION_COOKIE_SECURE": True,
         "REMEMBER_COOKIE_SECURE": True, "BASE_URL": "https://energie.example",
         "SMTP_HOST": "smtp.example", "JOB_QUEUE": "rq",
     }
-    assert deploy_findings(hardened, workers=4) == []
+    assert deploy_findings(hardened, workers=4, workers_setting="4") == []
     result = runner.invoke("check", "--deploy")
     assert result.exit_code == 1 and "SECRET_KEY" in result.output
+    # Keys that only look long enough, and a worker count that is no number (issue 13).
+    for weak in (" " * 32, "x" * 48, "\t" + hardened["SECRET_KEY"] + "\n", "ab" * 20):
+        found = deploy_findings(hardened | {"SECRET_KEY": weak}, workers=4, workers_setting="4")
+        assert [f.message.split(" ")[0] for f in found] == ["SECRET_KEY"], repr(weak)
+    for setting in ("abc", "0", "-2", "2.5", ""):
+        found = deploy_findings(hardened, workers=1, workers_setting=setting)
+        assert [f.params for f in found] == [{"value": setting}], setting
+    monkeypatch.setenv("WEB_CONCURRENCY", "abc")
+    result = runner.invoke("check", "--deploy")
+    assert result.exit_code == 1 and "WEB_CONCURRENCY is 'abc'" in result.output
+
+
+def test_behind_a_proxy_the_app_uses_the_forwarded_client(base_app, database_url, tmp_path):
+    """With MATCHMAKER_PROXY_FIX=1 (issue 13, class 7): HSTS, redirects back to our own pages
+    and the per-client rate limits (login, and the API for unknown tokens) all use what the
+    TLS proxy forwarded."""
+    from matchmaker.extensions import db as database
+
+    app = create_app(app_config(database_url, str(tmp_path), PROXY_FIX_HOPS=1,
+                                RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+                                API_RATE_LIMIT="3 per minute"))
+    proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "energie.example"}
+
+    def client_at(address):
+        return {**proxy, "X-Forwarded-For": address}
+
+    try:
+        client = app.test_client()
+        page = client.get("/login", headers=client_at("203.0.113.1"))
+        assert "Strict-Transport-Security" in page.headers
+        back = client.post("/language", data={"lang": "en"}, headers={
+            **client_at("203.0.113.1"), "Referer": "https://energie.example/login"})
+        assert back.headers["Location"] == "https://energie.example/login"
+        wrong = {"email": "nobody@example.org", "password": "x" * 12}
+        statuses = [client.post("/login", data=wrong, headers=client_at("203.0.113.1")
+                                ).status_code for _ in range(11)]
+        assert statuses[:10] == [422] * 10 and statuses[10] == 429
+        other = client.post("/login", data=wrong, headers=client_at("203.0.113.2"))
+        assert other.status_code == 422  # another client behind the same proxy
+        # Guessing API tokens: every guess counts against the client, not a fresh token bucket.
+        guesses = [client.get("/api/v1/checks", headers={
+            **client_at("198.51.100.7"), "Authorization": f"Bearer mmf_guess{n}"}).status_code
+            for n in range(4)]
+        assert guesses == [401, 401, 401, 429]
+        assert client.get("/api/v1/checks", headers=client_at("198.51.100.7")).status_code == 429
+        assert client.get("/api/v1/checks", headers={
+            **client_at("198.51.100.8"), "Authorization": "Bearer mmf_other"}).status_code == 401
+    finally:
+        with app.app_context():
+            database.engine.dispose()

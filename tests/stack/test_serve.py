@@ -189,15 +189,17 @@ def test_a_journey_through_the_production_stack(stack: Stack) -> None:
         assert time.monotonic() < deadline, f"the run never finished: {status}\n{stack.log()}"
         time.sleep(0.5)
     assert status["status"] == "done", stack.log()
-    assert "Job OK" in stack.stdout.read_text()  # it ran on the RQ worker, not inline
-
-    # Each scheduled command ran once at start on the worker and succeeded.
     from rq import Queue
     from rq.job import Job
 
     redis = Redis.from_url(REDIS_URL)
     queue = Queue(stack.queue, connection=redis)
     finished = Job.fetch_many(queue.finished_job_registry.get_job_ids(), connection=redis)
+    assert any(job and job.func_name == "matchmaker.jobs.run_job"
+               and job.args == ("matchmaker.energy.services:execute_run", int(run_id))
+               for job in finished), "the run did not go through the RQ worker"
+
+    # Each scheduled command ran once at start on the worker and succeeded.
     ran = {job.args[0] for job in finished
            if job and job.func_name == "matchmaker.ops.schedule.run_scheduled"}
     assert ran == {"send-mail", "send-reminders", "snapshot-fibre", "purge"}, stack.log()
@@ -214,9 +216,21 @@ def test_a_journey_through_the_production_stack(stack: Stack) -> None:
     assert ours[0]["status"] == 200 and isinstance(ours[0]["user_id"], int)
     assert ours[0]["duration_ms"] > 0
 
+    # HUP reloads: new web workers, a new RQ worker and scheduler; the stack stays up.
+    assert len(stack.child_pids()) == 3
+    booted = stack.stderr.read_text().count("Booting worker")
+    stack.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while len(stack.child_pids()) < 5 or stack.stderr.read_text().count(
+            "Booting worker") < booted + 2:
+        assert stack.process.poll() is None, stack.log()
+        assert time.monotonic() < deadline, "no reload:\n" + stack.log()
+        time.sleep(0.5)
+    assert requests.get(url + "/ready", timeout=30).status_code == 200
+
     # TERM stops the whole stack cleanly: exit code 0, no child left, the port closed.
     children = stack.child_pids()
-    assert len(children) == 3
+    assert len(children) == 5  # web, worker, scheduler, and the reloaded worker and scheduler
     stack.process.send_signal(signal.SIGTERM)
     assert stack.process.wait(timeout=STOP_TIMEOUT_S) == 0, stack.log()
     for pid in children:

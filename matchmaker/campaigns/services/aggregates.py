@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,10 +19,10 @@ from matchmaker.campaigns.models import (
     Participation,
     ParticipationState,
 )
+from matchmaker.disclosure import Cell, shown_total
 from matchmaker.extensions import db
 from matchmaker.frames import point_frame
 from matchmaker.members.models import Site
-from matchmaker.privacy import Cell, disclose
 
 
 def _participation_frame(campaign: Campaign) -> gpd.GeoDataFrame:
@@ -65,15 +66,25 @@ class AreaAggregate:
     organisations: int
     area_id: int | None = None  # None for the drawn polygon and the total
     geometry: shapely.Geometry | None = None
+    # The range (everyone at their minimum / maximum) as a supplier may see it.
+    range_cells: tuple[Cell, Cell] = (Cell(None, None, True), Cell(None, None, True))
 
 
-def _per_member(volumes: pd.DataFrame) -> list[Decimal]:
-    return [sum(group, Decimal(0)) for _, group in volumes.groupby("organisation_id")["quantity"]]
+def _per_member(volumes: pd.DataFrame, column: str = "quantity") -> dict[int, Decimal]:
+    return {int(org): sum(group, Decimal(0))
+            for org, group in volumes.groupby("organisation_id")[column]}
 
 
-def area_aggregates(campaign: Campaign) -> tuple[list[AreaAggregate], AreaAggregate]:
+def area_aggregates(campaign: Campaign, *, known: Iterable[int] = ()
+                    ) -> tuple[list[AreaAggregate], AreaAggregate]:
     """Registered volume per area of the campaign and in total (exact), each with the cell a
-    supplier may see under the disclosure rule (matchmaker/privacy.py)."""
+    supplier — or a member who knows the volumes of ``known`` (its own organisation) — may
+    see under the disclosure rule (:func:`matchmaker.disclosure.shown_total`)."""
+    known = set(known)
+
+    def cell(rows: pd.DataFrame, column: str = "quantity") -> Cell:
+        return shown_total(_per_member(rows, column), known=known)
+
     points = _participation_frame(campaign)
     areas = _areas_frame(campaign)
     labels = (bundle_by_area(points, areas, name_column="key") if len(areas)
@@ -82,12 +93,13 @@ def area_aggregates(campaign: Campaign) -> tuple[list[AreaAggregate], AreaAggreg
     def aggregate(name: str, rows: pd.DataFrame, area_id: int | None = None,
                   geometry: shapely.Geometry | None = None) -> AreaAggregate:
         return AreaAggregate(
-            name=name, cell=disclose(_per_member(rows)), sites=len(rows),
+            name=name, cell=cell(rows), sites=len(rows),
             volume=sum(rows["quantity"], Decimal(0)),
             volume_min=sum(rows["quantity_min"], Decimal(0)),
             volume_max=sum(rows["quantity_max"], Decimal(0)),
             organisations=int(rows["organisation_id"].nunique()),
             area_id=area_id, geometry=geometry,
+            range_cells=(cell(rows, "quantity_min"), cell(rows, "quantity_max")),
         )
 
     result = [
@@ -100,8 +112,10 @@ def area_aggregates(campaign: Campaign) -> tuple[list[AreaAggregate], AreaAggreg
     # so the total is shown only when the hidden areas form a safe group themselves.
     hidden = [row.key for row, item in zip(areas.itertuples(), result, strict=True)
               if item.cell.suppressed and item.sites]
-    if hidden and disclose(_per_member(points[labels.isin(hidden).to_numpy()])).suppressed:
+    if hidden and cell(points[labels.isin(hidden).to_numpy()]).suppressed:
         total.cell = Cell(None, None, True)
+    if total.cell.suppressed:
+        total.range_cells = (total.cell, total.cell)
     return result, total
 
 
@@ -139,6 +153,6 @@ def bundle_rows(campaign: Campaign, *, max_gap_m: float) -> list[BundleRow]:
             organisations=int(item["n_organisations"]),
             volume=sum(members["quantity"], Decimal(0)), span_m=round(float(item["span_m"]), 1),
             lon=round(float(lon[i]), 6), lat=round(float(lat[i]), 6), area=", ".join(names),
-            disclosable=not disclose(_per_member(members)).suppressed,
+            disclosable=not shown_total(_per_member(members)).suppressed,
         ))
     return rows

@@ -26,7 +26,7 @@ from matchmaker.database import rowcount
 from matchmaker.errors import N_, Conflict, NotAllowed, ServiceError
 from matchmaker.extensions import db
 from matchmaker.mail.models import MailKind
-from matchmaker.mail.services import external_url, queue_mail
+from matchmaker.mail.services import external_url, queue_on_behalf, quoted
 from matchmaker.members.models import Organisation, Site, Tenure
 from matchmaker.models import utcnow
 
@@ -119,12 +119,13 @@ def request_owner_consent(participation: Participation, *, actor: User,
     db.session.flush()
     link = external_url("campaigns.owner_consent_link",
                         token=consent_serializer().dumps({"id": token.id, "n": token.nonce}))
-    queue_mail(email, kind=MailKind.CONSENT, dedupe_key=f"consent-link:{token.id}",
-               template="consent_link", subject=N_("Consent requested for %(address)s"),
-               locale="nl", topic=f"campaign:{participation.campaign_id}",
-               address=site.address, tenant=site.organisation.name,
-               campaign=participation.campaign, link=link, days=days,
-               expires_at=token.expires_at)
+    queue_on_behalf(email, organisation_id=site.organisation_id, actor=actor,
+                    kind=MailKind.CONSENT, dedupe_key=f"consent-link:{token.id}",
+                    template="consent_link", subject=N_("A consent request for a building"),
+                    locale="nl", topic=f"campaign:{participation.campaign_id}",
+                    address=quoted(site.address), tenant=quoted(site.organisation.name),
+                    campaign=participation.campaign, link=link, days=days,
+                    expires_at=token.expires_at)
     record(actor, "participation.consent_request", participation, via="link", email=email)
     return "link"
 
@@ -136,7 +137,8 @@ def mail_member_owner(participation: Participation) -> None:
         mail_user(user, campaign, kind=MailKind.CONSENT, key=f"consent-member:{participation.id}",
               template="consent_member",
               subject=N_("Consent requested for %(address)s"), address=site.address,
-              tenant=site.organisation.name, link=external_url("campaigns.consent_requests"))
+              tenant=quoted(site.organisation.name),
+              link=external_url("campaigns.consent_requests"))
 
 
 def consent_serializer() -> URLSafeTimedSerializer:

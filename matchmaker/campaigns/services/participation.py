@@ -28,7 +28,7 @@ from matchmaker.campaigns.services.notify import (
     member_users,
     participant_organisations,
 )
-from matchmaker.campaigns.services.progress import progress, registered_totals
+from matchmaker.campaigns.services.progress import progress, progress_for, registered_totals
 from matchmaker.campaigns.services.queries import (
     consent_missing,
     participation_of,
@@ -170,7 +170,7 @@ def _after_registration(campaign: Campaign, participation: Participation) -> Non
         for user in recipients:
             mail_user(user, campaign, kind=MailKind.THRESHOLD, key=f"threshold:{campaign.id}",
                   template="threshold", subject=N_("Threshold reached: %(title)s"),
-                  title=campaign.title, progress=state,
+                  title=campaign.title, progress=progress_for(campaign, user),
                   link=(member_link(campaign) if user.role == Role.MEMBER else
                         external_url("campaigns.manage", campaign_id=campaign.id)))
         record(None, "campaign.threshold_reached", campaign, volume=str(state.volume),

@@ -38,7 +38,12 @@ from matchmaker.campaigns.services.notify import (
     participant_organisations,
     supplier_link,
 )
-from matchmaker.campaigns.services.progress import AcceptedTotals, accepted_totals, progress
+from matchmaker.campaigns.services.progress import (
+    AcceptedTotals,
+    accepted_for,
+    accepted_totals,
+    progress,
+)
 from matchmaker.campaigns.services.queries import (
     bid_of,
     campaign_geometry,
@@ -381,13 +386,15 @@ def _cancel(campaign: Campaign, *, actor: User, reason: str,
         for user in member_users(organisations):
             mail_user(user, campaign, kind=MailKind.CANCELLATION, key=f"cancel:{campaign.id}",
                   template="cancellation", subject=N_("The group buy %(title)s is cancelled"),
-                  title=campaign.title, reason=reason, accepted=accepted,
+                  title=campaign.title, reason=reason,
+                  accepted=accepted_for(campaign, user) if accepted else None,
                   link=member_link(campaign))
         for invitation in campaign.supplier_invitations:
             mail_user(invitation.user, campaign, kind=MailKind.CANCELLATION,
                   key=f"cancel:{campaign.id}", template="cancellation",
                   subject=N_("The group buy %(title)s is cancelled"), title=campaign.title,
-                  reason=reason, accepted=accepted, link=supplier_link(campaign))
+                  reason=reason, accepted=accepted_for(campaign, invitation.user)
+                  if accepted else None, link=supplier_link(campaign))
     record(actor, "campaign.cancel", campaign, reason=reason, previous=was.value,
            accepted_volume=str(accepted.volume) if accepted else None,
            accepted_sites=accepted.sites if accepted else None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import shapely
 import sqlalchemy as sa
 from flask import (
@@ -51,7 +53,7 @@ from matchmaker.demand.services import products
 from matchmaker.errors import N_, ServiceError
 from matchmaker.extensions import db
 from matchmaker.models import utcnow
-from matchmaker.web.exports import csv_response, nl_number, stamp
+from matchmaker.web.exports import csv_response, stamp
 from matchmaker.web.forms import area_choices, choices
 from matchmaker.web.geometry import drawn_polygon
 
@@ -284,19 +286,18 @@ def export_csv(campaign_id: int) -> Response:
     areas, total = services.area_aggregates(campaign)
     bundles = services.bundle_rows(campaign,
                                    max_gap_m=current_app.config["CAMPAIGN_BUNDLE_GAP_M"])
-    header = ["level", "name", "sites", "organisations", "quantity", "quantity_min",
-              "quantity_max", "unit", "span_m", "lon", "lat", "disclosable_to_suppliers"]
-    rows = []
+    header = [_("Level"), _("Name"), _("Sites"), _("Organisations"), _("Quantity"),
+              _("Minimum"), _("Maximum"), _("Unit"), _("Span (m)"), _("Longitude"),
+              _("Latitude"), _("Suppliers may see it")]
+    rows: list[list[Any]] = []
     for a in [*areas, total]:
-        rows.append(["total" if a is total else "area",
-                     "" if a is total else (a.name or _("Drawn area")), str(a.sites),
-                     str(a.organisations), nl_number(a.volume), nl_number(a.volume_min),
-                     nl_number(a.volume_max), campaign.product.unit, "", "", "",
-                     "nee" if a.cell.suppressed else "ja"])
+        rows.append([_("total") if a is total else _("area"),
+                     "" if a is total else (a.name or _("Drawn area")), a.sites,
+                     a.organisations, a.volume, a.volume_min, a.volume_max,
+                     campaign.product.unit, None, None, None, not a.cell.suppressed])
     for b in bundles:
-        rows.append(["bundle", str(b.number), str(b.sites), str(b.organisations),
-                     nl_number(b.volume), "", "", campaign.product.unit, nl_number(b.span_m, 1),
-                     nl_number(b.lon), nl_number(b.lat), "ja" if b.disclosable else "nee"])
+        rows.append([_("bundle"), b.number, b.sites, b.organisations, b.volume, None, None,
+                     campaign.product.unit, b.span_m, b.lon, b.lat, b.disclosable])
     return csv_response(header, rows, f"inkoopactie-{campaign.id}-bundels-{stamp()}.csv")
 
 

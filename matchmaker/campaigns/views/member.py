@@ -41,6 +41,7 @@ from matchmaker.campaigns.views.common import (
     viewer_roles,
 )
 from matchmaker.demand.services import suggestions
+from matchmaker.disclosure import MIN_MEMBERS
 from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
 from matchmaker.i18n import translate_error
@@ -56,7 +57,7 @@ from matchmaker.web.lookup import own_site
 def member_list() -> str:
     organisation = current_user.organisation
     items = services.member_campaigns(organisation)
-    progress = services.progress_of([item.campaign for item in items])
+    progress = services.progress_for_all([item.campaign for item in items], current_user)
     return render_template(
         "campaigns/member_list.html",
         items=[(item, progress[item.campaign.id]) for item in items],
@@ -98,7 +99,8 @@ def _member_page(campaign: Campaign, *, failed: tuple[int, JoinForm] | None = No
         forms[failed[0]] = failed[1]
     return render_template(
         "campaigns/member_detail.html", view=view, campaign=campaign, forms=forms,
-        progress=services.progress(campaign), accepted=services.accepted_totals(campaign),
+        progress=services.progress_for(campaign, current_user),
+        accepted=services.accepted_for(campaign, current_user),
         locale=_locale(),
         registration_open=services.registration_open(campaign),
         can_register=services.can_register(campaign),
@@ -270,15 +272,16 @@ def map_geojson(campaign_id: int) -> Response:
     campaign = _campaign(campaign_id)
     if not services.ensure_visible(campaign, current_user):
         abort(404)
-    rows, _total = services.area_aggregates(campaign)
+    rows, _total = services.area_aggregates(
+        campaign, known=[current_user.organisation_id] if current_user.organisation_id else [])
     geometries = [row.geometry for row in rows]
     properties = []
     for row in rows:
         label = row.name or _("Drawn area")
         properties.append({
             "kind": "area", "name": label,
-            "text": (_("%(name)s: fewer than 5 members or one dominant member (hidden)",
-                       name=label) if row.cell.suppressed else
+            "text": (_("%(name)s: fewer than %(n)s other members or one dominant member "
+                       "(hidden)", name=label, n=MIN_MEMBERS) if row.cell.suppressed else
                      _("%(name)s: %(members)s members, %(volume)s %(unit)s", name=label,
                        members=row.cell.members, volume=number(row.cell.volume),
                        unit=campaign.product.unit)),

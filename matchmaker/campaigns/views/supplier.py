@@ -45,7 +45,7 @@ from matchmaker.errors import N_, NotFound, ServiceError
 from matchmaker.extensions import db
 from matchmaker.models import utcnow
 from matchmaker.security import recent_login_required
-from matchmaker.web.exports import csv_response, nl_number, stamp
+from matchmaker.web.exports import Id, csv_response, stamp
 
 
 def _supplier_campaign(campaign_id: int) -> Campaign:
@@ -152,26 +152,27 @@ def handoff_csv(campaign_id: int) -> Response | tuple[str, int]:
     except ServiceError as err:
         _flash_error(err)
         return _manage_page(_campaign(campaign_id), status=err.status)
-    header = ["offer_id", "participation_id", "organisation", "kvk_number", "contact_name",
-              "contact_email", "contact_phone", "site_id", "bag_id", "street", "house_number",
-              "addition", "postcode", "city", "x_rd", "y_rd", "quantity", "unit",
-              "unit_price_eur", "fixed_cost_eur", "total_eur", "flat_roof_m2", "energy_label",
-              "tenure", "owner_consent", "late"]
+    header = [_("Offer id"), _("Participation id"), _("Organisation"), _("KvK number"),
+              _("Contact"), _("E-mail"), _("Phone"), _("Site id"), _("BAG id"), _("Street"),
+              _("House number"), _("Addition"), _("Postcode"), _("City"), _("X (RD New, m)"),
+              _("Y (RD New, m)"), _("Quantity"), _("Unit"), _("Unit price (EUR)"),
+              _("Fixed cost (EUR)"), _("Total (EUR)"), _("Flat roof (m²)"), _("Energy label"),
+              _("Owner or tenant"), _("Owner's consent"), _("Late")]
     rows = []
     for offer in offers:
         participation = offer.participation
         site, org = participation.site, participation.site.organisation
         rows.append([
-            str(offer.id), str(participation.id), org.name, org.kvk_number, org.contact_name,
-            org.contact_email, org.contact_phone, str(site.id), site.bag_id or "", site.street,
-            str(site.house_number), site.addition, site.postcode, site.city,
-            nl_number(site.x, 2), nl_number(site.y, 2), nl_number(offer.quantity),
-            campaign.product.unit, nl_number(offer.final_unit_price), nl_number(offer.fixed_cost),
-            nl_number(offer.final_total), nl_number(site.flat_roof_area_m2, 1), site.energy_label or "",
-            site.tenure.value,
-            participation.owner_consent_at.date().isoformat()
-            if participation.owner_consent_at else "",
-            "ja" if participation.late else "nee",
+            offer.id, participation.id, org.name, Id(org.kvk_number), org.contact_name,
+            org.contact_email, org.contact_phone, site.id, Id(site.bag_id), site.street,
+            site.house_number, site.addition, site.postcode, site.city,
+            round(site.x, 2), round(site.y, 2), offer.quantity,
+            campaign.product.unit, offer.final_unit_price, offer.fixed_cost,
+            offer.final_total,
+            round(site.flat_roof_area_m2, 1) if site.flat_roof_area_m2 is not None else None,
+            site.energy_label or "", site.tenure,
+            participation.owner_consent_at.date() if participation.owner_consent_at else None,
+            participation.late,
         ])
     return csv_response(header, rows, f"inkoopactie-{campaign.id}-overdracht-{stamp()}.csv")
 

@@ -163,9 +163,18 @@ def update_parameters(hub: Hub, *, actor: User, curtail_hours: float,
            target_take_kw=target_take_kw)
 
 
-def hubs() -> list[Hub]:
-    return list(db.session.scalars(sa.select(Hub).options(selectinload(Hub.members))
-                                   .order_by(Hub.id.desc())))
+def hubs() -> list[tuple[Hub, int, int]]:
+    """Every hub, newest first, with its number of sites and of sites with consent (counted in
+    SQL: a hub may hold hundreds of sites)."""
+    counts = (sa.select(HubSite.hub_id, sa.func.count().label("sites"),
+                        sa.func.sum(sa.case((HubSite.consent_profile.is_(True), 1), else_=0))
+                        .label("consented"))
+              .group_by(HubSite.hub_id).subquery())
+    rows = db.session.execute(
+        sa.select(Hub, sa.func.coalesce(counts.c.sites, 0),
+                  sa.func.coalesce(counts.c.consented, 0))
+        .outerjoin(counts, counts.c.hub_id == Hub.id).order_by(Hub.id.desc())).all()
+    return [(hub, int(sites), int(consented)) for hub, sites, consented in rows]
 
 
 def member_rows(hub: Hub) -> list[tuple[HubSite, Site]]:
