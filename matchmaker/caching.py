@@ -1,11 +1,13 @@
 """Aggregates worth keeping between requests, exact because they are keyed by a version that
 the database itself moves on every change of the tables they are computed from.
 
-``change_counters`` holds one counter per group of tables; triggers (migration 0010) add one
-to it in the same transaction as any INSERT, UPDATE or DELETE on those tables, whatever code
-or tool made the change (the ORM, bulk statements, a restore, ``psql``). A result computed at
-version *v* is therefore right for as long as the counter reads *v*. The counters are not in
-backups (a restore moves them on, never back).
+``change_counters`` holds one version per group of tables; triggers (migrations 0010, 0010b)
+give it a new value in the same transaction as any INSERT, UPDATE or DELETE on those tables,
+whatever code or tool made the change (the ORM, bulk statements, a restore, ``psql``). A new
+value never comes back, not even when its transaction rolls back (the next value of a
+sequence on PostgreSQL, a random 64-bit number on SQLite), so a result computed at version
+*v* is right for as long as the version reads *v*, and a result computed inside a transaction
+that was rolled back is never taken for a later state. The counters are not in backups.
 
 Used for the totals and counts of the coordinator's demand table: at province scale they sum
 120,000 rows, while the table itself reads 50 rows by index.
@@ -35,7 +37,7 @@ class ChangeCounter(db.Model):
     __table_args__ = {"info": {"backup": False}}  # noqa: RUF012 (SQLAlchemy reads a dict)
 
     name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
-    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # changes, never returns
 
 
 def version_of(name: str) -> int:

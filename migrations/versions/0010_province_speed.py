@@ -21,10 +21,17 @@ COUNTED_TABLES = {'demand': ('demands', 'sites', 'organisations', 'areas')}
 EVENTS = ('INSERT', 'UPDATE', 'DELETE')
 
 
+def bump_statement(dialect, name):
+    """A new version that never comes back, not even after a rollback: the next value of a
+    sequence (PostgreSQL; sequences are not rolled back), a random 64-bit number (SQLite)."""
+    value = "nextval('change_counter_versions')" if dialect == 'postgresql' else "random()"
+    return f"UPDATE change_counters SET version = {value} WHERE name = '{name}'"
+
+
 def trigger_statements(dialect, name, tables):
     """PostgreSQL: a trigger per statement; SQLite: per row (all it has). A batch migration
     that recreates one of these tables on SQLite must create its triggers again."""
-    bump = f"UPDATE change_counters SET version = version + 1 WHERE name = '{name}'"
+    bump = bump_statement(dialect, name)
     if dialect == 'postgresql':
         return [f"CREATE OR REPLACE FUNCTION bump_{name}_counter() RETURNS trigger "
                 f"LANGUAGE plpgsql AS $$ BEGIN {bump}; RETURN NULL; END $$",
@@ -60,6 +67,8 @@ def upgrade():
     sa.Column('version', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_change_counters'))
     )
+    if dialect == 'postgresql':
+        op.execute("CREATE SEQUENCE change_counter_versions")
     for name, tables in COUNTED_TABLES.items():
         op.execute(sa.text("INSERT INTO change_counters (name, version) VALUES (:name, 1)")
                    .bindparams(name=name))
@@ -107,6 +116,8 @@ def downgrade():
         for statement in drop_trigger_statements(dialect, name, tables):
             op.execute(statement)
     op.drop_table('change_counters')
+    if dialect == 'postgresql':
+        op.execute("DROP SEQUENCE IF EXISTS change_counter_versions")
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index('ix_users_role_email')

@@ -23,8 +23,11 @@ EVENTS = ('INSERT', 'UPDATE', 'DELETE')
 def upgrade():
     op.execute(sa.text("INSERT INTO change_counters (name, version) VALUES (:name, 1)")
                .bindparams(name=NAME))
-    bump = f"UPDATE change_counters SET version = version + 1 WHERE name = '{NAME}'"
-    if op.get_bind().dialect.name == 'postgresql':
+    # As in 0010: a version that never comes back, not even after a rollback.
+    dialect = op.get_bind().dialect.name
+    value = "nextval('change_counter_versions')" if dialect == 'postgresql' else "random()"
+    bump = f"UPDATE change_counters SET version = {value} WHERE name = '{NAME}'"
+    if dialect == 'postgresql':
         op.execute(f"CREATE OR REPLACE FUNCTION bump_{NAME}_counter() RETURNS trigger "
                    f"LANGUAGE plpgsql AS $$ BEGIN {bump}; RETURN NULL; END $$")
         for table in TABLES:
