@@ -4,7 +4,7 @@ frames → geo)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -48,3 +48,16 @@ def query_frame(query: sa.Select[Any], columns: Sequence[str],
         return pd.DataFrame({c: pd.Series(dtype=(dtypes or {}).get(c, object)) for c in columns})
     return pd.read_csv(buffer, names=list(columns), header=None, dtype=dtypes,
                        keep_default_na=False, na_values=[""])
+
+
+def stream_rows(query: sa.Select[Any], *, batch: int = 2000) -> Iterator[sa.Row[Any]]:
+    """The rows of ``query`` one by one, for a response that streams after its request's
+    transaction has ended: a server-side cursor on PostgreSQL (``yield_per``), SQLite's cursor
+    as it reads, ``batch`` rows in memory at a time. It runs in a new read transaction of the
+    request's session (kept open by ``stream_with_context`` until the last byte), when the
+    client starts reading, so the first bytes go out as soon as the first rows come."""
+    result = db.session.execute(query.execution_options(yield_per=batch))
+    try:
+        yield from result
+    finally:
+        result.close()

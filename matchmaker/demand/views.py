@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
@@ -12,14 +14,15 @@ from flask_babel import gettext as _
 from matchmaker.auth.decorators import staff_required
 from matchmaker.demand import services
 from matchmaker.demand.forms import OverviewFilterForm
-from matchmaker.demand.models import Demand, Stage
+from matchmaker.demand.models import Stage
 from matchmaker.extensions import db
+from matchmaker.frames import stream_rows
 from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
 from matchmaker.web.clusters import viewport_from_request
 from matchmaker.web.exports import Id, csv_response, stamp
 from matchmaker.web.forms import choices
-from matchmaker.web.geojson import geojson_response, points
+from matchmaker.web.geojson import geojson_stream_response
 from matchmaker.web.paging import page_number
 
 bp = Blueprint("demand", __name__, url_prefix="/coordinator")
@@ -99,9 +102,10 @@ def site_detail(site_id: int) -> Response:
 @staff_required
 @recent_login_required
 def overview_csv() -> Response:
+    """Every row matching the filters, for a Dutch spreadsheet; streamed from a server-side
+    cursor as the client reads (the first bytes at once, the same memory for any size)."""
     _form, filters = _filter_form()
-    rows = services.demand_overview(filters)
-    locale = str(get_locale())
+    query = services.export_query(filters, locale=str(get_locale()))
     header = [
         _("Demand id"), _("Organisation"), _("KvK number"), _("Kring"), _("Site id"),
         _("BAG id"), _("Street"), _("House number"), _("Addition"), _("Postcode"), _("City"),
@@ -109,40 +113,45 @@ def overview_csv() -> Response:
         _("Minimum"), _("Maximum"), _("Stage"), _("Providers may see it"), _("Contact"),
         _("E-mail"), _("Phone"), _("Changed"),
     ]
-    body = [
-        [
-            d.id, d.site.organisation.name, Id(d.site.organisation.kvk_number),
-            d.site.organisation.kring.name if d.site.organisation.kring else "",
-            d.site.id, Id(d.site.bag_id), d.site.street, d.site.house_number,
-            d.site.addition, d.site.postcode, d.site.city, round(d.site.x, 2),
-            round(d.site.y, 2), d.product.name(locale), d.quantity,
-            d.product.unit, d.quantity_min, d.quantity_max, d.stage,
-            d.consent_providers, d.site.organisation.contact_name,
-            d.site.organisation.contact_email, d.site.organisation.contact_phone,
-            d.updated_at,
-        ]
-        for d in rows
-    ]
-    return csv_response(header, body, f"vraag-{stamp()}.csv")
+
+    def rows() -> Iterator[list[Any]]:
+        for (demand_id, org, kvk, kring, site_id, bag_id, street, number, addition, postcode,
+             city, x, y, product, _code, quantity, unit, low, high, stage, consent, contact,
+             email, phone, changed) in stream_rows(query):
+            yield [demand_id, org, Id(kvk), kring or "", site_id, Id(bag_id), street, number,
+                   addition, postcode, city, round(x, 2), round(y, 2), product, quantity, unit,
+                   low, high, stage, consent, contact, email, phone, changed]
+
+    return csv_response(header, rows(), f"vraag-{stamp()}.csv")
 
 
 @bp.route("/demand.geojson")
 @staff_required
 def overview_geojson() -> Response:
-    """Sites with their demand as RFC 7946 GeoJSON (WGS84), one feature per site."""
+    """Sites with their demand as RFC 7946 GeoJSON (WGS84), one feature per site, streamed
+    from a server-side cursor (the first bytes at once, the same memory for any size)."""
     _form, filters = _filter_form()
-    rows = services.demand_overview(filters)
-    locale = str(get_locale())
-    by_site: dict[int, list[Demand]] = {}
-    for d in rows:
-        by_site.setdefault(d.site_id, []).append(d)
-    sites = [items[0].site for items in by_site.values()]
-    return geojson_response(points([s.x for s in sites], [s.y for s in sites]), [{
-        "site_id": str(site.id),
-        "organisation": site.organisation.name,
-        "address": site.address,
-        "products": [d.product.code for d in by_site[site.id]],
-        "color": by_site[site.id][0].product.color,
-        "demand": [{"product": d.product.name(locale), "quantity": f"{d.quantity.normalize():f}",
-                    "unit": d.product.unit, "stage": d.stage.value} for d in by_site[site.id]],
-    } for site in sites])
+    query = services.export_query(filters, locale=str(get_locale()), by_site=True)
+
+    def features() -> Iterator[tuple[float, float, dict[str, Any]]]:
+        current: dict[str, Any] | None = None
+        where = (0.0, 0.0)
+        for (_demand_id, org, _kvk, _kring, site_id, _bag, street, number, addition, postcode,
+             city, x, y, product, code, quantity, unit, _low, _high, stage, *_rest) \
+                in stream_rows(query):
+            if current is None or current["site_id"] != str(site_id):
+                if current is not None:
+                    yield (*where, current)
+                address = f"{street} {number}{addition and '-' + addition}".strip()
+                current = {"site_id": str(site_id), "organisation": org,
+                           "address": f"{address}, {postcode} {city}".strip(", "),
+                           "products": [], "demand": []}
+                where = (float(x), float(y))
+            current["products"].append(code)
+            current["demand"].append({"product": product,
+                                      "quantity": f"{quantity.normalize():f}", "unit": unit,
+                                      "stage": stage.value})
+        if current is not None:
+            yield (*where, current)
+
+    return geojson_stream_response(features(), f"vraag-{stamp()}.geojson")
