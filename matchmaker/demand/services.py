@@ -374,12 +374,12 @@ def site_demand(site_id: int) -> Site | None:
 
 
 def export_query(filters: OverviewFilter, *, locale: str, by_site: bool = False
-                 ) -> sa.Select[Any]:
+                 ) -> sa.Select[*tuple[Any, ...]]:
     """Plain columns of the demand matching ``filters``, for a file that streams (no ORM
     objects: the rows are read after the request's session has ended). Newest change first,
     as on the page; ``by_site`` orders by site (one map feature per site)."""
     kring = sa.orm.aliased(Area)
-    query = _filtered(sa.select(
+    columns = _filtered(sa.select(
         Demand.id, Organisation.name, Organisation.kvk_number, kring.name, Site.id,
         Site.bag_id, Site.street, Site.house_number, Site.addition, Site.postcode, Site.city,
         Site.x, Site.y, Product.name_en if locale == "en" else Product.name_nl, Product.code,
@@ -387,6 +387,7 @@ def export_query(filters: OverviewFilter, *, locale: str, by_site: bool = False
         Demand.consent_providers, Organisation.contact_name, Organisation.contact_email,
         Organisation.contact_phone, Demand.updated_at,
     ), filters).outerjoin(kring, kring.id == Organisation.kring_id)
+    query: sa.Select[*tuple[Any, ...]] = columns
     if by_site:
         return query.order_by(Site.id, Product.sort_order)
     return query.order_by(Demand.updated_at.desc(), Demand.id.desc())
