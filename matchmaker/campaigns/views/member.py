@@ -276,17 +276,25 @@ def map_geojson(campaign_id: int) -> Response:
         campaign, known=[current_user.organisation_id] if current_user.organisation_id else [])
     geometries = [row.geometry for row in rows]
     properties = []
+    staff = current_user.role in (Role.COORDINATOR, Role.ADMIN)
     for row in rows:
         label = row.name or _("Drawn area")
-        properties.append({
-            "kind": "area", "name": label,
-            "text": (_("%(name)s: fewer than %(n)s other members or one dominant member "
-                       "(hidden)", name=label, n=MIN_MEMBERS) if row.cell.suppressed else
-                     _("%(name)s: %(members)s members, %(volume)s %(unit)s", name=label,
-                       members=row.cell.members, volume=number(row.cell.volume),
-                       unit=campaign.product.unit)),
-            "suppressed": row.cell.suppressed,
-        })
+        if staff:  # coordinators see the participants per area as they are
+            text = _("%(name)s: %(members)s members, %(volume)s %(unit)s", name=label,
+                     members=row.organisations, volume=number(row.volume),
+                     unit=campaign.product.unit)
+            badge = str(row.organisations)
+        elif row.cell.suppressed:
+            text = _("%(name)s: fewer than %(n)s other members or one dominant member "
+                     "(hidden)", name=label, n=MIN_MEMBERS)
+            badge = ""
+        else:
+            text = _("%(name)s: %(members)s members, %(volume)s %(unit)s", name=label,
+                     members=row.cell.members, volume=number(row.cell.volume),
+                     unit=campaign.product.unit)
+            badge = str(row.cell.members)
+        properties.append({"kind": "area", "name": label, "text": text, "badge": badge,
+                           "suppressed": row.cell.suppressed and not staff})
     if current_user.role == Role.MEMBER:
         view = services.member_campaign(campaign, current_user.organisation)
         for site in view.sites if view else []:
