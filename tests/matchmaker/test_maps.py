@@ -78,3 +78,23 @@ def test_the_page_opens_on_its_data(client, grid, text_of):
     html = client.get("/coordinator/demand").get_data(as_text=True)
     assert 'data-extent="[52.' in html  # south, west, north, east of the sites
     assert "map-legend" in html
+
+
+def test_the_group_buy_map_shows_the_participants_per_area(client, make, auth):
+    from .test_campaign_support import Buy
+
+    buy = Buy(make)
+    campaign = buy.open(buy.campaign())
+    members = [buy.member("100") for _ in range(2)]
+    for user, site in members:
+        buy.join(campaign, user, site, "100")
+    auth.login(buy.coordinator)
+    area = next(f for f in client.get(f"/campaigns/{campaign.id}/map.geojson")
+                .get_json(force=True)["features"] if f["properties"]["kind"] == "area")
+    # The coordinator sees who takes part; members and suppliers would see it hidden (2 < 5).
+    assert area["properties"]["badge"] == "2" and "200" in area["properties"]["text"]
+    auth.logout()
+    auth.login(members[0][0])
+    mine = next(f for f in client.get(f"/campaigns/{campaign.id}/map.geojson")
+                .get_json(force=True)["features"] if f["properties"]["kind"] == "area")
+    assert mine["properties"]["badge"] == "" and mine["properties"]["suppressed"]
