@@ -14,9 +14,13 @@ What it does, in one run:
    50,000 sites, 120,000 demand rows, 60,000 register addresses; seeded, so every build is the
    same). A reused database is upgraded to the migrations' heads first.
 2. For each scale, starts the production stack (``matchmaker serve``: Gunicorn with
-   ``--workers`` × ``--threads``, the RQ worker and the scheduler, Redis database 7) on a port
-   in 5301–5319, waits for ``/ready``, logs in as each demo role and requests each main page
-   ``--repeat`` times, one after another (pages slower than 3 s: 3 times). The login page is
+   ``--workers`` × ``--threads``, the RQ worker and the scheduler, Redis database 7 or
+   ``MATCHMAKER_BENCH_REDIS``) on a port in 5301–5319 (or ``MATCHMAKER_BENCH_PORTS``, e.g.
+   ``5501-5519``), waits for ``/ready``, logs in as each demo role and requests each main page
+   ``--warmup`` times unmeasured (1: the first request of a page after a start fills the
+   per-process caches), then ``--repeat`` times, one after another (pages slower than 3 s: 3
+   times). A reused database gets the day's scheduled work first (``snapshot-fibre``, as the
+   scheduler runs it after midnight). The login page is
    the named peer: a page that reads nothing but the session, measured in the same run.
 3. Server time is what the app itself logs for the request (``duration_ms`` in its JSON line,
    matched by the ``X-Request-ID`` the benchmark sends): the time in the app, the commit
@@ -58,9 +62,12 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("MATCHMAKER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("MATCHMAKER_BENCH_REDIS", "redis://127.0.0.1:6379/7")
-PORTS = range(5301, 5320)
+#: Ports the stack may take (each engineer's share of the machine): "FIRST-LAST".
+_FIRST, _LAST = os.environ.get("MATCHMAKER_BENCH_PORTS", "5301-5319").split("-")
+PORTS = range(int(_FIRST), int(_LAST) + 1)
 DEMO_PASSWORD = "assen-demo-2026"
 SLOW_S = 3.0  # pages slower than this are requested 3 times only
+WARMUP = 1  # unmeasured requests per page first (--warmup)
 REQUEST_TIMEOUT_S = 600
 
 # Targets from issue #14 (server time on this 2-core machine, at province scale).
@@ -114,11 +121,17 @@ PAGES = [
          lambda c: _first_link(c, "member", "/campaigns", r'href="(/campaigns/\d+)"')),
     Page("demand_1", "demand table, page 1", "coordinator", "/coordinator/demand"),
     Page("demand_2", "demand table, page 2", "coordinator", "/coordinator/demand?page=2"),
-    Page("demand_map", "demand map data (GeoJSON)", "coordinator", "/coordinator/demand.geojson"),
+    # The map's first view of the whole province (clusters per zoom; mapgrid) and a zoomed one.
+    Page("demand_map", "demand map data (province)", "coordinator",
+         "/coordinator/demand/map.json?bbox=6.1,52.6,7.1,53.2&zoom=9"),
+    Page("demand_map_zoom", "demand map data (a park)", "coordinator",
+         "/coordinator/demand/map.json?bbox=6.54,52.98,6.58,53.0&zoom=15"),
     Page("demand_csv", "demand CSV export (TTFB)", "coordinator", "/coordinator/demand.csv",
          "export"),
+    Page("demand_geojson", "demand GeoJSON export (TTFB)", "coordinator",
+         "/coordinator/demand.geojson", "export"),
     Page("bundles", "bundle map (solar)", "coordinator", "/coordinator/bundles?product=solar_roof"),
-    Page("bundles_data", "bundle map data (GeoJSON)", "coordinator",
+    Page("bundles_data", "bundle map data (hulls)", "coordinator",
          "/coordinator/bundles.geojson?product=solar_roof"),
     Page("campaigns", "coordinator group buys", "coordinator", "/coordinator/campaigns"),
     Page("campaign", "coordinator group buy page", "coordinator",
@@ -201,6 +214,8 @@ def ensure_database(scale: str, name: str, env: dict[str, str], *, rebuild: bool
     if database_exists(name) and has_scale(name, scale):
         print(f"[{scale}] reusing database {name}", flush=True)
         matchmaker(["db", "upgrade", "heads"], {**env, "DATABASE_URL": db_url(name)})
+        # The day's scheduled work (as the scheduler does after midnight): pages only read it.
+        matchmaker(["snapshot-fibre"], {**env, "DATABASE_URL": db_url(name)})
         return
     drop_database(name)
     started = time.perf_counter()
@@ -232,7 +247,7 @@ def free_port() -> int:
             except OSError:
                 continue
             return port
-    sys.exit("no free port in 5301-5319")
+    sys.exit(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 @dataclass
@@ -342,6 +357,8 @@ def measure(stack: Stack, ctx: Context, page: Page, repeat: int, scale: str) -> 
     headers = {"Authorization": f"Bearer {ctx.token}"} if page.role == "api" else {}
     if session is None:
         session = requests.Session()
+    for _ in range(WARMUP):  # not measured: the first request of a page fills caches
+        session.get(stack.url + path, headers=headers, timeout=REQUEST_TIMEOUT_S).close()
     ids: list[str] = []
     n = repeat
     i = 0
@@ -520,11 +537,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--wrk-seconds", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="unmeasured requests per page before measuring (caches)")
     parser.add_argument("--rebuild", action="store_true", help="build the databases again")
     parser.add_argument("--output", type=Path, help="also write the table to this file")
     parser.add_argument("--database-prefix", default="matchmaker_bench",
                         help="the databases are PREFIX_town and PREFIX_province")
     args = parser.parse_args()
+    global WARMUP
+    WARMUP = args.warmup
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     env = {**os.environ, "REDIS_URL": REDIS_URL, "MATCHMAKER_JOB_QUEUE": "rq",
            "MATCHMAKER_JOB_QUEUE_NAME": "bench-web", "MATCHMAKER_DEMO": "1",

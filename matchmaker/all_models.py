@@ -3,6 +3,7 @@
 from matchmaker.api.models import ApiToken
 from matchmaker.audit.models import AuditLog
 from matchmaker.auth.models import User
+from matchmaker.caching import ChangeCounter
 from matchmaker.campaigns.models import (
     Bid,
     BidTier,
@@ -20,6 +21,8 @@ from matchmaker.fibre.models import (
     FibreCheck,
     FibreCheckRegion,
     FibreExclusion,
+    FibreProgressCache,
+    FibreProviderCache,
     FibrePublication,
     FibreRegion,
     FibreSnapshot,
@@ -32,9 +35,11 @@ from matchmaker.register.models import AddressRecord, Area
 
 __all__ = [
     "AddressRecord", "ApiToken", "Area", "AuditLog", "Bid", "BidTier", "Campaign",
-    "CampaignInvitation", "CampaignTier", "Demand", "EnergyAsset", "ExpansionPlan", "FibreCheck",
-    "FibreCheckRegion", "FibreExclusion", "FibrePublication", "FibreRegion", "FibreSnapshot",
-    "FibreSnapshotUnit", "GridConnection", "Hub", "HubAnalysis", "HubSite", "Match", "MatchRun", "Offer", "Organisation", "Outbox",
-    "OwnerConsentToken", "ParkDemandPublication", "Participation", "Product", "ProviderConsent", "Site",
+    "CampaignInvitation", "CampaignTier", "ChangeCounter", "Demand", "EnergyAsset",
+    "ExpansionPlan", "FibreCheck", "FibreCheckRegion", "FibreExclusion", "FibreProgressCache",
+    "FibreProviderCache", "FibrePublication", "FibreRegion", "FibreSnapshot",
+    "FibreSnapshotUnit", "GridConnection", "Hub", "HubAnalysis", "HubSite", "Match", "MatchRun",
+    "Offer", "Organisation", "Outbox", "OwnerConsentToken", "ParkDemandPublication",
+    "Participation", "Product", "ProviderConsent", "Site",
     "SupplierInvitation", "User",
 ]

@@ -28,8 +28,14 @@ BATCH = 2000
 
 
 def _tables() -> list[sa.Table]:
-    """Every table of the models, parents before children."""
-    return list(db.metadata.sorted_tables)
+    """Every table of the models, parents before children; not the ones marked
+    ``info={"backup": False}``: change counters (:mod:`matchmaker.caching`) and results
+    derived from the other tables, which a restore empties instead."""
+    return [t for t in db.metadata.sorted_tables if t.info.get("backup", True)]
+
+
+def _derived() -> list[sa.Table]:
+    return [t for t in db.metadata.sorted_tables if t.info.get("derived")]
 
 
 def schema_revisions() -> list[str]:
@@ -139,7 +145,7 @@ def restore(path: str | Path) -> dict[str, int]:
         if unknown:
             raise ServiceError(N_("The backup has tables this version does not know: %(tables)s."),
                                tables=", ".join(sorted(unknown)))
-        for table in reversed(tables):
+        for table in reversed([*tables, *_derived()]):
             db.session.execute(table.delete())
         counts: dict[str, int] = {}
         for table in tables:

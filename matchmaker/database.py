@@ -26,6 +26,11 @@ def set_write_intent(value: bool) -> None:
     _write_intent.set(value)
 
 
+def wants_write() -> bool:
+    """Whether the current transaction was declared a writing one."""
+    return _write_intent.get()
+
+
 @contextmanager
 def write_intent() -> Iterator[None]:
     token = _write_intent.set(True)

@@ -432,6 +432,8 @@ def _province_fibre(rng: np.random.Generator, parks: list[tuple[Area, Town]],
     from matchmaker.fibre import services as fibre
     from matchmaker.fibre.models import (
         FibreCheckRegion,
+        FibreProgressCache,
+        FibreProviderCache,
         FibrePublication,
         FibreSnapshot,
         FibreSnapshotUnit,
@@ -471,4 +473,8 @@ def _province_fibre(rng: np.random.Generator, parks: list[tuple[Area, Town]],
     db.session.execute(sa.delete(FibrePublication).where(
         FibrePublication.day == today, FibrePublication.region_id.in_(regions)))
     fibre.publish_day(today)
+    # What was computed from the day's first publication (without these units) is not valid.
+    db.session.execute(sa.delete(FibreProgressCache))
+    db.session.execute(sa.delete(FibreProviderCache))
+    fibre.prepare_progress()
     return int(sum(np.sum(joined <= i) for i in range(days)))

@@ -19,6 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.orm import contains_eager
 from werkzeug.wrappers import Response
 
 from matchmaker.admin.forms import (
@@ -89,7 +90,8 @@ def users() -> str | Response | tuple[str, int]:
         status = 422
     search = UserSearchForm(request.args)
     search.role.choices = [*choices([("", _("all roles"))]), *role_choices()]
-    query = sa.select(User).outerjoin(User.organisation).order_by(User.role, User.email)
+    query = (sa.select(User).outerjoin(User.organisation).order_by(User.role, User.email)
+             .options(contains_eager(User.organisation).load_only(Organisation.name)))
     if search.validate() and search.q.data:
         like = f"%{search.q.data.strip().lower()}%"
         query = query.where(sa.or_(User.email.like(like), sa.func.lower(User.name).like(like),
@@ -106,7 +108,7 @@ def users() -> str | Response | tuple[str, int]:
     args = {k: v for k, v in (("q", search.q.data), ("role", search.role.data)) if v}
     return render_template("admin/users.html", users=page.items, forms=forms,
                            active_form=ActiveForm(), new=new, search=search, page=page.page,
-                           pages=page.pages, total=page.total, args=args), status
+                           pages=max(page.pages, 1), total=page.total, args=args), status
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])

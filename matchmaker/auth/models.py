@@ -48,6 +48,7 @@ class User(UserMixin, TimestampMixin, db.Model):
         sa.CheckConstraint(
             "role != 'member' OR organisation_id IS NOT NULL", name="member_has_organisation"
         ),
+        sa.Index("ix_users_role_email", "role", "email"),  # the admin's list, in pages
     )
 
     def get_id(self) -> str:

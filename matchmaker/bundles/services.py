@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from geo.bundling import bundle_by_area, bundle_by_distance, summarize_bundles
 from geo.crs import RD_NEW
+from matchmaker.caching import VersionedCache, version_of
 from matchmaker.demand.models import Demand, Product, Stage
 from matchmaker.extensions import db
 from matchmaker.frames import point_frame
@@ -83,7 +84,20 @@ class Bundles:
     area_totals: pd.DataFrame  # one row per area (and one for sites outside every area)
 
 
+#: Bundles per filter, exact for one version of the demand tables (matchmaker.caching): at
+#: province scale bundling every solar roof takes a second, reading it back nothing.
+_BUNDLES = VersionedCache(size=16)
+
+
 def bundle_demand(filters: BundleFilter) -> Bundles:
+    """Sites with demand for the product, bundled by distance and by area. The result is
+    shared between requests (cached): callers make new frames, never change these."""
+    key = (filters.product, filters.max_gap_m, filters.stage, filters.kring_id,
+           filters.area_kind)
+    return _BUNDLES.get(key, version_of("demand"), lambda: _bundle_demand(filters))
+
+
+def _bundle_demand(filters: BundleFilter) -> Bundles:
     points = demand_points(filters)
     points["bundle_id"] = bundle_by_distance(points, max_gap_m=filters.max_gap_m)
     areas = areas_frame(filters.area_kind)
@@ -102,6 +116,18 @@ def bundle_demand(filters: BundleFilter) -> Bundles:
     summary = summary.sort_values(["total_quantity", "n_sites"], ascending=False, kind="stable")
     summary["rank"] = np.arange(1, len(summary) + 1)
     return Bundles(points, summary, _area_totals(points))
+
+
+def drawable(geometries: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Hulls as a map or a GIS file should have them: a zero-length line (two sites at one
+    address) becomes the point it is."""
+    lines = geometries.geom_type.isin(["LineString", "MultiLineString"]).to_numpy() \
+        & (geometries.length.to_numpy() == 0)
+    if not lines.any():
+        return geometries
+    result = geometries.copy()
+    result[lines] = geometries[lines].centroid
+    return result
 
 
 def _area_totals(points: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 
+from geo.crs import rd_to_wgs84
 from matchmaker.auth.decorators import staff_required
 from matchmaker.bundles import services
 from matchmaker.bundles.forms import BundleFilterForm, MultiProductForm
@@ -19,10 +21,11 @@ from matchmaker.errors import N_
 from matchmaker.extensions import db
 from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
-from matchmaker.web.exports import Id, csv_response, stamp, vector_response
+from matchmaker.web.exports import Id, csv_response, stamp, vector_layers_response
 from matchmaker.web.formatting import quantity
 from matchmaker.web.forms import choices, show_number
 from matchmaker.web.geojson import geojson_response
+from matchmaker.web.paging import page_number
 from matchmaker.web.printing import svg_map
 
 bp = Blueprint("bundles", __name__, url_prefix="/coordinator")
@@ -86,33 +89,49 @@ def index() -> str | tuple[str, int]:
         abort(404)
     bundles = services.bundle_demand(filters)
     args = _args(form)
+    per_page = current_app.config["PAGE_SIZE"]
+    pages = max(1, -(-len(bundles.summary) // per_page))
+    page = min(page_number(), pages)
+    sites_args = {"product": filters.product, "stage": filters.stage,
+                  "kring_id": filters.kring_id or ""}
     return render_template(
         "bundles/index.html", form=form, product=product, bundles=bundles, args=args,
-        locale=str(get_locale()), geojson_url=url_for("bundles.geojson", **args),
-        total=sum(bundles.points["quantity"], start=0),
+        rows=bundles.summary.iloc[(page - 1) * per_page:page * per_page], page=page,
+        pages=pages, locale=str(get_locale()), geojson_url=url_for("bundles.geojson", **args),
+        sites_url=url_for("demand.overview_map", **{k: v for k, v in sites_args.items() if v}),
+        site_url=url_for("demand.site_detail", site_id=0).replace("/0.json", "/{id}.json"),
+        extent=_extent(bundles), total=sum(bundles.points["quantity"], start=0),
     )
+
+
+def _extent(bundles: services.Bundles) -> list[float] | None:
+    """[south, west, north, east] around the sites, for opening the map on its data."""
+    if bundles.points.empty:
+        return None
+    minx, miny, maxx, maxy = bundles.points.total_bounds
+    lon, lat = rd_to_wgs84([minx, maxx], [miny, maxy])
+    return [round(float(lat[0]), 6), round(float(lon[0]), 6), round(float(lat[1]), 6),
+            round(float(lon[1]), 6)]
 
 
 @bp.route("/bundles.geojson")
 @staff_required
 def geojson() -> Response:
-    """Hulls (labelled with volume and number of sites) and the sites, WGS84."""
+    """The hulls of the bundles of two or more sites, labelled with their number (as in the
+    table), volume and number of sites, WGS84. The sites themselves come clustered per
+    viewport (the demand map's endpoint), so this stays small at province scale."""
     _form, filters = _valid_filters()
     product = product_by_code(filters.product)
     if product is None:
         abort(404)
-    bundles = services.bundle_demand(filters)
-    summary, points = bundles.summary, bundles.points
+    summary = services.bundle_demand(filters).summary
+    several = summary[summary["n_sites"] > 1]
     hulls = [{"kind": "bundle", "rank": int(row.rank), "n_sites": int(row.n_sites),
               "span_m": round(float(row.span_m)),
               "label": " · ".join([ngettext("%(num)s site", "%(num)s sites", int(row.n_sites)),
                                    quantity(row.total_quantity, product)])}
-             for row in summary.itertuples()]
-    ranks = summary["rank"].reindex(points["bundle_id"]).to_numpy()
-    sites = [{"kind": "site", "rank": int(rank),
-              "label": f"{site.organisation}: {quantity(site.quantity, product)}"}
-             for rank, site in zip(ranks, points.itertuples(), strict=True)]
-    return geojson_response([*summary.geometry, *points.geometry], [*hulls, *sites])
+             for row in several.itertuples()]
+    return geojson_response(services.drawable(several.geometry), hulls)
 
 
 def _bundle_sites() -> tuple[BundleFilterForm, Any, Any, gpd.GeoDataFrame, Any]:
@@ -129,40 +148,88 @@ def _bundle_sites() -> tuple[BundleFilterForm, Any, Any, gpd.GeoDataFrame, Any]:
     return form, product, summary, sites, bundles
 
 
+def _site_rows(sites: gpd.GeoDataFrame, ranks: Any, product: Any, locale: str
+               ) -> gpd.GeoDataFrame:
+    """The sites of bundles as the files show them: the bundle's number as on the page."""
+    return sites.assign(
+        bundle=ranks, product=product.name(locale), unit=product.unit,
+        kring=sites["kring"].fillna(""), bag_id=sites["bag_id"].fillna(""),
+        area=sites["area"].astype("object").where(sites["area"].notna(), ""),
+        stage=sites["stage"].map(Stage))
+
+
+def _csv(table: gpd.GeoDataFrame, name: str) -> Response:
+    ids = {"bag_id", "kvk_number"}
+
+    def rows() -> Any:
+        for _index, r in table.iterrows():
+            yield [*(Id(r[c] or None) if c in ids else r[c] for c in EXPORT_COLUMNS),
+                   round(r.geometry.x, 2), round(r.geometry.y, 2)]
+
+    return csv_response([*(_(label) for label in EXPORT_LABELS), _("X (RD New, m)"),
+                         _("Y (RD New, m)")], rows(), f"{name}.csv")
+
+
+def _vector_sites(table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(table[EXPORT_COLUMNS].assign(
+        stage=table["stage"].map(str), quantity=table["quantity"].map(float),
+        demand_id=table["demand_id"].astype(str), site_id=table["site_id"].astype(str),
+        house_number=table["house_number"].astype(str)), geometry=table.geometry, crs=table.crs)
+
+
+def _hulls(summary: Any, product: Any) -> gpd.GeoDataFrame:
+    """The bundles' hulls with their number, as on the page (a zero-length one is a point)."""
+    return gpd.GeoDataFrame({
+        "bundle": summary["rank"].astype(int).to_numpy(),
+        "sites": summary["n_sites"].astype(int).to_numpy(),
+        "organisations": summary["n_organisations"].astype(int).to_numpy(),
+        "quantity": summary["total_quantity"].map(float).to_numpy(),
+        "unit": product.unit, "span_m": summary["span_m"].round(1).to_numpy(),
+        "areas": summary["areas"].fillna("").to_numpy(),
+    }, geometry=services.drawable(summary.geometry).to_numpy(), crs=summary.crs)
+
+
 @bp.route("/bundles/export.<any(csv,geojson,gpkg):fmt>")
 @staff_required
 @recent_login_required
 def export(fmt: str) -> Response:
-    """One bundle for negotiation, with contact details (coordinators only)."""
-    _form, product, summary, sites, _bundles = _bundle_sites()
+    """One bundle for negotiation, with contact details (coordinators only): its sites, and in
+    GeoJSON and GeoPackage also its hull."""
+    _form, product, summary, sites, bundles = _bundle_sites()
     locale = str(get_locale())
-    name = f"bundel-{product.code}-{int(summary['rank'])}-{stamp()}"
-    table = sites.assign(
-        bundle=str(int(summary["rank"])), demand_id=sites["demand_id"].astype(str),
-        site_id=sites["site_id"].astype(str), bag_id=sites["bag_id"].fillna(""),
-        house_number=sites["house_number"].astype(str), kring=sites["kring"].fillna(""),
-        area=sites["area"].astype("object").where(sites["area"].notna(), ""),
-        product=product.name(locale), unit=product.unit,
-        consent_providers=sites["consent_providers"].map({True: "ja", False: "nee"}),
-    )
+    rank = int(summary["rank"])
+    name = f"bundel-{product.code}-{rank}-{stamp()}"
+    table = _site_rows(sites, rank, product, locale)
     if fmt == "csv":
-        ids = {"bag_id", "kvk_number"}
-        rows = (
-            [*(Id(r[c] or None) if c in ids else r[c] for c in EXPORT_COLUMNS),
-             round(r.geometry.x, 2), round(r.geometry.y, 2)]
-            for _, r in sites.assign(
-                bundle=int(summary["rank"]), product=product.name(locale), unit=product.unit,
-                kring=sites["kring"].fillna(""), bag_id=sites["bag_id"].fillna(""),
-                area=sites["area"].astype("object").where(sites["area"].notna(), ""),
-                stage=sites["stage"].map(Stage)).iterrows()
-        )
-        return csv_response([*(_(label) for label in EXPORT_LABELS),
-                             _("X (RD New, m)"), _("Y (RD New, m)")], rows, f"{name}.csv")
-    frame = gpd.GeoDataFrame(table[EXPORT_COLUMNS].assign(
-        quantity=table["quantity"].map(lambda q: float(q))), geometry=table.geometry)
-    if fmt == "geojson":
-        return vector_response(frame, driver="GeoJSON", filename=f"{name}.geojson", layer=name)
-    return vector_response(frame, driver="GPKG", filename=f"{name}.gpkg", layer="bundle")
+        return _csv(table, name)
+    hull = _hulls(bundles.summary[bundles.summary["rank"] == rank], product)
+    return vector_layers_response({"sites": _vector_sites(table), "hull": hull},
+                                  driver="GeoJSON" if fmt == "geojson" else "GPKG",
+                                  filename=f"{name}.{fmt}")
+
+
+@bp.route("/bundles/export-all.<any(csv,geojson,gpkg):fmt>")
+@staff_required
+@recent_login_required
+def export_all(fmt: str) -> Response:
+    """Every bundle of the product in one file (contact details: coordinators only): the sites
+    with the number of their bundle, and in GeoJSON and GeoPackage the hulls. Written from the
+    bundles computed for the page (cached), the CSV while the client reads."""
+    _form, filters = _filters()
+    product = product_by_code(filters.product)
+    if product is None:
+        abort(404)
+    bundles = services.bundle_demand(filters)
+    ranks = bundles.summary["rank"].reindex(bundles.points["bundle_id"]).to_numpy()
+    table = _site_rows(bundles.points, ranks, product, str(get_locale()))
+    table = table.iloc[pd.Index(ranks).argsort(kind="stable")]
+    name = f"bundels-{product.code}-{stamp()}"
+    if fmt == "csv":
+        return _csv(table, name)
+    return vector_layers_response({"bundles": _hulls(bundles.summary, product),
+                                   "sites": _vector_sites(table)},
+                                  driver="GeoJSON" if fmt == "geojson" else "GPKG",
+                                  filename=f"{name}.{fmt}")
 
 
 @bp.route("/bundles/print")

@@ -90,6 +90,8 @@ class Demand(TimestampMixin, db.Model):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads a dict)
     __table_args__ = (
         sa.UniqueConstraint("site_id", "product_id"),
+        # The coordinator's table: newest change first, read by index (issue #14).
+        sa.Index("ix_demands_updated_at_id", "updated_at", "id"),
         *quantity_range_checks(),
     )
 

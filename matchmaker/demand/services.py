@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVarTuple
 
 import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
+from matchmaker.caching import VersionedCache, version_of
 from matchmaker.database import insert_ignore
 from matchmaker.demand.models import (
     Demand,
@@ -30,6 +32,7 @@ from matchmaker.demand.models import (
 from matchmaker.disclosure import SCALE, Cell, may_publish, scaled
 from matchmaker.errors import N_, Conflict, ServiceError
 from matchmaker.extensions import db
+from matchmaker.mapgrid import Viewport, cluster_features, extent
 from matchmaker.members.models import Organisation, Site
 from matchmaker.members.services import label_c_required, office_obligation_applies
 from matchmaker.register.models import Area, AreaKind
@@ -274,6 +277,9 @@ def site_flags(site: Site, config: dict[str, Any]) -> dict[str, bool]:
     }
 
 
+_Ts = TypeVarTuple("_Ts")
+
+
 @dataclass
 class OverviewFilter:
     q: str = ""
@@ -284,12 +290,17 @@ class OverviewFilter:
 
 
 def overview_query(filters: OverviewFilter) -> sa.Select[Any]:
-    query = (
-        sa.select(Demand)
-        .join(Demand.site).join(Site.organisation).join(Demand.product)
-        .options(contains_eager(Demand.site).contains_eager(Site.organisation))
-        .order_by(Product.sort_order, Organisation.name, Site.postcode, Site.house_number)
-    )
+    """Demand matching ``filters``, newest change first: the order an index gives at once
+    (``ix_demands_updated_at_id``), so a page reads its 50 rows and no more."""
+    return _filtered(sa.select(Demand), filters).options(
+        contains_eager(Demand.site).contains_eager(Site.organisation)
+        .joinedload(Organisation.kring).load_only(Area.id, Area.name),
+    ).order_by(Demand.updated_at.desc(), Demand.id.desc())
+
+
+def _filtered(query: sa.Select[*_Ts], filters: OverviewFilter
+              ) -> sa.Select[*_Ts]:
+    query = query.join(Demand.site).join(Site.organisation).join(Demand.product)
     if filters.q.strip():
         term = filters.q.strip()
         like = f"%{term.replace('%', '').replace('_', '')}%"
@@ -330,15 +341,82 @@ def _site_ids_in(area: Area) -> list[int]:
     return inside
 
 
+def site_points(filters: OverviewFilter) -> sa.Subquery:
+    """One row per site with demand matching ``filters``: ``id``, ``x``, ``y`` (RD New) and
+    ``tag``, the code of one of its products (for the colour of a lone point on the map)."""
+    return _filtered(sa.select(Site.id.label("id"), Site.x.label("x"), Site.y.label("y"),
+                               sa.func.min(Product.code).label("tag")), filters) \
+        .group_by(Site.id, Site.x, Site.y).subquery()
+
+
+def map_clusters(filters: OverviewFilter, view: Viewport) -> dict[str, Any]:
+    """The demand map's features for one viewport (:mod:`matchmaker.web.clusters`), computed
+    once per version of the demand tables for each filter, zoom and grid-aligned bounding box
+    (everyone who opens the map sees the same first view)."""
+    step = view.cell_m or 10.0
+    snapped = Viewport(step * math.floor(view.minx / step), step * math.floor(view.miny / step),
+                       step * math.ceil(view.maxx / step), step * math.ceil(view.maxy / step),
+                       view.zoom)
+    key = ("map", *_cache_key("", filters)[1:], snapped)
+    return _OVERVIEW_CACHE.get(key, version_of("demand"),
+                               lambda: cluster_features(site_points(filters), snapped))
+
+
+def map_extent(filters: OverviewFilter) -> list[float] | None:
+    return _OVERVIEW_CACHE.get(("extent", *_cache_key("", filters)[1:]), version_of("demand"),
+                               lambda: extent(site_points(filters)))
+
+
+def site_demand(site_id: int) -> Site | None:
+    """A site with its organisation and demand, for the detail shown when it is clicked."""
+    return db.session.scalar(sa.select(Site).where(Site.id == site_id).options(
+        joinedload(Site.organisation), selectinload(Site.demands)))
+
+
+def export_query(filters: OverviewFilter, *, locale: str, by_site: bool = False
+                 ) -> sa.Select[*tuple[Any, ...]]:
+    """Plain columns of the demand matching ``filters``, for a file that streams (no ORM
+    objects: the rows are read after the request's session has ended). Newest change first,
+    as on the page; ``by_site`` orders by site (one map feature per site)."""
+    kring = sa.orm.aliased(Area)
+    columns = _filtered(sa.select(
+        Demand.id, Organisation.name, Organisation.kvk_number, kring.name, Site.id,
+        Site.bag_id, Site.street, Site.house_number, Site.addition, Site.postcode, Site.city,
+        Site.x, Site.y, Product.name_en if locale == "en" else Product.name_nl, Product.code,
+        Demand.quantity, Product.unit, Demand.quantity_min, Demand.quantity_max, Demand.stage,
+        Demand.consent_providers, Organisation.contact_name, Organisation.contact_email,
+        Organisation.contact_phone, Demand.updated_at,
+    ), filters).outerjoin(kring, kring.id == Organisation.kring_id)
+    query: sa.Select[*tuple[Any, ...]] = columns
+    if by_site:
+        return query.order_by(Site.id, Product.sort_order)
+    return query.order_by(Demand.updated_at.desc(), Demand.id.desc())
+
+
 def demand_overview(filters: OverviewFilter) -> list[Demand]:
     """All demand matching ``filters``; an area filter keeps sites inside or on its boundary."""
     return list(db.session.scalars(overview_query(filters)).unique().all())
 
 
+#: Counts and totals of the overview per filter, exact for one version of the demand tables.
+_OVERVIEW_CACHE = VersionedCache()
+
+
+def _cache_key(kind: str, filters: OverviewFilter) -> tuple[Any, ...]:
+    return (kind, filters.q.strip(), filters.product, filters.kring_id, filters.area_id,
+            filters.stage)
+
+
 def overview_page(filters: OverviewFilter, *, page: int, per_page: int) -> Pagination:
-    """One page of the overview, counted and sliced in SQL."""
-    return db.paginate(overview_query(filters), page=page, per_page=per_page, error_out=False,
-                       count=True)
+    """One page of the overview, sliced in SQL; the number of rows is counted in SQL once per
+    version of the demand tables (:mod:`matchmaker.caching`)."""
+    result = db.paginate(overview_query(filters), page=page, per_page=per_page, error_out=False,
+                         count=False)
+    result.total = _OVERVIEW_CACHE.get(
+        _cache_key("count", filters), version_of("demand"),
+        lambda: int(db.session.scalar(
+            _filtered(sa.select(sa.func.count(Demand.id)), filters)) or 0))
+    return result
 
 
 @dataclass(frozen=True)
@@ -350,18 +428,26 @@ class ProductTotal:
 
 
 def overview_totals(filters: OverviewFilter) -> list[ProductTotal]:
-    """Per product: number of sites, organisations and the total quantity, in SQL."""
-    matching = overview_query(filters).order_by(None).with_only_columns(
-        Demand.product_id, Demand.site_id, Site.organisation_id, Demand.quantity).subquery()
+    """Per product: number of sites, organisations and the total quantity, in SQL (once per
+    version of the demand tables)."""
+    by_id = {p.id: p for p in products(active_only=False)}
+    rows = _OVERVIEW_CACHE.get(_cache_key("totals", filters), version_of("demand"),
+                               lambda: _totals(filters))
+    return sorted((ProductTotal(by_id[pid], sites, orgs, Decimal(quantity or 0))
+                   for pid, sites, orgs, quantity in rows),
+                  key=lambda t: (t.product.sort_order, t.product.code))
+
+
+def _totals(filters: OverviewFilter) -> list[tuple[int, int, int, Decimal]]:
+    matching = _filtered(sa.select(Demand.product_id, Demand.site_id, Site.organisation_id,
+                                   Demand.quantity), filters).subquery()
     rows = db.session.execute(
         sa.select(matching.c.product_id, sa.func.count(sa.distinct(matching.c.site_id)),
                   sa.func.count(sa.distinct(matching.c.organisation_id)),
                   sa.func.sum(matching.c.quantity))
         .group_by(matching.c.product_id)).all()
-    by_id = {p.id: p for p in products(active_only=False)}
-    return sorted((ProductTotal(by_id[pid], sites, orgs, Decimal(quantity or 0))
-                   for pid, sites, orgs, quantity in rows),
-                  key=lambda t: (t.product.sort_order, t.product.code))
+    return [(int(pid), int(sites), int(orgs), Decimal(quantity or 0))
+            for pid, sites, orgs, quantity in rows]
 
 
 # --- consent to providers (name and address, per provider) --------------------------------------
@@ -372,6 +458,20 @@ def active_providers() -> list[User]:
         sa.select(User).where(User.role == Role.PROVIDER, User.active.is_(True))
         .order_by(User.name, User.email)
     ))
+
+
+def consents_for(demands: Sequence[Demand]) -> dict[int, list[ProviderConsent]]:
+    """:func:`consents_of` for several demands in one query (with their providers)."""
+    result: dict[int, list[ProviderConsent]] = {}
+    ids = [d.id for d in demands if d.id is not None]
+    if not ids:
+        return result
+    for consent in db.session.scalars(
+            sa.select(ProviderConsent).where(ProviderConsent.demand_id.in_(ids))
+            .options(joinedload(ProviderConsent.provider))
+            .order_by(ProviderConsent.granted_at, ProviderConsent.id)):
+        result.setdefault(consent.demand_id, []).append(consent)
+    return result
 
 
 def consents_of(demand: Demand) -> list[ProviderConsent]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from typing import Any
+
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
@@ -10,13 +14,15 @@ from flask_babel import gettext as _
 from matchmaker.auth.decorators import staff_required
 from matchmaker.demand import services
 from matchmaker.demand.forms import OverviewFilterForm
-from matchmaker.demand.models import Demand
+from matchmaker.demand.models import Stage
 from matchmaker.extensions import db
+from matchmaker.frames import stream_rows
 from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
+from matchmaker.web.clusters import viewport_from_request
 from matchmaker.web.exports import Id, csv_response, stamp
 from matchmaker.web.forms import choices
-from matchmaker.web.geojson import geojson_response, points
+from matchmaker.web.geojson import geojson_stream_response
 from matchmaker.web.paging import page_number
 
 bp = Blueprint("demand", __name__, url_prefix="/coordinator")
@@ -28,7 +34,8 @@ def _filter_form() -> tuple[OverviewFilterForm, services.OverviewFilter]:
     form.product.choices = choices([("", _("all products"))] + [
         (p.code, p.name(locale)) for p in services.products()
     ])
-    areas = list(db.session.scalars(sa.select(Area).order_by(Area.kind, Area.name)))
+    areas = db.session.execute(sa.select(Area.id, Area.name, Area.kind)
+                               .order_by(Area.kind, Area.name)).all()
     form.kring_id.choices = choices([(0, _("all kringen"))] + [
         (a.id, a.name) for a in areas if a.kind == AreaKind.KRING
     ])
@@ -50,23 +57,55 @@ def overview() -> str:
     result = services.overview_page(filters, page=page_number(),
                                     per_page=current_app.config["PAGE_SIZE"])
     args = {k: v for k, v in request.args.items() if k != "page"}
+    locale = str(get_locale())
     return render_template(
         "demand/overview.html", form=form, rows=result.items, count=result.total,
         page=result.page, pages=max(result.pages, 1), args=args,
-        totals=services.overview_totals(filters), locale=str(get_locale()),
+        totals=services.overview_totals(filters), locale=locale,
+        map_url=url_for("demand.overview_map", **args),
+        site_url=url_for("demand.site_detail", site_id=0).replace("/0.json", "/{id}.json"),
+        extent=services.map_extent(filters),
+        product_colors={p.code: p.color for p in services.products(active_only=False)},
+        product_names={p.code: p.name(locale) for p in services.products(active_only=False)},
         geojson_url=url_for("demand.overview_geojson", **args),
         csv_url=url_for("demand.overview_csv", **args),
         areas_url=url_for("main.areas_geojson"),
     )
 
 
+@bp.route("/demand/map.json")
+@staff_required
+def overview_map() -> Response:
+    """The map's sites for one viewport: clusters per zoom, lone sites by id (no names)."""
+    _form, filters = _filter_form()
+    data = services.map_clusters(filters, viewport_from_request())
+    return Response(json.dumps(data), mimetype="application/geo+json")
+
+
+@bp.route("/demand/sites/<int:site_id>.json")
+@staff_required
+def site_detail(site_id: int) -> Response:
+    """What a click on a site shows: the company, the address and its demand."""
+    site = services.site_demand(site_id)
+    if site is None:
+        abort(404)
+    locale = str(get_locale())
+    return Response(json.dumps({
+        "site_id": site.id, "organisation": site.organisation.name, "address": site.address,
+        "demand": [{"product": d.product.name(locale), "quantity": f"{d.quantity.normalize():f}",
+                    "unit": d.product.unit, "stage": d.stage.value}
+                   for d in site.demands if d.stage != Stage.WITHDRAWN],
+    }, ensure_ascii=False), mimetype="application/json")
+
+
 @bp.route("/demand.csv")
 @staff_required
 @recent_login_required
 def overview_csv() -> Response:
+    """Every row matching the filters, for a Dutch spreadsheet; streamed from a server-side
+    cursor as the client reads (the first bytes at once, the same memory for any size)."""
     _form, filters = _filter_form()
-    rows = services.demand_overview(filters)
-    locale = str(get_locale())
+    query = services.export_query(filters, locale=str(get_locale()))
     header = [
         _("Demand id"), _("Organisation"), _("KvK number"), _("Kring"), _("Site id"),
         _("BAG id"), _("Street"), _("House number"), _("Addition"), _("Postcode"), _("City"),
@@ -74,40 +113,45 @@ def overview_csv() -> Response:
         _("Minimum"), _("Maximum"), _("Stage"), _("Providers may see it"), _("Contact"),
         _("E-mail"), _("Phone"), _("Changed"),
     ]
-    body = [
-        [
-            d.id, d.site.organisation.name, Id(d.site.organisation.kvk_number),
-            d.site.organisation.kring.name if d.site.organisation.kring else "",
-            d.site.id, Id(d.site.bag_id), d.site.street, d.site.house_number,
-            d.site.addition, d.site.postcode, d.site.city, round(d.site.x, 2),
-            round(d.site.y, 2), d.product.name(locale), d.quantity,
-            d.product.unit, d.quantity_min, d.quantity_max, d.stage,
-            d.consent_providers, d.site.organisation.contact_name,
-            d.site.organisation.contact_email, d.site.organisation.contact_phone,
-            d.updated_at,
-        ]
-        for d in rows
-    ]
-    return csv_response(header, body, f"vraag-{stamp()}.csv")
+
+    def rows() -> Iterator[list[Any]]:
+        for (demand_id, org, kvk, kring, site_id, bag_id, street, number, addition, postcode,
+             city, x, y, product, _code, quantity, unit, low, high, stage, consent, contact,
+             email, phone, changed) in stream_rows(query):
+            yield [demand_id, org, Id(kvk), kring or "", site_id, Id(bag_id), street, number,
+                   addition, postcode, city, round(x, 2), round(y, 2), product, quantity, unit,
+                   low, high, stage, consent, contact, email, phone, changed]
+
+    return csv_response(header, rows(), f"vraag-{stamp()}.csv")
 
 
 @bp.route("/demand.geojson")
 @staff_required
 def overview_geojson() -> Response:
-    """Sites with their demand as RFC 7946 GeoJSON (WGS84), one feature per site."""
+    """Sites with their demand as RFC 7946 GeoJSON (WGS84), one feature per site, streamed
+    from a server-side cursor (the first bytes at once, the same memory for any size)."""
     _form, filters = _filter_form()
-    rows = services.demand_overview(filters)
-    locale = str(get_locale())
-    by_site: dict[int, list[Demand]] = {}
-    for d in rows:
-        by_site.setdefault(d.site_id, []).append(d)
-    sites = [items[0].site for items in by_site.values()]
-    return geojson_response(points([s.x for s in sites], [s.y for s in sites]), [{
-        "site_id": str(site.id),
-        "organisation": site.organisation.name,
-        "address": site.address,
-        "products": [d.product.code for d in by_site[site.id]],
-        "color": by_site[site.id][0].product.color,
-        "demand": [{"product": d.product.name(locale), "quantity": f"{d.quantity.normalize():f}",
-                    "unit": d.product.unit, "stage": d.stage.value} for d in by_site[site.id]],
-    } for site in sites])
+    query = services.export_query(filters, locale=str(get_locale()), by_site=True)
+
+    def features() -> Iterator[tuple[float, float, dict[str, Any]]]:
+        current: dict[str, Any] | None = None
+        where = (0.0, 0.0)
+        for (_demand_id, org, _kvk, _kring, site_id, _bag, street, number, addition, postcode,
+             city, x, y, product, code, quantity, unit, _low, _high, stage, *_rest) \
+                in stream_rows(query):
+            if current is None or current["site_id"] != str(site_id):
+                if current is not None:
+                    yield (*where, current)
+                address = f"{street} {number}{addition and '-' + addition}".strip()
+                current = {"site_id": str(site_id), "organisation": org,
+                           "address": f"{address}, {postcode} {city}".strip(", "),
+                           "products": [], "demand": []}
+                where = (float(x), float(y))
+            current["products"].append(code)
+            current["demand"].append({"product": product,
+                                      "quantity": f"{quantity.normalize():f}", "unit": unit,
+                                      "stage": stage.value})
+        if current is not None:
+            yield (*where, current)
+
+    return geojson_stream_response(features(), f"vraag-{stamp()}.geojson")

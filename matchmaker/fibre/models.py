@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -58,6 +58,8 @@ class FibreRegion(PolygonMixin, db.Model):
     maxx: Mapped[float]
     maxy: Mapped[float]
     admitted_on: Mapped[date | None] = mapped_column(sa.Date)
+    # The day admission was last tried: a region that may not join yet is tried once a day.
+    tried_on: Mapped[date | None] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     area: Mapped[Area | None] = relationship()
@@ -168,6 +170,9 @@ class FibreSnapshot(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(sa.Date, unique=True)
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the day's admissions, publication and threshold e-mail were done: later page views
+    # of the day only read. Cleared when a check changes, so its new areas are decided today.
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class FibreSnapshotUnit(db.Model):
@@ -201,7 +206,41 @@ class FibrePublication(db.Model):
     region_id: Mapped[int] = mapped_column(
         sa.ForeignKey("fibre_regions.id", ondelete="CASCADE"), primary_key=True
     )
-    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True, index=True)
     stage: Mapped[Stage] = mapped_column(enum_column(Stage, "stage"), primary_key=True)
     published: Mapped[bool]
     count: Mapped[int | None]
+
+
+class FibreProgressCache(db.Model):
+    """What the progress of one check needs beyond the publications, computed once a day
+    (:mod:`matchmaker.fibre.progress`): the addresses each area counts by use and the count
+    of all areas together per published day. ``basis`` digests the check's regions, their
+    admission and its uses; a row of another basis or day is computed again."""
+
+    __tablename__ = "fibre_progress_cache"
+    __table_args__ = {"info": {"backup": False, "derived": True}}  # noqa: RUF012
+
+    check_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("fibre_checks.id", ondelete="CASCADE"), primary_key=True
+    )
+    basis: Mapped[str] = mapped_column(sa.String(64))
+    day: Mapped[date | None] = mapped_column(sa.Date)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+
+
+class FibreProviderCache(db.Model):
+    """The days the disclosure rule hides for one provider because it knows members by
+    consent (region, stage, day). ``basis`` digests the demands it knows and the latest
+    publication; any change of either computes it again at the next view."""
+
+    __tablename__ = "fibre_provider_cache"
+    __table_args__ = {"info": {"backup": False, "derived": True}}  # noqa: RUF012
+
+    provider_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    basis: Mapped[str] = mapped_column(sa.String(64))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    hidden: Mapped[list[Any]] = mapped_column(sa.JSON)

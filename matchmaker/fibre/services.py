@@ -13,8 +13,10 @@ How numbers reach a provider (the decisions, see also README "Fibre demand check
   excluded only change the denominator; otherwise excluding one address and watching the
   count drop would reveal whether that address signed up.
 - **Daily snapshots.** The numbers shown are those of the day's snapshot (Dutch date), taken by
-  the first page view or API call of the day, or by ``matchmaker snapshot-fibre`` (cron);
-  later changes show the next day. A snapshot is never replaced.
+  ``matchmaker snapshot-fibre`` (the scheduler, after midnight) or, when it has not run yet, by
+  the first page view or API call of the day; later changes show the next day. A snapshot is
+  never replaced. The work of a day (snapshot, admissions, publication, e-mail, and the
+  stored progress of :mod:`matchmaker.fibre.progress`) is done once; later views only read.
 - **Publication.** Every day each region's count per stage (committed; interested but not
   signed) is published or not under :mod:`matchmaker.privacy`: on the cells of all regions of
   all checks, against every day the cell was published before. That decision is stored and
@@ -28,24 +30,22 @@ How numbers reach a provider (the decisions, see also README "Fibre demand check
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import ROUND_CEILING, Decimal
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
-from geo.addresses import is_residential, normalize_postcode, parse_house_number
+from geo.addresses import normalize_postcode, parse_house_number
 from geo.errors import GeoError
 from matchmaker.audit.models import AuditLog
 from matchmaker.audit.services import record
 from matchmaker.auth.models import Role, User
-from matchmaker.database import insert_ignore
 from matchmaker.demand.models import Demand, Product, ProviderConsent, Stage
 from matchmaker.demand.services import publish_park_demand
 from matchmaker.errors import N_, ServiceError
@@ -55,33 +55,47 @@ from matchmaker.fibre.models import (
     FibreCheck,
     FibreCheckRegion,
     FibreExclusion,
-    FibrePublication,
     FibreRegion,
     FibreSnapshot,
-    FibreSnapshotUnit,
     Grouping,
+)
+from matchmaker.fibre.progress import (  # noqa: F401 (the fibre API of views, API and tests)
+    TREND_DAYS,
+    AreaProgress,
+    CheckProgress,
+    Point,
+    counted_addresses,
+    needed_for,
+    progress,
+    progress_for,
+)
+from matchmaker.fibre.publication import (  # noqa: F401 (idem)
+    LOCAL_TZ,
+    STAGES,
+    admit,
+    admitted_regions,
+    current_units,
+    cut,
+    inside,
+    pending,
+    publish_day,
+    regions_to_try,
+    snapshot_units,
+    take_snapshot,
+    today,
 )
 from matchmaker.mail.models import MailKind
 from matchmaker.mail.services import external_url, queue_mail
 from matchmaker.members.models import Organisation, Site
 from matchmaker.members.services import find_address
 from matchmaker.models import utcnow
-from matchmaker.privacy import history_is_safe, may_use, usable_days
 from matchmaker.register.models import AddressRecord, Area
 from matchmaker.register.services import chosen_areas
 
-LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
-STAGES = (Stage.COMMITTED, Stage.INTEREST)  # the two published cells: signed, interest only
 DEFAULT_PERCENT = Decimal(30)  # DESIGN.md: 30 % of the business addresses per park
-TREND_DAYS = 90
 BAG_USES = ("bijeenkomstfunctie", "celfunctie", "gezondheidszorgfunctie", "industriefunctie",
             "kantoorfunctie", "logiesfunctie", "onderwijsfunctie", "sportfunctie",
             "winkelfunctie", "overige gebruiksfunctie", "woonfunctie")
-
-
-def today(now: datetime | None = None) -> date:
-    """The Dutch calendar day (snapshots are per day in Assen, not in UTC)."""
-    return (now or utcnow()).astimezone(LOCAL_TZ).date()
 
 
 # --- checks -------------------------------------------------------------------------------------
@@ -157,12 +171,19 @@ def _apply(check: FibreCheck, settings: CheckSettings, areas: list[Area]) -> Non
         cr.position = position
 
 
+def _unsettle() -> None:
+    """A check changed: today's areas and thresholds must be decided again (see refresh)."""
+    db.session.execute(sa.update(FibreSnapshot).where(FibreSnapshot.day == today())
+                       .values(settled_at=None))
+
+
 def create_check(settings: CheckSettings, *, actor: User) -> FibreCheck:
     areas = _check_settings(settings, now=utcnow())
     check = FibreCheck(created_by=actor)
     _apply(check, settings, areas)
     db.session.add(check)
     db.session.flush()
+    _unsettle()
     record(actor, "fibre.check_create", check, title=check.title,
            provider_id=check.provider_id)
     return check
@@ -172,6 +193,7 @@ def update_check(check: FibreCheck, settings: CheckSettings, *, actor: User) -> 
     areas = _check_settings(settings, now=utcnow())
     _apply(check, settings, areas)
     db.session.flush()
+    _unsettle()
     record(actor, "fibre.check_update", check, title=check.title)
     return check
 
@@ -185,7 +207,8 @@ def can_see(check: FibreCheck, user: User) -> bool:
 
 def checks_query(user: User) -> sa.Select[tuple[FibreCheck]]:
     """The checks ``user`` may see, newest deadline first (for lists and pages of them)."""
-    query = sa.select(FibreCheck).order_by(FibreCheck.deadline.desc(), FibreCheck.id.desc())
+    query = (sa.select(FibreCheck).order_by(FibreCheck.deadline.desc(), FibreCheck.id.desc())
+             .options(selectinload(FibreCheck.check_regions), selectinload(FibreCheck.provider)))
     if user.role == Role.PROVIDER:
         return query.where(FibreCheck.provider_id == user.id)
     if user.role not in (Role.COORDINATOR, Role.ADMIN):
@@ -257,464 +280,38 @@ def remove_exclusion(exclusion: FibreExclusion, *, actor: User) -> None:
     db.session.flush()
 
 
-# --- units: fibre demand per address ------------------------------------------------------------
-
-UNIT_COLUMNS = ["unit_key", "organisation_id", "demand_id", "stage", "x", "y"]
-_STAGE_RANK = {Stage.COMMITTED: 0, Stage.INTEREST: 1}
-
-
-def current_units() -> pd.DataFrame:
-    """Every address with fibre demand now: one row per address (see the module docstring)."""
-    rows = db.session.execute(
-        sa.select(Site.id, Site.bag_id, Site.organisation_id, Demand.id, Demand.stage,
-                  sa.func.coalesce(AddressRecord.x, Site.x), sa.func.coalesce(AddressRecord.y, Site.y))
-        .join(Demand.site).join(Demand.product)
-        .outerjoin(AddressRecord, AddressRecord.id == Site.bag_id)
-        .where(Product.code == "fibre", Demand.stage != Stage.WITHDRAWN)
-    ).all()
-    frame = pd.DataFrame(rows, columns=["site_id", "bag_id", "organisation_id", "demand_id",
-                                        "stage", "x", "y"])
-    if frame.empty:
-        return pd.DataFrame(columns=UNIT_COLUMNS)
-    frame["unit_key"] = frame["bag_id"].where(frame["bag_id"].notna() & (frame["bag_id"] != ""),
-                                              "site-" + frame["site_id"].astype(str))
-    frame["rank"] = frame["stage"].map(_STAGE_RANK)
-    frame = frame.sort_values(["unit_key", "rank", "organisation_id", "demand_id"])
-    return frame.drop_duplicates("unit_key")[UNIT_COLUMNS].reset_index(drop=True)
-
-
-def take_snapshot(day: date) -> FibreSnapshot:
-    """The snapshot of ``day``; taken now from the live demand when there is none yet.
-
-    Idempotent and safe when two requests race: the day is UNIQUE and inserted with
-    ``ON CONFLICT DO NOTHING``, so the second one uses the first one's snapshot.
-    """
-    existing: FibreSnapshot | None = db.session.scalar(
-        sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
-    if existing is not None:
-        return existing
-    if insert_ignore(FibreSnapshot.__table__, [{"day": day, "taken_at": utcnow()}], ["day"]):
-        snapshot: FibreSnapshot | None = db.session.scalar(
-            sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
-        assert snapshot is not None
-        units = [
-            {"snapshot_id": snapshot.id, "unit_key": str(u.unit_key),
-             "organisation_id": int(u.organisation_id), "demand_id": int(u.demand_id),
-             "stage": Stage(u.stage), "x": float(u.x), "y": float(u.y)}
-            for u in current_units().itertuples()
-        ]
-        if units:
-            db.session.execute(sa.insert(FibreSnapshotUnit), units)
-        return snapshot
-    snapshot = db.session.scalar(sa.select(FibreSnapshot).where(FibreSnapshot.day == day))
-    assert isinstance(snapshot, FibreSnapshot)  # taken by a concurrent request that committed
-    return snapshot
-
-
-def snapshot_units(days: Iterable[date]) -> pd.DataFrame:
-    days = sorted(set(days))
-    columns = ["day", *UNIT_COLUMNS]
-    if not days:
-        return pd.DataFrame(columns=columns)
-    rows = db.session.execute(
-        sa.select(FibreSnapshot.day, FibreSnapshotUnit.unit_key,
-                  FibreSnapshotUnit.organisation_id, FibreSnapshotUnit.demand_id,
-                  FibreSnapshotUnit.stage, FibreSnapshotUnit.x, FibreSnapshotUnit.y)
-        .join(FibreSnapshot, FibreSnapshot.id == FibreSnapshotUnit.snapshot_id)
-        .where(FibreSnapshot.day.in_(days))
-    ).all()
-    return pd.DataFrame(rows, columns=columns)
-
-
-# --- the partition and the disclosure rule over time --------------------------------------------
-
-
-def inside(regions: Sequence[FibreRegion], x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Points × regions: whether each point lies in each region, boundary included."""
-    result = np.zeros((len(x), len(regions)), dtype=bool)
-    for j, region in enumerate(regions):
-        geometry = region.geometry
-        shapely.prepare(geometry)
-        result[:, j] = shapely.intersects_xy(geometry, x, y)
-    return result
-
-
-def admitted_regions() -> list[FibreRegion]:
-    return list(db.session.scalars(
-        sa.select(FibreRegion).where(FibreRegion.admitted_on.is_not(None)).order_by(FibreRegion.id)
-    ))
-
-
-def _publications(region_ids: Iterable[int] | None = None) -> pd.DataFrame:
-    query = sa.select(FibrePublication.region_id, FibrePublication.day, FibrePublication.stage,
-                      FibrePublication.published, FibrePublication.count)
-    if region_ids is not None:
-        query = query.where(FibrePublication.region_id.in_(list(region_ids)))
-    return pd.DataFrame(db.session.execute(query).all(),
-                        columns=["region_id", "day", "stage", "published", "count"])
-
-
-def _published_days(pubs: pd.DataFrame) -> dict[tuple[int, Stage], set[date]]:
-    days: dict[tuple[int, Stage], set[date]] = defaultdict(set)
-    for row in pubs[pubs["published"].astype(bool)].itertuples():
-        days[(int(row.region_id), Stage(row.stage))].add(row.day)
-    return days
-
-
-@dataclass
-class Cells:
-    """Units of some days cut into cells by regions: ``cell`` per unit, ``regions`` per cell."""
-
-    units: pd.DataFrame  # with columns day, organisation_id, stage, demand_id, cell
-    members: list[tuple[bool, ...]]  # cell -> inside each region
-
-    def state(self, cell: int, stage: Stage, day: date, orgs: list[int],
-              known: set[int] | None = None) -> np.ndarray:
-        rows = self.units[(self.units["cell"] == cell) & (self.units["stage"] == stage)
-                          & (self.units["day"] == day)]
-        if known:
-            rows = rows[~rows["demand_id"].isin(known)]
-        counts = rows.groupby("organisation_id").size()
-        return np.array([int(counts.get(o, 0)) for o in orgs], dtype=np.int64)
-
-
-def cut(units: pd.DataFrame, regions: Sequence[FibreRegion]) -> Cells:
-    units = units.copy()
-    if units.empty or not regions:
-        units["cell"] = pd.Series(dtype=np.int64)
-        return Cells(units, [])
-    matrix = inside(regions, units["x"].to_numpy(float), units["y"].to_numpy(float))
-    keys, inverse = np.unique(matrix, axis=0, return_inverse=True)
-    units["cell"] = inverse.reshape(-1)
-    return Cells(units, [tuple(bool(v) for v in key) for key in keys])
-
-
-def _cell_days(cells: Cells, index: int, region_ids: list[int],
-               published: dict[tuple[int, Stage], set[date]], stage: Stage) -> set[date]:
-    """Days a cell was used: any region around it was published for the stage."""
-    return set().union(*(published.get((rid, stage), set())
-                         for rid, member in zip(region_ids, cells.members[index], strict=True)
-                         if member))
-
-
-def _orgs(cells: Cells, index: int) -> list[int]:
-    return sorted({int(o) for o in cells.units.loc[cells.units["cell"] == index,
-                                                   "organisation_id"]})
-
-
-def admit(region: FibreRegion, day: date) -> bool:
-    """Let ``region`` join the partition if cutting the cells with it keeps every day published
-    so far safe for every new piece (each state and each difference of two states)."""
-    regions = [*admitted_regions(), region]
-    ids = [r.id for r in regions]
-    published = _published_days(_publications([r.id for r in regions[:-1]]))
-    all_days = set().union(*published.values()) if published else set()
-    cells = cut(snapshot_units(all_days), regions)
-    for index, member in enumerate(cells.members):
-        if not any(member):
-            continue
-        orgs = _orgs(cells, index)
-        for stage in STAGES:
-            days = _cell_days(cells, index, ids, published, stage)
-            states = [cells.state(index, stage, d, orgs) for d in sorted(days)]
-            if not history_is_safe(states):
-                return False
-    region.admitted_on = day
-    db.session.flush()
-    return True
-
-
-def publish_day(day: date) -> None:
-    """Decide, once, which region counts of ``day`` are published (see module docstring)."""
-    regions = admitted_regions()
-    if not regions:
-        return
-    pubs = _publications()
-    done = {(int(r.region_id), Stage(r.stage)) for r in pubs.itertuples() if r.day == day}
-    todo = [r for r in regions if any((r.id, s) not in done for s in STAGES)]
-    if not todo:
-        return
-    ids = [r.id for r in regions]
-    published = _published_days(pubs)
-    for key in list(published):
-        published[key].discard(day)
-    all_days = set().union(*published.values()) if published else set()
-    cells = cut(snapshot_units(all_days | {day}), regions)
-    usable: dict[tuple[int, Stage], bool] = {}
-    for index, member in enumerate(cells.members):
-        if not any(member):
-            continue
-        orgs = _orgs(cells, index)
-        for stage in STAGES:
-            before = sorted(_cell_days(cells, index, ids, published, stage))
-            state = cells.state(index, stage, day, orgs)
-            used = np.array([cells.state(index, stage, d, orgs) for d in before],
-                            dtype=np.int64).reshape(-1, len(orgs))
-            usable[(index, stage)] = may_use(state, used)
-    today_units = cells.units[cells.units["day"] == day]
-    rows = []
-    for j, region in enumerate(regions):
-        if region not in todo:
-            continue
-        in_region = [i for i, member in enumerate(cells.members) if member[j]]
-        for stage in STAGES:
-            ok = all(usable.get((i, stage), True) for i in in_region)
-            count = int(((today_units["stage"] == stage)
-                         & today_units["cell"].isin(in_region)).sum())
-            rows.append({"region_id": region.id, "day": day, "stage": stage, "published": ok,
-                         "count": count if ok else None})
-    insert_ignore(FibrePublication.__table__, rows, ["region_id", "day", "stage"])
-
-
 def refresh(day: date | None = None, *, now: datetime | None = None) -> FibreSnapshot:
     """Make ``day`` (default: today) ready: snapshot, admissions, publication, threshold
-    e-mail, and the day's published demand per park for providers
-    (:func:`matchmaker.demand.services.publish_park_demand`). Idempotent; the day's first page
-    view or ``matchmaker snapshot-fibre`` runs it."""
+    e-mail, the day's published demand per park for providers
+    (:func:`matchmaker.demand.services.publish_park_demand`) and the stored progress of every
+    open check. Idempotent and done once: after it
+    the day is *settled* and later calls read three small rows; ``matchmaker snapshot-fibre``
+    (the scheduler) runs it after midnight, else the day's first page view or API call."""
     now = now or utcnow()
     day = day or today(now)
     snapshot = take_snapshot(day)
-    for region in db.session.scalars(sa.select(FibreRegion).where(
-            FibreRegion.admitted_on.is_(None)).order_by(FibreRegion.id)):
-        if db.session.scalar(sa.select(FibreCheckRegion.check_id).where(
-                FibreCheckRegion.region_id == region.id).limit(1)) is not None:
-            admit(region, day)
+    if snapshot.settled_at is not None and not pending(day):
+        return snapshot
+    for region in regions_to_try(day):
+        admit(region, day)
     publish_day(day)
     publish_park_demand(day)
     notify_thresholds(day, now=now)
+    snapshot.settled_at = now
+    db.session.flush()
     return snapshot
 
 
-# --- progress -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Point:
-    day: date
-    committed: int | None  # None: hidden on that day
-    interest: int | None
-
-
-@dataclass
-class AreaProgress:
-    key: str  # region id, or "all" / a group of region ids
-    name: str  # "" for a drawn polygon
-    region_ids: list[int]
-    geometry: shapely.Geometry
-    addresses: int  # the denominator: counted register addresses minus exclusions
-    excluded: int
-    committed: int | None  # None: hidden under the disclosure rule
-    interest: int | None
-    needed: int | None  # threshold in addresses
-    admitted: bool
-    trend: list[Point] = field(default_factory=list)
-    passed_on: date | None = None
-
-    @property
-    def hidden(self) -> bool:
-        return self.committed is None
-
-    @property
-    def percent(self) -> Decimal | None:
-        if self.committed is None or not self.addresses:
-            return None
-        return (Decimal(100) * self.committed / self.addresses).quantize(Decimal("0.1"))
-
-    @property
-    def interested(self) -> int | None:
-        """Every address with demand, signed or not (only when both parts are shown)."""
-        if self.committed is None or self.interest is None:
-            return None
-        return self.committed + self.interest
-
-    @property
-    def still_needed(self) -> int | None:
-        if self.committed is None or self.needed is None:
-            return None
-        return max(self.needed - self.committed, 0)
-
-    @property
-    def passes(self) -> bool | None:
-        if self.committed is None or self.needed is None:
-            return None
-        return self.committed >= self.needed
-
-
-@dataclass
-class CheckProgress:
-    check: FibreCheck
-    day: date | None  # the snapshot day the numbers are from
-    areas: list[AreaProgress]
-    groups: list[AreaProgress]  # all areas together, or the what-if grouping
-    threshold_percent: Decimal | None
-    threshold_count: int | None
-    grouping: Grouping
-
-    @property
-    def deciding(self) -> list[AreaProgress]:
-        """The rows the decision is made on: per area, or the group of all areas."""
-        return self.groups if self.grouping == Grouping.TOGETHER else self.areas
-
-
-def needed_for(addresses: int, *, percent: Decimal | None, count: int | None) -> int | None:
-    """The threshold in addresses: a percentage of the addresses, rounded up (30 % of 101 is
-    31, not 30.3), or the fixed number. No addresses and a percentage: no threshold."""
-    if count is not None:
-        return count
-    if percent is None or addresses <= 0:
-        return None
-    return int((percent * addresses / 100).to_integral_value(ROUND_CEILING))
-
-
-def counted_addresses(check: FibreCheck, regions: Sequence[FibreRegion]
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Per region: addresses counted (uses, minus exclusions) and excluded, as arrays of
-    masks over the register addresses near the regions (rows) × regions (columns)."""
-    if not regions:
-        return np.zeros((0, 0), bool), np.zeros((0, 0), bool)
-    minx = min(r.minx for r in regions)
-    miny = min(r.miny for r in regions)
-    maxx = max(r.maxx for r in regions)
-    maxy = max(r.maxy for r in regions)
-    rows = db.session.execute(
-        sa.select(AddressRecord.id, AddressRecord.use, AddressRecord.x, AddressRecord.y)
-        .where(AddressRecord.x.between(minx, maxx), AddressRecord.y.between(miny, maxy))
-    ).all()
-    frame = pd.DataFrame(rows, columns=["id", "use", "x", "y"])
-    matrix = inside(regions, frame["x"].to_numpy(float), frame["y"].to_numpy(float))
-    if check.uses:
-        wanted = set(check.uses)
-        counts = frame["use"].fillna("").map(
-            lambda text: bool(wanted & {u.strip() for u in str(text).split(",")})).to_numpy(bool)
-    else:
-        counts = ~is_residential(frame["use"]).to_numpy(bool)
-    excluded_ids = {e.address_id for e in check.exclusions}
-    excluded = frame["id"].isin(excluded_ids).to_numpy(bool)
-    counted = matrix & (counts & ~excluded)[:, None]
-    return counted, matrix & (counts & excluded)[:, None]
-
-
-def _known_demands(provider_id: int) -> set[int]:
-    return set(db.session.scalars(sa.select(ProviderConsent.demand_id).where(
-        ProviderConsent.provider_id == provider_id)))
-
-
-def _visible(regions: list[FibreRegion], pubs: pd.DataFrame, known: set[int]
-             ) -> dict[tuple[int, Stage], dict[date, int]]:
-    """Per (region, stage): day -> count, for the days the provider may see it.
-
-    The days published for everyone, narrowed per cell by the rule applied to the members
-    the provider does not know by name (those who did not consent to it).
-    """
-    shown: dict[tuple[int, Stage], dict[date, int]] = defaultdict(dict)
-    for row in pubs[pubs["published"].astype(bool)].itertuples():
-        shown[(int(row.region_id), Stage(row.stage))][row.day] = int(row.count)
-    if not known or not regions:
-        return shown
-    all_regions = admitted_regions()
-    ids = [r.id for r in all_regions]
-    published = _published_days(_publications())
-    all_days = set().union(*published.values()) if published else set()
-    cells = cut(snapshot_units(all_days), all_regions)
-    wanted = {r.id for r in regions}
-    for index, member in enumerate(cells.members):
-        around = [rid for rid, m in zip(ids, member, strict=True) if m]
-        if not wanted & set(around):
-            continue
-        in_cell = cells.units[cells.units["cell"] == index]
-        if not in_cell["demand_id"].isin(known).any():
-            continue  # nobody known here: the rule for everyone is the same rule
-        orgs = _orgs(cells, index)
-        for stage in STAGES:
-            days = sorted(_cell_days(cells, index, ids, published, stage))
-            states = [cells.state(index, stage, d, orgs, known) for d in days]
-            for d, ok in zip(days, usable_days(states), strict=True):
-                if not ok:
-                    for rid in around:
-                        shown[(rid, stage)].pop(d, None)
-    return shown
-
-
-def _union_counts(regions: list[FibreRegion], days: Iterable[date]
-                  ) -> dict[tuple[date, Stage], int]:
-    units = snapshot_units(days)
-    if units.empty:
-        return {}
-    mask = inside(regions, units["x"].to_numpy(float), units["y"].to_numpy(float)).any(axis=1)
-    counts = units[mask].groupby(["day", "stage"]).size()
-    return {(d, Stage(s)): int(n) for (d, s), n in counts.items()}
-
-
-def progress(check: FibreCheck, *, threshold_percent: Decimal | None = None,
-             threshold_count: int | None = None, grouping: Grouping | None = None,
-             groups: list[list[int]] | None = None, day: date | None = None,
-             trend_days: int = TREND_DAYS) -> CheckProgress:
-    """Published progress of ``check`` (read only). The keyword options are the what-if:
-    another threshold, another grouping, or groups of region ids taken together; the check
-    itself does not change."""
-    if threshold_percent is None and threshold_count is None:
-        threshold_percent, threshold_count = check.threshold_percent, check.threshold_count
-    grouping = grouping or check.grouping
-    regions = check.regions
-    admitted = [r for r in regions if r.admitted_on is not None]
-    pubs = _publications([r.id for r in admitted])
-    last = day or (pubs["day"].max() if not pubs.empty else None)
-    if pd.isna(last):
-        last = None
-    shown = _visible(admitted, pubs, _known_demands(check.provider_id))
-    counted, excluded = counted_addresses(check, regions)
-    start = (last - timedelta(days=trend_days - 1)) if last else None
-    trend_days_list = sorted({d for d in pubs["day"] if start and start <= d <= last})
-    passed = {cr.region_id: cr.passed_on for cr in check.check_regions}
-
-    def row(key: str, name: str, members: list[FibreRegion], columns: list[int],
-            counts: dict[tuple[date, Stage], int | None]) -> AreaProgress:
-        addresses = int(counted[:, columns].any(axis=1).sum()) if len(counted) else 0
-        trend = [Point(d, counts.get((d, Stage.COMMITTED)), counts.get((d, Stage.INTEREST)))
-                 for d in trend_days_list]
-        return AreaProgress(
-            key=key, name=name, region_ids=[r.id for r in members],
-            geometry=shapely.union_all([r.geometry for r in members]),
-            addresses=addresses,
-            excluded=int(excluded[:, columns].any(axis=1).sum()) if len(excluded) else 0,
-            committed=counts.get((last, Stage.COMMITTED)) if last else None,
-            interest=counts.get((last, Stage.INTEREST)) if last else None,
-            needed=needed_for(addresses, percent=threshold_percent, count=threshold_count),
-            admitted=all(r.admitted_on is not None for r in members), trend=trend,
-        )
-
-    areas = []
-    for j, region in enumerate(regions):
-        counts: dict[tuple[date, Stage], int | None] = {}
-        for stage in STAGES:
-            for d, n in shown.get((region.id, stage), {}).items():
-                counts[(d, stage)] = n
-        item = row(str(region.id), region.name, [region], [j], counts)
-        item.passed_on = passed.get(region.id)
-        areas.append(item)
-
-    if groups is None:
-        groups = [[r.id for r in regions]] if grouping == Grouping.TOGETHER or len(regions) > 1 \
-            else []
-    result_groups = []
-    position = {r.id: j for j, r in enumerate(regions)}
-    for group in groups:
-        members = [r for r in regions if r.id in set(group)]
-        if not members:
-            continue
-        columns = [position[r.id] for r in members]
-        shown_days = {(d, stage) for d in trend_days_list for stage in STAGES
-                      if all(d in shown.get((r.id, stage), {}) for r in members)}
-        union = _union_counts(members, {d for d, _s in shown_days})
-        counts = {key: union.get(key, 0) for key in shown_days}
-        key = "all" if len(members) == len(regions) else "+".join(str(r.id) for r in members)
-        item = row(key, "", members, columns, counts)
-        if key == "all":
-            item.passed_on = check.passed_on
-        result_groups.append(item)
-    return CheckProgress(check=check, day=last, areas=areas, groups=result_groups,
-                         threshold_percent=threshold_percent, threshold_count=threshold_count,
-                         grouping=grouping)
+def prepare_progress(*, now: datetime | None = None) -> int:
+    """Compute and store the progress of every open check (what pages then only read): the
+    scheduler's snapshot command does this after :func:`refresh`, so that no view waits for
+    it after a consent or an edit changed the inputs. Returns the number of checks."""
+    now = now or utcnow()
+    checks = list(db.session.scalars(sa.select(FibreCheck).where(FibreCheck.deadline >= now)
+                                     .order_by(FibreCheck.id)))
+    progress_for(checks, trend_days=1)
+    db.session.flush()
+    return len(checks)
 
 
 # --- threshold reached --------------------------------------------------------------------------
@@ -739,9 +336,11 @@ def notify_thresholds(day: date, *, now: datetime) -> int:
     """E-mail the provider and the members of every area that passed on ``day``, once per
     check and area (the day is stored; the outbox's dedupe key guards against repeats)."""
     sent = 0
-    checks = db.session.scalars(sa.select(FibreCheck).where(FibreCheck.deadline >= now))
+    checks = list(db.session.scalars(sa.select(FibreCheck).where(FibreCheck.deadline >= now)
+                                     .order_by(FibreCheck.id)))
+    states = progress_for(checks, day=day)
     for check in checks:
-        state = progress(check, day=day)
+        state = states[check.id]
         targets: list[tuple[AreaProgress, FibreCheckRegion | None]]
         if check.grouping == Grouping.TOGETHER:
             targets = [(row, None) for row in state.groups if row.key == "all"]
@@ -868,20 +467,29 @@ class MemberView:
 def member_progress(organisation: Organisation, *, now: datetime | None = None
                     ) -> list[MemberView]:
     """For the dashboard: each open check with an area around one of the member's sites,
-    with the same published progress the provider sees (read only)."""
+    with the same published progress the provider sees (read only): the member's own sites,
+    the regions whose bounding box holds one of them, and the stored progress."""
     now = now or utcnow()
     sites = list(organisation.sites)
     if not sites:
         return []
-    result = []
-    for check in db.session.scalars(sa.select(FibreCheck).where(FibreCheck.deadline >= now)
-                                    .order_by(FibreCheck.deadline)):
-        regions = check.regions
-        matrix = inside(regions, np.array([s.x for s in sites], float),
+    near = sa.or_(*(sa.and_(FibreRegion.minx <= s.x, FibreRegion.maxx >= s.x,
+                            FibreRegion.miny <= s.y, FibreRegion.maxy >= s.y) for s in sites))
+    checks = list(db.session.scalars(
+        sa.select(FibreCheck).join(FibreCheck.check_regions).join(FibreCheckRegion.region)
+        .where(FibreCheck.deadline >= now, near).distinct()
+        .order_by(FibreCheck.deadline, FibreCheck.id)
+        .options(selectinload(FibreCheck.check_regions), selectinload(FibreCheck.provider))))
+    touching = []
+    for check in checks:
+        matrix = inside(check.regions, np.array([s.x for s in sites], float),
                         np.array([s.y for s in sites], float))
-        if not matrix.any():
-            continue
-        state = progress(check, trend_days=1)
+        if matrix.any():
+            touching.append((check, matrix))
+    states = progress_for([c for c, _m in touching], trend_days=1)
+    result = []
+    for check, matrix in touching:
+        state = states[check.id]
         for i, site in enumerate(sites):
             for j in np.flatnonzero(matrix[i]):
                 result.append(MemberView(check, site, state.areas[int(j)], state.day))

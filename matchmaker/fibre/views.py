@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import contains_eager
 from werkzeug.wrappers import Response
 
 from matchmaker.auth.decorators import member_required, role_required
@@ -132,7 +133,9 @@ def _form_error(form: Any, err: ServiceError) -> None:
 @writes
 def checks() -> str:
     services.refresh()
-    rows = [(c, services.progress(c, trend_days=1)) for c in services.checks_for(current_user)]
+    checks = services.checks_for(current_user)
+    states = services.progress_for(checks, trend_days=1)
+    rows = [(c, states[c.id]) for c in checks]
     return render_template("fibre/checks.html", rows=rows, area_label=area_label)
 
 
@@ -300,11 +303,13 @@ def consents() -> str:
     demands = list(db.session.scalars(
         sa.select(Demand).join(Demand.site).join(Demand.product)
         .where(Site.organisation_id == org.id, Demand.stage != Stage.WITHDRAWN)
+        .options(contains_eager(Demand.site))
         .order_by(Product.sort_order, Site.id)))
     provider_list = services.providers()
+    consents = demand_services.consents_for(demands)
     rows = []
     for demand in demands:
-        given = demand_services.consents_of(demand)
+        given = consents.get(demand.id, [])
         form = ConsentForm(prefix=f"d{demand.id}")
         form.provider_id.choices = choices(
             (p.id, services.provider_label(p)) for p in provider_list

@@ -256,11 +256,54 @@ def unconnected_sinks(analysis: HeatAnalysis, organisation: Organisation) -> lis
     return [int(v) for v in rows["site_id"]]
 
 
+def drawable(geometries: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Trench sketches as a map or a GIS file should have them: a zero-length line (sites at
+    one address) is the point it is."""
+    flat = geometries.geom_type.isin(["LineString", "MultiLineString"]).to_numpy() \
+        & (geometries.length.to_numpy() == 0)
+    if not flat.any():
+        return geometries
+    result = geometries.copy()
+    result[flat] = geometries[flat].centroid
+    return result
+
+
+def export_layers(analysis: HeatAnalysis) -> dict[str, gpd.GeoDataFrame]:
+    """Everything the municipality needs in a GIS: the networks (numbered as on the page), the
+    sources and users with the number of their network, and each critical network's list of
+    possible joiners in the order they would be added."""
+    sites = []
+    for frame, role in ((analysis.sources, "source"), (analysis.sinks, "user")):
+        sites.append(gpd.GeoDataFrame({
+            "network": [None if pd.isna(v) else int(v) + 1 for v in frame["network_id"]],
+            "role": role, "name": frame["organisation"].astype(str).to_numpy(),
+            "mwh": frame["mwh"].astype(float).to_numpy(),
+        }, geometry=frame.geometry.to_numpy(), crs=RD_NEW))
+    joiners = []
+    for network_id, tip in sorted(analysis.tipping.items()):
+        c = tip.candidates
+        if not len(c):
+            continue
+        joiners.append(gpd.GeoDataFrame({
+            "network": int(network_id) + 1, "order": c.index.astype(int).to_numpy(),
+            "name": [analysis.labels.get(str(i), str(i)) for i in c["id"]],
+            "kind": c["kind"].astype(str).to_numpy(), "mwh": c["mwh"].astype(float).to_numpy(),
+            "distance_m": c["distance_m"].astype(float).round(1).to_numpy(),
+            "heat_density_mwh_per_m": c["heat_density_mwh_per_m"].astype(float).to_numpy(),
+            "reaches_target": c["reaches_target"].astype(bool).to_numpy(),
+        }, geometry=c.geometry.to_numpy(), crs=RD_NEW))
+    empty = gpd.GeoDataFrame({"network": pd.Series(dtype="Int64")}, geometry=[], crs=RD_NEW)
+    return {"networks": export_frame(analysis),
+            "sites": pd.concat(sites, ignore_index=True) if sites else empty,
+            "joiners": pd.concat(joiners, ignore_index=True) if joiners else empty}
+
+
 def export_frame(analysis: HeatAnalysis) -> gpd.GeoDataFrame:
-    """Networks for a GIS: the trench sketch with plain-typed attributes (lists as text)."""
+    """Networks for a GIS: the trench sketch with plain-typed attributes (lists as text),
+    numbered as on the page (1, 2, ...)."""
     n = analysis.networks
     return gpd.GeoDataFrame({
-        "network_id": n.index.astype(int),
+        "network": n.index.astype(int) + 1,
         "site_ids": [",".join(map(str, ids)) for ids in n["site_ids"]],
         "n_sources": n["n_sources"].astype(int), "n_sinks": n["n_sinks"].astype(int),
         "source_mwh": n["source_mwh"].astype(float), "sink_mwh": n["sink_mwh"].astype(float),
@@ -269,7 +312,7 @@ def export_frame(analysis: HeatAnalysis) -> gpd.GeoDataFrame:
         "heat_density_mwh_per_m": n["heat_density_mwh_per_m"].astype(float),
         "viability": n["viability"].astype(str), "coverage": n["coverage"].astype(float),
         "sinks_needing_heat_pump": n["sinks_needing_heat_pump"].astype(int),
-    }, geometry=n.geometry.to_numpy(), crs=RD_NEW)
+    }, geometry=drawable(n.geometry).to_numpy(), crs=RD_NEW)
 
 
 def site_points(analysis: HeatAnalysis) -> tuple[np.ndarray, np.ndarray]:

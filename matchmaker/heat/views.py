@@ -17,7 +17,7 @@ from matchmaker.errors import ServiceError
 from matchmaker.heat import services
 from matchmaker.heat.forms import HeatFilterForm, HeatForm
 from matchmaker.i18n import translate_error
-from matchmaker.web.exports import stamp, vector_response
+from matchmaker.web.exports import stamp, vector_layers_response
 from matchmaker.web.forms import apply_service_error, show_number
 from matchmaker.web.geojson import geojson_response
 from matchmaker.web.lookup import own_site
@@ -108,9 +108,10 @@ def networks_geojson() -> Response:
     _form, analysis = _analysis()
     geometries: list[Any] = []
     properties: list[dict[str, Any]] = []
-    for network_id, n in analysis.networks.iterrows():
+    trenches = services.drawable(analysis.networks.geometry)
+    for (network_id, n), trench in zip(analysis.networks.iterrows(), trenches, strict=True):
         density = n["heat_density_mwh_per_m"]
-        geometries.append(n.geometry)
+        geometries.append(trench)
         properties.append({"kind": "network", "network_id": int(network_id),
                            "viability": n["viability"],
                            "density": None if math.isnan(density) else round(float(density), 3)})
@@ -126,12 +127,12 @@ def networks_geojson() -> Response:
 @bp.route("/coordinator/heat/export.<any(geojson,gpkg):fmt>")
 @staff_required
 def export(fmt: str) -> Response:
+    """Networks, their sites and the possible joiners of critical networks (numbered as on
+    the page): GeoPackage layers, or one GeoJSON with a ``layer`` property."""
     _form, analysis = _analysis()
-    frame = services.export_frame(analysis)
-    name = f"warmtenetten-{stamp()}"
-    if fmt == "geojson":
-        return vector_response(frame, driver="GeoJSON", filename=f"{name}.geojson", layer=name)
-    return vector_response(frame, driver="GPKG", filename=f"{name}.gpkg", layer="networks")
+    return vector_layers_response(services.export_layers(analysis),
+                                  driver="GeoJSON" if fmt == "geojson" else "GPKG",
+                                  filename=f"warmtenetten-{stamp()}.{fmt}")
 
 
 @bp.route("/coordinator/heat/print")

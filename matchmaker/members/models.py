@@ -118,6 +118,8 @@ class Site(TimestampMixin, db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("organisation_id", "postcode", "house_number", "addition"),
+        # Bounding-box queries: area filters, map tiles, fibre denominators.
+        sa.Index("ix_sites_x_y", "x", "y"),
         sa.CheckConstraint(
             "energy_label IS NULL OR energy_label IN "
             "('A++++','A+++','A++','A+','A','B','C','D','E','F','G')",

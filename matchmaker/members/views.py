@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -17,6 +18,7 @@ from flask import Response as FlaskResponse
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from geo.addresses import AddressError, parse_house_number
@@ -75,7 +77,9 @@ def dashboard() -> str:
             "suggestions": demand_services.suggestions(site, config),
             "demands": {d.product.code: d for d in site.demands},
         }
-        for site in org.sites
+        for site in db.session.scalars(
+            sa.select(Site).where(Site.organisation_id == org.id)
+            .options(selectinload(Site.demands)).order_by(Site.id))
     ]
     from matchmaker.campaigns.services import can_register, member_campaigns
     from matchmaker.fibre.services import member_progress

@@ -37,7 +37,10 @@ class AddressRecord(db.Model):
     y: Mapped[float]
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
-    __table_args__ = (sa.Index("ix_address_records_postcode_number", "postcode", "house_number"),)
+    __table_args__ = (
+        sa.Index("ix_address_records_postcode_number", "postcode", "house_number"),
+        sa.Index("ix_address_records_x_y", "x", "y"),  # bounding-box queries (fibre areas)
+    )
 
 
 class PolygonMixin:

@@ -23,9 +23,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-from flask import Response, stream_with_context
+from flask import Response, request, stream_with_context
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
+from werkzeug.wsgi import wrap_file
 
 from geo.crs import RD_NEW, WGS84
 from matchmaker.campaigns.models import OfferStatus, ParticipationState
@@ -189,3 +190,41 @@ def vector_response(frame: gpd.GeoDataFrame, *, driver: str, filename: str, laye
         data = path.read_bytes()
     return Response(data, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def vector_layers_response(layers: dict[str, gpd.GeoDataFrame], *, driver: str,
+                           filename: str) -> Response:
+    """Several layers in one file: a GeoPackage (RD New) with a table per layer, or one
+    RFC 7946 GeoJSON (WGS84) with the layers one after another and a ``layer`` property.
+    GDAL writes the file to disk and the response sends it from there in blocks (a GeoPackage
+    is a database file and cannot be written as it goes), so only the frames are in memory."""
+    folder = Path(tempfile.mkdtemp(prefix="export-"))
+    path = folder / ("export.gpkg" if driver == "GPKG" else "export.geojson")
+
+    def remove() -> None:
+        path.unlink(missing_ok=True)
+        folder.rmdir()
+
+    try:
+        if driver == "GeoJSON":
+            frame = pd.concat([f.assign(layer=name).to_crs(WGS84) for name, f in layers.items()],
+                              ignore_index=True)
+            pyogrio.write_dataframe(gpd.GeoDataFrame(frame, geometry="geometry", crs=WGS84), path,
+                                    driver="GeoJSON",
+                                    layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"})
+            mimetype = "application/geo+json"
+        else:
+            for i, (name, frame) in enumerate(layers.items()):
+                pyogrio.write_dataframe(frame.to_crs(RD_NEW), path, driver="GPKG", layer=name,
+                                        append=i > 0)
+            mimetype = "application/geopackage+sqlite3"
+        stream = path.open("rb")
+    except BaseException:
+        remove()
+        raise
+    response = Response(wrap_file(request.environ, stream), mimetype=mimetype,
+                        direct_passthrough=True,
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                                 "Content-Length": str(path.stat().st_size)})
+    response.call_on_close(remove)
+    return response

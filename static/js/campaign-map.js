@@ -18,7 +18,13 @@
       return L.circleMarker(latlng, { radius: 7, color: "#fff", weight: 2, fillColor: "#f2a900", fillOpacity: 1 });
     },
     onEachFeature: function (f, l) {
-      l.bindTooltip(asText(f.properties.text), { sticky: f.properties.kind === "area" });
+      if (f.properties.kind === "area" && f.properties.badge) {
+        // The number of participating members, always on the area; the details on click.
+        l.bindTooltip(asText(f.properties.badge), { permanent: true, direction: "center", className: "bundle-label" });
+        l.bindPopup(asText(f.properties.text));
+      } else {
+        l.bindTooltip(asText(f.properties.text), { sticky: f.properties.kind === "area" });
+      }
     }
   }).addTo(map);
   fetch(el.dataset.url, { credentials: "same-origin" })

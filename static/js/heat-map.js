@@ -20,7 +20,11 @@
     },
     onEachFeature: function (f, l) {
       var p = f.properties;
-      if (p.kind === "network") l.bindTooltip(asText("#" + (p.network_id + 1) + " · " + (p.density === null ? "–" : p.density + " MWh/m")));
+      if (p.kind === "network") {
+        // The network's number in the table, always on the map; its density on hover.
+        l.bindTooltip(asText(String(p.network_id + 1)), { permanent: true, direction: "center", className: "bundle-label" });
+        l.bindPopup(asText("#" + (p.network_id + 1) + " · " + (p.density === null ? "–" : p.density + " MWh/m")));
+      }
       else l.bindTooltip(asText(p.name + " · " + p.mwh + " MWh"));
     }
   }).addTo(map);

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 
 import pandas as pd
 import pyogrio
@@ -67,16 +68,20 @@ def test_totals_per_area_include_sites_outside_every_area(client, park_demand, t
     assert "buiten elk gebied 400 kWp 1 1" in page
 
 
-def test_the_map_gets_labelled_hulls_and_sites_in_wgs84(client, park_demand):
+def test_the_map_gets_labelled_hulls_and_the_sites_per_viewport(client, park_demand):
     data = json.loads(client.get("/coordinator/bundles.geojson?product=solar_roof&gap=150").data)
-    hulls = [f for f in data["features"] if f["properties"]["kind"] == "bundle"]
-    sites = [f for f in data["features"] if f["properties"]["kind"] == "site"]
-    assert [h["properties"]["rank"] for h in hulls] == [1, 2]
-    assert hulls[1]["properties"]["label"] == "3 panden · 350,5\xa0kWp"
-    assert hulls[1]["geometry"]["type"] == "Polygon"
-    assert len(sites) == 4
-    for lon, lat in (s["geometry"]["coordinates"] for s in sites):
+    hulls = data["features"]
+    # Only bundles of several sites are drawn as hulls, numbered as in the table (the loner
+    # with 400 kWp is #1 and is a site on the map, not a hull).
+    assert [h["properties"]["rank"] for h in hulls] == [2]
+    assert hulls[0]["properties"]["label"] == "3 panden · 350,5\xa0kWp"
+    assert hulls[0]["geometry"]["type"] == "Polygon"
+    for lon, lat in hulls[0]["geometry"]["coordinates"][0]:
         assert 6.4 < lon < 6.7 and 52.9 < lat < 53.1
+    page = client.get("/coordinator/bundles?product=solar_roof&gap=150").get_data(as_text=True)
+    sites_url = re.search(r'data-sites="([^"]+)"', page).group(1).replace("&amp;", "&")
+    shown = client.get(f"{sites_url}&bbox=6.3,52.8,6.8,53.2&zoom=19").get_json(force=True)
+    assert len(shown["features"]) == 4  # the sites with solar demand, withdrawn left out
 
 
 def export(client, sites, fmt):
@@ -101,18 +106,37 @@ def test_geojson_and_geopackage_exports_open_in_a_gis_reader(client, park_demand
     path = tmp_path / "bundle.geojson"
     path.write_bytes(geojson.data)
     frame = pyogrio.read_dataframe(path)
-    assert frame.crs.to_epsg() == 4326 and len(frame) == 3
-    assert set(frame["organisation"]) == {"Bedrijf A", "Bedrijf B", "Bedrijf C"}
+    sites, hull = frame[frame["layer"] == "sites"], frame[frame["layer"] == "hull"]
+    assert frame.crs.to_epsg() == 4326 and len(sites) == 3
+    assert set(sites["organisation"]) == {"Bedrijf A", "Bedrijf B", "Bedrijf C"}
     assert "crs" not in json.loads(geojson.data)  # RFC 7946: WGS84 implied, no crs member
-    assert frame.geometry.x.between(6.4, 6.7).all()
+    assert sites.geometry.x.between(6.4, 6.7).all()
+    # The hull, numbered as on the page (#2: the loner with 400 kWp is #1).
+    assert list(hull.geom_type) == ["Polygon"] and list(hull["bundle"]) == [2]
+    assert set(sites["bundle"].astype(int)) == {2}
 
     gpkg = export(client, park_demand, "gpkg")
     path = tmp_path / "bundle.gpkg"
     path.write_bytes(gpkg.data)
-    frame = pyogrio.read_dataframe(path)
+    assert sorted(pyogrio.list_layers(path)[:, 0]) == ["hull", "sites"]
+    frame = pyogrio.read_dataframe(path, layer="sites")
     assert frame.crs.to_epsg() == 28992
     assert sorted(frame.geometry.x.round(1)) == [231100.0, 231250.0, 231400.0]
     assert pd.api.types.is_string_dtype(frame["site_id"])  # ids as text
+    assert pyogrio.read_dataframe(path, layer="hull")["quantity"].tolist() == [350.5]
+
+
+def test_all_bundles_in_one_file_numbered_as_on_the_page(client, park_demand, tmp_path):
+    url = "/coordinator/bundles/export-all.{}?product=solar_roof&gap=150"
+    rows = list(csv.reader(io.StringIO(client.get(url.format("csv")).get_data(as_text=True)
+                                       .lstrip("\ufeff")), delimiter=";"))
+    assert [r[0] for r in rows[1:]] == ["1", "2", "2", "2"]  # the page's numbers, in order
+    path = tmp_path / "all.gpkg"
+    path.write_bytes(client.get(url.format("gpkg")).data)
+    hulls = pyogrio.read_dataframe(path, layer="bundles")
+    assert hulls["bundle"].tolist() == [1, 2] and hulls["sites"].tolist() == [1, 3]
+    assert hulls.geom_type.tolist()[1] == "Polygon"
+    assert len(pyogrio.read_dataframe(path, layer="sites")) == 4
 
 
 def test_printable_summary_has_the_map_and_the_contacts(client, park_demand, text_of):

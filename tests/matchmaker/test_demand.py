@@ -221,3 +221,18 @@ def test_numbers_are_read_as_written_in_the_users_language(client, make, member,
         assert response.status_code == 422 and demand is None
         assert message in text_of(response)
         assert f'value="{typed}"' in response.get_data(as_text=True)  # kept as typed
+
+
+def test_exports_stream_every_row_from_the_database(client, overview, make):
+    """CSV and GeoJSON are written while the client reads (a streamed body), with every row."""
+    org = make.organisation("Veel BV")
+    for i in range(30):
+        make.demand(make.site(org, x=233000 + i, y=557000), "solar_roof", 10 + i)
+    csv_response = client.get("/coordinator/demand.csv?product=solar_roof", buffered=False)
+    assert csv_response.is_streamed
+    lines = csv_response.get_data(as_text=True).strip().split("\r\n")
+    assert len(lines) == 1 + 32  # header, the 30 new rows and the overview's two
+    geo = client.get("/coordinator/demand.geojson?product=solar_roof", buffered=False)
+    assert geo.is_streamed
+    features = geo.get_json(force=True)["features"]
+    assert len(features) == 32 and len({f["properties"]["site_id"] for f in features}) == 32

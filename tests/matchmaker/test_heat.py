@@ -87,12 +87,22 @@ def test_coordinator_map_table_and_exports(client, make, auth, layout, tmp_path,
     gpkg = client.get("/coordinator/heat/export.gpkg?gap=500")
     path = tmp_path / "net.gpkg"
     path.write_bytes(gpkg.data)
-    frame = pyogrio.read_dataframe(path)
+    frame = pyogrio.read_dataframe(path, layer="networks")
     assert frame.crs.to_epsg() == 28992 and set(frame["viability"]) == {"good", "critical"}
+    # Numbered as in the table (1, 2, ...), with the sites and the critical network's joiners.
+    assert sorted(frame["network"]) == list(range(1, len(frame) + 1))
+    sites = pyogrio.read_dataframe(path, layer="sites")
+    assert set(sites["role"]) == {"source", "user"}
+    assert set(sites["network"].dropna().astype(int)) == set(frame["network"])
+    critical = frame.loc[frame["viability"] == "critical", "network"].tolist()
+    joiners = pyogrio.read_dataframe(path, layer="joiners")
+    assert set(joiners["network"]) <= set(critical)
     geojson = client.get("/coordinator/heat/export.geojson?gap=500")
     path = tmp_path / "net.geojson"
     path.write_bytes(geojson.data)
-    assert pyogrio.read_dataframe(path).crs.to_epsg() == 4326
+    everything = pyogrio.read_dataframe(path)
+    assert everything.crs.to_epsg() == 4326
+    assert {"networks", "sites"} <= set(everything["layer"])
     printed = client.get("/coordinator/heat/print?gap=500").get_data(as_text=True)
     assert "<svg" in printed and 'class="trench"' in printed
     wrong = client.get("/coordinator/heat?gap=0&detour=1,3")

@@ -71,6 +71,8 @@ from matchmaker.campaigns.services.progress import (
     member_volumes,
     progress,
     progress_for,
+    progress_for_all,
+    progress_of,
     registered_totals,
 )
 from matchmaker.campaigns.services.queries import (
@@ -78,6 +80,7 @@ from matchmaker.campaigns.services.queries import (
     areas_for_choice,
     audit_trail,
     bid_of,
+    bids_of,
     campaign_geometry,
     campaigns_for_staff,
     can_register,
@@ -152,6 +155,7 @@ __all__ = [
     "audit_trail",
     "award_bid",
     "bid_of",
+    "bids_of",
     "bundle_rows",
     "campaign_geometry",
     "campaigns_for_staff",
@@ -188,6 +192,8 @@ __all__ = [
     "potential",
     "progress",
     "progress_for",
+    "progress_for_all",
+    "progress_of",
     "providers",
     "queue_reminders",
     "registered_totals",

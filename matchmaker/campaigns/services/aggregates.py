@@ -122,6 +122,7 @@ def area_aggregates(campaign: Campaign, *, known: Iterable[int] = ()
 @dataclass
 class BundleRow:
     bundle_id: int
+    number: int  # as on the page and in every file: 1, 2, ... (bundle_id is 0-based)
     sites: int
     organisations: int
     volume: Decimal
@@ -148,7 +149,7 @@ def bundle_rows(campaign: Campaign, *, max_gap_m: float) -> list[BundleRow]:
         members = points[bundles == bundle_id]
         names = sorted({str(n) for n in in_area[bundles == bundle_id].dropna()})
         rows.append(BundleRow(
-            bundle_id=int(bundle_id), sites=int(item["n_sites"]),
+            bundle_id=int(bundle_id), number=i + 1, sites=int(item["n_sites"]),
             organisations=int(item["n_organisations"]),
             volume=sum(members["quantity"], Decimal(0)), span_m=round(float(item["span_m"]), 1),
             lon=round(float(lon[i]), 6), lat=round(float(lat[i]), 6), area=", ".join(names),

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import shapely
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from matchmaker.auth.models import Role, User
 from matchmaker.campaigns.models import (
@@ -98,36 +99,64 @@ def member_campaign(campaign: Campaign, organisation: Organisation) -> MemberCam
     """
     if campaign.state == CampaignState.DRAFT:
         return None
-    participations = {p.site_id: p for p in db.session.scalars(
-        sa.select(Participation).join(Participation.site)
-        .where(Participation.campaign_id == campaign.id,
-               Site.organisation_id == organisation.id)
-    )}
-    sites = sites_inside(campaign, list(organisation.sites))
-    if not sites and not participations:
-        return None
-    extra = [p.site for p in participations.values() if p.site not in sites]
-    return MemberCampaign(campaign, sites + extra, participations)
+    return _member_views([campaign], organisation).get(campaign.id)
+
+
+def _own_sites(organisation: Organisation) -> list[Site]:
+    """The organisation's sites with their demand (one query each, not one per site)."""
+    return list(db.session.scalars(
+        sa.select(Site).where(Site.organisation_id == organisation.id)
+        .options(selectinload(Site.demands)).order_by(Site.id)))
+
+
+def _member_views(campaigns: Sequence[Campaign], organisation: Organisation
+                  ) -> dict[int, MemberCampaign]:
+    """:func:`member_campaign` of several campaigns in a fixed number of queries."""
+    if not campaigns:
+        return {}
+    ids = [c.id for c in campaigns]
+    db.session.scalars(sa.select(Campaign).where(Campaign.id.in_(ids))
+                       .options(selectinload(Campaign.areas))).all()
+    participations: dict[int, dict[int, Participation]] = {i: {} for i in ids}
+    for p in db.session.scalars(
+            sa.select(Participation).join(Participation.site)
+            .where(Participation.campaign_id.in_(ids),
+                   Site.organisation_id == organisation.id)
+            .options(selectinload(Participation.offer))):
+        participations[p.campaign_id][p.site_id] = p
+    own = _own_sites(organisation)
+    by_id = {s.id: s for s in own}
+    result = {}
+    for campaign in campaigns:
+        mine = participations[campaign.id]
+        sites = sites_inside(campaign, own)
+        if not sites and not mine:
+            continue
+        extra = [by_id[sid] for sid in mine if by_id.get(sid) is not None
+                 and by_id[sid] not in sites]
+        result[campaign.id] = MemberCampaign(campaign, sites + extra, mine)
+    return result
 
 
 def member_campaigns(organisation: Organisation) -> list[MemberCampaign]:
     """Campaigns for the member's overview: where they take part, and open ones near them."""
-    result = []
-    for campaign in db.session.scalars(
+    campaigns = list(db.session.scalars(
         sa.select(Campaign).where(Campaign.state != CampaignState.DRAFT)
-        .order_by(Campaign.registration_deadline.desc())
-    ):
-        view = member_campaign(campaign, organisation)
-        if view is None:
-            continue
-        if view.participations or can_register(campaign):
-            result.append(view)
-    return result
+        .order_by(Campaign.registration_deadline.desc())))
+    views = _member_views(campaigns, organisation)
+    return [views[c.id] for c in campaigns if c.id in views
+            and (views[c.id].participations or can_register(c))]
 
 
 def visible_to_supplier(campaign: Campaign, user: User) -> bool:
     return (user.role == Role.PROVIDER and campaign.state != CampaignState.DRAFT
             and user.id in campaign.supplier_ids)
+
+
+def bids_of(campaigns: Sequence[Campaign], supplier: User) -> dict[int, Bid]:
+    """The supplier's bid per campaign (one query)."""
+    return {b.campaign_id: b for b in db.session.scalars(sa.select(Bid).where(
+        Bid.campaign_id.in_([c.id for c in campaigns]), Bid.supplier_id == supplier.id))}
 
 
 def supplier_campaigns(user: User) -> list[Campaign]:

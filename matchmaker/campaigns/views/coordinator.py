@@ -102,7 +102,9 @@ def _settings(form: CampaignForm) -> services.CampaignSettings:
 @bp.route("/coordinator/campaigns")
 @staff_required
 def manage_list() -> str:
-    rows = [(c, services.progress(c)) for c in services.campaigns_for_staff()]
+    campaigns = services.campaigns_for_staff()
+    progress = services.progress_of(campaigns)
+    rows = [(c, progress[c.id]) for c in campaigns]
     return render_template("campaigns/manage_list.html", rows=rows, locale=_locale())
 
 
@@ -297,7 +299,7 @@ def export_csv(campaign_id: int) -> Response:
                      a.organisations, a.volume, a.volume_min, a.volume_max,
                      campaign.product.unit, None, None, None, not a.cell.suppressed])
     for b in bundles:
-        rows.append([_("bundle"), b.bundle_id, b.sites, b.organisations, b.volume, None, None,
+        rows.append([_("bundle"), b.number, b.sites, b.organisations, b.volume, None, None,
                      campaign.product.unit, b.span_m, b.lon, b.lat, b.disclosable])
     return csv_response(header, rows, f"inkoopactie-{campaign.id}-bundels-{stamp()}.csv")
 

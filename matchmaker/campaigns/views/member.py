@@ -56,10 +56,11 @@ from matchmaker.web.lookup import own_site
 @member_required
 def member_list() -> str:
     organisation = current_user.organisation
+    items = services.member_campaigns(organisation)
+    progress = services.progress_for_all([item.campaign for item in items], current_user)
     return render_template(
         "campaigns/member_list.html",
-        items=[(item, services.progress_for(item.campaign, current_user))
-               for item in services.member_campaigns(organisation)],
+        items=[(item, progress[item.campaign.id]) for item in items],
         consent=services.consent_requests(organisation), locale=_locale(),
     )
 
@@ -275,17 +276,25 @@ def map_geojson(campaign_id: int) -> Response:
         campaign, known=[current_user.organisation_id] if current_user.organisation_id else [])
     geometries = [row.geometry for row in rows]
     properties = []
+    staff = current_user.role in (Role.COORDINATOR, Role.ADMIN)
     for row in rows:
         label = row.name or _("Drawn area")
-        properties.append({
-            "kind": "area", "name": label,
-            "text": (_("%(name)s: fewer than %(n)s other members or one dominant member "
-                       "(hidden)", name=label, n=MIN_MEMBERS) if row.cell.suppressed else
-                     _("%(name)s: %(members)s members, %(volume)s %(unit)s", name=label,
-                       members=row.cell.members, volume=number(row.cell.volume),
-                       unit=unit(campaign.product))),
-            "suppressed": row.cell.suppressed,
-        })
+        if staff:  # coordinators see the participants per area as they are
+            text = _("%(name)s: %(members)s members, %(volume)s %(unit)s", name=label,
+                     members=row.organisations, volume=number(row.volume),
+                     unit=unit(campaign.product))
+            badge = str(row.organisations)
+        elif row.cell.suppressed:
+            text = _("%(name)s: fewer than %(n)s other members or one dominant member "
+                     "(hidden)", name=label, n=MIN_MEMBERS)
+            badge = ""
+        else:
+            text = _("%(name)s: %(members)s members, %(volume)s %(unit)s", name=label,
+                     members=row.cell.members, volume=number(row.cell.volume),
+                     unit=unit(campaign.product))
+            badge = str(row.cell.members)
+        properties.append({"kind": "area", "name": label, "text": text, "badge": badge,
+                           "suppressed": row.cell.suppressed and not staff})
     if current_user.role == Role.MEMBER:
         view = services.member_campaign(campaign, current_user.organisation)
         for site in view.sites if view else []:

@@ -58,8 +58,9 @@ def _supplier_campaign(campaign_id: int) -> Campaign:
 @bp.route("/supplier/campaigns")
 @provider_required
 def supplier_list() -> str:
-    rows = [(c, services.bid_of(c, current_user)) for c in
-            services.supplier_campaigns(current_user)]
+    campaigns = services.supplier_campaigns(current_user)
+    bids = services.bids_of(campaigns, current_user)
+    rows = [(c, bids.get(c.id)) for c in campaigns]
     return render_template("campaigns/supplier_list.html", rows=rows, locale=_locale())
 
 
