@@ -172,8 +172,9 @@ def test_a_journey_through_the_production_stack(stack: Stack) -> None:
         "product": "shared_heat", "q": company}, headers={"X-Request-ID": request_id}, timeout=60)
     assert table.status_code == 200 and table.headers["X-Request-ID"] == request_id
     rows = [r for r in re.findall(r"<tr.*?</tr>", table.text, re.DOTALL)
-            if re.search(r">777 MWh", r) and html.escape(company) in r]
-    assert rows, "the member's new demand is not in the coordinator's table"
+            if re.search(r">777\sMWh", r) and html.escape(company) in r]
+    assert rows, ("the member's new demand is not in the coordinator's table:\n"
+                  + "\n".join(re.findall(r"<tr.*?</tr>", table.text, re.DOTALL))[:3000])
 
     # A matching run goes to the RQ worker; the page polls its status until it is done.
     runs = coordinator.get(url + "/coordinator/energy", timeout=30)
