@@ -76,7 +76,7 @@ def test_a_click_fetches_the_site_and_bad_viewports_are_refused(client, grid):
 
 def test_the_page_opens_on_its_data(client, grid, text_of):
     html = client.get("/coordinator/demand").get_data(as_text=True)
-    assert 'data-extent="[52.' in html  # south, west, north, east of the sites
+    assert "data-extent='[52." in html  # south, west, north, east of the sites
     assert "map-legend" in html
 
 
