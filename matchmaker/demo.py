@@ -9,7 +9,6 @@ that joined for fibre) and one demo account per role. Demo accounts log in only 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -24,54 +23,36 @@ from geo.addresses import parse_register_chunk, resolve_register_columns
 from geo.crs import rd_to_wgs84
 from matchmaker.auth.models import Role, User
 from matchmaker.auth.services import create_user
+from matchmaker.campaigns.demo import load_demo_campaigns
 from matchmaker.cli_support import _
 from matchmaker.demand.models import Demand, ProviderConsent, Stage
 from matchmaker.demand.services import product_by_code, register_demand, suggestions
+from matchmaker.demo_names import (
+    COMPANY_FIRST,
+    COMPANY_SECOND,
+    DEMO_ACCOUNTS,
+    DEMO_PASSWORD,
+    PARKS,
+    SEED,
+)
 from matchmaker.extensions import db
+from matchmaker.fibre.demo import FIBRE_DAYS, load_demo_fibre
 from matchmaker.members.models import LegalForm, Organisation, Site, Tenure
 from matchmaker.members.services import add_site, register_organisation
 from matchmaker.models import utcnow
-from matchmaker.register.models import AddressRecord, Area, AreaKind
+from matchmaker.register.models import Area, AreaKind
 from matchmaker.register.services import _upsert
 
-DEMO_PASSWORD = "assen-demo-2026"
-DEMO_ACCOUNTS = {
-    Role.MEMBER: "lid@demo.example",
-    Role.COORDINATOR: "coordinator@demo.example",
-    Role.PROVIDER: "aanbieder@demo.example",
-    Role.ADMIN: "beheer@demo.example",
-}
-SEED = 20261129
-#: Member companies with sites and demand (plus FIBRE_NEW_COMPANIES: about 450 in all).
+__all__ = ["DEMO_ACCOUNTS", "DEMO_PASSWORD", "SEED", "load_demo", "load_demo_once"]
+
+#: Member companies with sites and demand (plus the companies that join for fibre in
+#: matchmaker.fibre.demo: about 450 in all).
 DEMO_MEMBERS = 384
 GEMEENTE_ASSEN = "0106"  # CBS municipality code, the first four digits of Assen's BAG ids
+FIBRE_PRESENT_PARK = "Assen-Zuid"  # has fibre: only 3 members ask, a count kept hidden
+FIBRE_PRESENT_ASKING = 3
 
 
-@dataclass(frozen=True)
-class Park:
-    name: str
-    kring: str
-    outline: list[tuple[float, float]]  # RD New
-    postcode4: int
-    streets: tuple[str, ...]
-
-
-PARKS = (
-    Park("Messchenveld", "Zuid-West",
-         [(230700, 553100), (232700, 553000), (232900, 554300), (231900, 554800),
-          (230800, 554500)], 9406,
-         ("Transportweg", "Dieselweg", "Ambachtsweg", "Handelsweg", "Smederijweg")),
-    Park("Assen-Zuid", "Zuid-West",
-         [(233000, 551900), (234700, 552000), (234600, 553300), (233100, 553200)], 9405,
-         ("Industrieweg", "Energieweg", "Vlasakkerweg", "Zeemanstraat")),
-    Park("Industrieterrein Noord", "Noord",
-         [(233500, 558900), (235500, 559000), (235400, 560400), (234200, 560600),
-          (233600, 560200)], 9403,
-         ("Europaweg", "Graanweg", "Havenkade", "Kanaalstraat", "Stuwweg")),
-    Park("Stadsbedrijvenpark", "Stadsbedrijvenpark",
-         [(232500, 556200), (233700, 556250), (233650, 557450), (232550, 557400)], 9401,
-         ("Werkplaatsstraat", "Drukkerijweg", "Ateliersingel")),
-)
 KRINGEN = {
     "Zuid-West": [(229800, 551200), (235200, 551200), (235200, 555200), (229800, 555600)],
     "Noord": [(232800, 558300), (236400, 558300), (236400, 561400), (232800, 561400)],
@@ -85,13 +66,6 @@ TOWN_STREETS = (("Kloosterstraat", 9401), ("Oudestraat", 9401), ("Vaart Zuidzijd
                 ("Hoofdlaan", 9408), ("Pelikaanstraat", 9409))
 BUSINESS_USES = ("industriefunctie", "kantoorfunctie", "winkelfunctie", "bijeenkomstfunctie",
                  "overige gebruiksfunctie", "industriefunctie,kantoorfunctie")
-COMPANY_FIRST = ("Drentse", "Noordelijke", "Hunze", "Brink", "Van der Veen", "De Vries",
-                 "Bakker", "Mulder", "Assen", "Drenthe", "Kloosterveen", "Lonneker", "Smit",
-                 "Oosting", "Hofstede", "Bos", "Kuipers", "Meijer", "Zwiers", "TT")
-COMPANY_SECOND = ("Metaalbewerking", "Transport", "Installatietechniek", "Bouw", "Accountants",
-                  "Drukkerij", "Logistiek", "Autoschade", "Houtbewerking", "ICT", "Koeltechniek",
-                  "Groothandel", "Bakkerij", "Elektro", "Schilders", "Advies", "Verpakkingen",
-                  "Machinebouw", "Dakwerken", "Catering")
 LABELS = ("A+", "A", "B", "C", "D", "E", "F", "G")
 LABEL_WEIGHTS = (3, 8, 10, 18, 16, 14, 12, 9)
 
@@ -378,316 +352,3 @@ def load_demo_once(scale: str = "town") -> None:
         click.echo(_("Province demo data loaded; in all %(organisations)s organisations, "
                      "%(sites)s sites, %(demand)s demand rows and %(addresses)s addresses.",
                      **totals))
-
-
-# --- group buys: one campaign in every state -----------------------------------------------------
-
-DEMO_SUPPLIERS = {
-    "zonnebouw@demo.example": "Zonnebouw Drenthe (demo)",
-    "isolatie@demo.example": "Isolatiebedrijf Noord (demo)",
-}
-SOLAR_TIERS = ((0, "1050"), (250, "960"), (500, "890"), (1000, "840"))
-INSULATION_TIERS = ((0, "62"), (1000, "55"), (2500, "49"))
-
-
-def _tiers(rows: tuple[tuple[int, str], ...], factor: str = "1") -> list[Any]:
-    from matchmaker.campaigns.pricing import Tier
-
-    return [Tier(Decimal(low), (Decimal(price) * Decimal(factor)).quantize(Decimal("0.01")))
-            for low, price in rows]
-
-
-def load_demo_campaigns(member_org: Organisation, rng: random.Random) -> int:
-    """Six group buys, one in every state, built through the services (so the audit log and
-    the outbox are filled as in real use). The demo member can join the open one and has an
-    offer to accept in the offered one; the demo provider is invited to the bidding one and
-    has the hand-off of the contracted one."""
-    from datetime import timedelta
-
-    from matchmaker.campaigns import services as cs
-    from matchmaker.campaigns.models import Campaign, InviteBy
-
-    coordinator = db.session.scalar(sa.select(User).where(
-        User.email == DEMO_ACCOUNTS[Role.COORDINATOR]))
-    provider = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS[Role.PROVIDER]))
-    member = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS[Role.MEMBER]))
-    suppliers = {email: create_user(email, DEMO_PASSWORD, role=Role.PROVIDER, actor=None,
-                                    is_demo=True, name=name)
-                 for email, name in DEMO_SUPPLIERS.items()}
-    zon, iso = suppliers["zonnebouw@demo.example"], suppliers["isolatie@demo.example"]
-    areas = {a.name: a for a in db.session.scalars(sa.select(Area))}
-    products = {code: product_by_code(code) for code in ("solar_roof", "insulation", "fibre")}
-    users: dict[int, User] = {member_org.id: member}
-
-    def user_of(org: Organisation) -> User:
-        """A contact account per participating organisation (no usable password)."""
-        if org.id not in users:
-            user = User(email=org.contact_email or f"kvk{org.kvk_number}@demo.example",
-                        password_hash="!demo-contact", role=Role.MEMBER, organisation=org,
-                        name=org.contact_name, is_demo=True,
-                        locale="en" if rng.random() < 0.1 else "nl")
-            db.session.add(user)
-            db.session.flush()
-            users[org.id] = user
-        return users[org.id]
-
-    def demand_sites(area: str, code: str) -> list[tuple[Site, Decimal]]:
-        sites = cs.sites_in(areas[area].geometry, list(db.session.scalars(sa.select(Site))))
-        rows = []
-        for site in sites:
-            demand = next((d for d in site.demands if d.product.code == code
-                           and d.stage != Stage.WITHDRAWN), None)
-            if demand is not None and site.organisation_id != member_org.id:
-                rows.append((site, demand.quantity))
-        return rows
-
-    def campaign(title: str, code: str, area_names: list[str], entries: list[tuple[Site, Decimal]],
-                 *, description: str, share: str = "0.6", sites: int = 5,
-                 invite_by: InviteBy = InviteBy.AREA, tiers: list[Any] | None = None,
-                 late: bool = False) -> Campaign:
-        volume = sum((q for _, q in entries), Decimal(0))
-        settings = cs.CampaignSettings(
-            title=title, product=products[code], description=description,
-            registration_deadline=utcnow() + timedelta(days=24), decision_days=14,
-            threshold_quantity=(volume * Decimal(share)).quantize(Decimal(10)) or None,
-            threshold_sites=sites, allow_late_joiners=late, invite_by=invite_by,
-            area_ids=[areas[n].id for n in area_names], tiers=tiers or [],
-        )
-        return cs.create_campaign(settings, actor=coordinator)
-
-    def join(c: Campaign, entries: list[tuple[Site, Decimal]]) -> None:
-        for site, quantity in entries:
-            flex = rng.random() < 0.3
-            cs.join_campaign(c, site, actor=user_of(site.organisation), quantity=quantity,
-                             quantity_min=(quantity * Decimal("0.8")).quantize(Decimal("0.1"))
-                             if flex else None,
-                             quantity_max=(quantity * Decimal("1.2")).quantize(Decimal("0.1"))
-                             if flex else None)
-
-    def to_bidding(c: Campaign, invited: list[User]) -> None:
-        for supplier in invited:
-            cs.invite_supplier(c, supplier, actor=coordinator)
-        cs.open_campaign(c, actor=coordinator)
-
-    def close(c: Campaign) -> None:
-        c.registration_deadline = utcnow() - timedelta(days=3)
-        db.session.flush()
-        cs.start_bidding(c, actor=coordinator)
-
-    def bid(c: Campaign, supplier: User, rows: tuple[tuple[int, str], ...], factor: str,
-            fixed: str, conditions: str) -> Any:
-        return cs.submit_bid(c, actor=supplier, tiers=_tiers(rows, factor),
-                             fixed_cost_per_site=Decimal(fixed), conditions=conditions,
-                             valid_until=utcnow() + timedelta(days=60))
-
-    def decide_offers(c: Campaign, accept_share: float, *, leave_pending: float = 0.0) -> None:
-        for p in c.participations:
-            if p.offer is None or p.site.organisation_id == member_org.id:
-                continue
-            draw = rng.random()
-            if draw < leave_pending:
-                continue
-            if draw < leave_pending + accept_share:
-                if cs.consent_missing(p):  # the owner confirmed through the e-mailed link
-                    p.owner_consent_at = utcnow()
-                    p.owner_consent_by = f"eigenaar-{p.site_id}@demo.example"
-                    p.owner_consent_via = "link"
-                cs.accept_offer(p.offer, actor=user_of(p.site.organisation))
-            else:
-                cs.decline_offer(p.offer, actor=user_of(p.site.organisation))
-
-    solar_text = ("Zonnepanelen op platte bedrijfsdaken, inclusief omvormer, montage en "
-                  "aanmelding bij de netbeheerder. Eén installateur voor het hele terrein: "
-                  "hoe meer daken, hoe lager de prijs per kWp.")
-    insulation_text = ("Dak-, spouw- en vloerisolatie en HR++-glas voor kantoren die naar "
-                       "energielabel C moeten. Inclusief opname vooraf en nieuw label achteraf.")
-
-    # draft: fibre on Industrieterrein Noord, not opened yet
-    draft = campaign("Glasvezel Industrieterrein Noord 2027", "fibre",
-                     ["Industrieterrein Noord"], demand_sites("Industrieterrein Noord", "fibre"),
-                     description="Glasvezelaansluiting per bedrijfspand; de aanbieder legt aan "
-                                 "bij 30 % deelname.", share="0.3", sites=10,
-                     invite_by=InviteBy.DEMAND)
-    cs.invite_supplier(draft, provider, actor=coordinator)
-
-    # open: solar on the demo member's park; the demo member has not joined yet
-    entries = demand_sites("Stadsbedrijvenpark", "solar_roof")
-    open_c = campaign("Zonnepanelen Stadsbedrijvenpark 2027", "solar_roof", ["Stadsbedrijvenpark"],
-                      entries, description=solar_text, share="1.2", sites=8,
-                      tiers=_tiers(SOLAR_TIERS))
-    to_bidding(open_c, [zon, provider])
-    join(open_c, entries[: max(len(entries) - 2, 1)])
-    # A tenant on the park rents from the demo member's company and asks its consent.
-    tenant = next((p for p in open_c.participations if p.site.tenure == Tenure.TENANT), None)
-    if tenant is None and open_c.participations:
-        tenant = open_c.participations[0]
-        tenant.site.tenure = Tenure.TENANT
-    if tenant is not None:
-        tenant.site.owner_organisation = member_org
-        db.session.flush()
-
-    # bidding: insulation for label C offices in Zuid-West; the demo provider may still bid
-    entries = demand_sites("Zuid-West", "insulation")
-    bidding = campaign("Isolatie kantoren label C Zuid-West", "insulation", ["Zuid-West"],
-                       entries, description=insulation_text, invite_by=InviteBy.LABEL_C,
-                       tiers=_tiers(INSULATION_TIERS))
-    to_bidding(bidding, [iso, provider])
-    join(bidding, entries)
-    close(bidding)
-    bid(bidding, iso, INSULATION_TIERS, "0.98", "350", "Opname binnen 3 weken na opdracht; "
-        "uitvoering in 2027; 10 jaar garantie op de isolatie.")
-
-    # offered: insulation on the Stadsbedrijvenpark kring; the demo member has an open offer
-    entries = demand_sites("Stadsbedrijvenpark", "insulation")
-    own_site = member_org.sites[0]
-    stored = next((d for d in own_site.demands if d.product_id == products["insulation"].id),
-                  None)
-    register_demand(own_site, products["insulation"], actor=member, quantity=Decimal(240),
-                    expected_version=stored.version if stored else None)
-    offered = campaign("Isolatie Stadsbedrijvenpark", "insulation", ["Stadsbedrijvenpark"],
-                       entries, description=insulation_text, share="0.5",
-                       tiers=_tiers(INSULATION_TIERS))
-    to_bidding(offered, [iso, zon])
-    join(offered, [*entries, (own_site, Decimal(240))])
-    close(offered)
-    bid(offered, iso, INSULATION_TIERS, "1", "250", "Uitvoering binnen 8 weken na akkoord.")
-    chosen = bid(offered, zon, INSULATION_TIERS, "0.96", "300",
-                 "Inclusief nieuw energielabel; 10 jaar garantie.")
-    cs.award_bid(offered, chosen, actor=coordinator)
-    decide_offers(offered, 0.6, leave_pending=0.3)
-
-    # contracted: solar on Messchenveld, awarded to the demo provider (hand-off available)
-    entries = demand_sites("Messchenveld", "solar_roof")
-    contracted = campaign("Zonnepanelen Messchenveld 2026", "solar_roof", ["Messchenveld"],
-                          entries, description=solar_text, share="0.4", sites=8,
-                          tiers=_tiers(SOLAR_TIERS))
-    to_bidding(contracted, [provider, zon])
-    join(contracted, entries)
-    close(contracted)
-    won = bid(contracted, provider, SOLAR_TIERS, "0.95", "450",
-              "Panelen 430 Wp, 25 jaar productgarantie; montage binnen 12 weken.")
-    bid(contracted, zon, SOLAR_TIERS, "0.98", "300", "Montage in het voorjaar van 2027.")
-    cs.award_bid(contracted, won, actor=coordinator)
-    decide_offers(contracted, 0.85)
-    cs.decide(contracted, actor=coordinator)
-
-    # cancelled: solar on Assen-Zuid, too few acceptances at the end of the window
-    entries = demand_sites("Assen-Zuid", "solar_roof")
-    cancelled = campaign("Zonnepanelen Assen-Zuid 2026", "solar_roof", ["Assen-Zuid"], entries,
-                         description=solar_text, share="0.7", sites=4, tiers=_tiers(SOLAR_TIERS))
-    to_bidding(cancelled, [zon])
-    join(cancelled, entries)
-    close(cancelled)
-    cs.award_bid(cancelled, bid(cancelled, zon, SOLAR_TIERS, "1.02", "400", "Standaardpakket."),
-                 actor=coordinator)
-    decide_offers(cancelled, 0.25)
-    assert cancelled.decision_deadline is not None
-    cancelled.decision_deadline = utcnow() - timedelta(days=1)
-    db.session.flush()
-    cs.decide(cancelled, actor=coordinator)
-    return 6
-
-
-
-# --- fibre: a demand check over the parks, one passing and one not ------------------------------
-
-FIBRE_DAYS = 14
-FIBRE_PASSING_PARK = "Stadsbedrijvenpark"  # 66 companies join for fibre: passes 30 %
-FIBRE_VISIBLE_PARK = "Messchenveld"  # 5 interested members sign: shown, far from 30 %
-FIBRE_NEW_COMPANIES = 66
-FIBRE_PRESENT_PARK = "Assen-Zuid"  # has fibre: only 3 members ask, a count kept hidden
-FIBRE_PRESENT_ASKING = 3
-# New sign-ups per day on the passing park (at least 5 at a time, so every day can be shown).
-FIBRE_BATCHES = (10, 0, 6, 0, 5, 7, 0, 6, 5, 0, 8, 6, 0, 13)
-FIBRE_EXCLUSIONS = {
-    "Stadsbedrijvenpark": (("vacant", 5), ("demolished", 2), ("connected", 3)),
-    "Messchenveld": (("vacant", 2), ("connected", 1)),
-}
-
-
-def load_demo_fibre(known_organisations: int, *, seed: int = SEED) -> int:
-    """A 30 % fibre check of the demo provider over the four parks, with a daily trend.
-
-    Deterministic (its own random generator). The history is built day by day: each day some
-    companies on the Stadsbedrijvenpark sign up (new members who joined for fibre) and the
-    day's snapshot is taken, so the trend shows how the count grew; on one day five interested
-    members on Messchenveld sign. A few sign-ups consent to the demo provider; some register
-    addresses are excluded (vacant, demolished, already connected).
-    """
-    from datetime import timedelta
-
-    from matchmaker.demand.services import grant_consent
-    from matchmaker.fibre import services as fibre
-    from matchmaker.fibre.models import Grouping
-
-    rng = random.Random(seed + 5)
-    provider = db.session.scalar(sa.select(User).where(User.email == DEMO_ACCOUNTS[Role.PROVIDER]))
-    assert provider is not None
-    fibre_product = product_by_code("fibre")
-    areas = {a.name: a for a in db.session.scalars(sa.select(Area).where(
-        Area.kind == AreaKind.PARK).order_by(Area.name))}
-    now = utcnow()
-    first_day = fibre.today(now) - timedelta(days=FIBRE_DAYS - 1)
-    check = fibre.create_check(fibre.CheckSettings(
-        title="Glasvezel bedrijventerreinen Assen 2027", provider=provider,
-        deadline=now + timedelta(days=60), threshold_percent=Decimal(30),
-        grouping=Grouping.PER_AREA, area_ids=[areas[p.name].id for p in PARKS],
-    ), actor=provider)
-    check.created_at = now - timedelta(days=FIBRE_DAYS - 1)
-
-    used = {(s.postcode, s.house_number, s.addition) for s in db.session.scalars(sa.select(Site))}
-    records = list(db.session.scalars(sa.select(AddressRecord).order_by(AddressRecord.id)))
-
-    def free_in(park: str) -> list[AddressRecord]:
-        polygon = areas[park].geometry
-        return [r for r in records if (r.postcode, r.house_number, r.addition) not in used
-                and not r.use.startswith("woon") and shapely.intersects_xy(polygon, r.x, r.y)]
-
-    free = free_in(FIBRE_PASSING_PARK)
-    rng.shuffle(free)
-    newcomers = free[:FIBRE_NEW_COMPANIES]
-    for park, reasons in FIBRE_EXCLUSIONS.items():
-        candidates = [r for r in free_in(park) if r not in newcomers]
-        rng.shuffle(candidates)
-        for reason, count in reasons:
-            for record_ in candidates[:count]:
-                fibre.exclude_address(check, record_, reason=reason, note="", actor=provider)
-            candidates = candidates[count:]
-
-    interested = [
-        d for d in db.session.scalars(sa.select(Demand).join(Demand.site).where(
-            Demand.product_id == fibre_product.id, Demand.stage == Stage.INTEREST)
-            .order_by(Demand.id))
-        if shapely.intersects_xy(areas[FIBRE_VISIBLE_PARK].geometry, d.site.x, d.site.y)
-    ]
-    # Two interested members on Messchenveld consent to the demo provider from the start.
-    for demand in interested[-2:]:
-        grant_consent(demand, provider, actor=None)
-
-    joined = 0
-    for day_index, batch in enumerate(FIBRE_BATCHES):
-        for record_ in newcomers[joined:joined + batch]:
-            n = known_organisations + joined
-            name = f"{rng.choice(COMPANY_FIRST)} {rng.choice(COMPANY_SECOND)} {record_.street}"
-            org = register_organisation(
-                name=name, kvk_number=f"05{610000 + n * 41:06d}", legal_form=LegalForm.BV,
-                kring_id=None, actor=None, contact_name="Demo", contact_email=
-                f"glasvezel{n}@demo.example",
-            )
-            db.session.flush()
-            site = add_site(org, actor=None, postcode=record_.postcode,  # type: ignore[arg-type]
-                            house_number=record_.house_number, addition=record_.addition)
-            db.session.flush()
-            demand = register_demand(site, fibre_product, actor=None, quantity=Decimal(1),
-                                     stage=Stage.COMMITTED)
-            if joined < 3:  # the first three sign-ups consent to the demo provider
-                grant_consent(demand, provider, actor=None)
-            joined += 1
-        if day_index == 4:
-            for demand in interested[:5]:
-                demand.stage = Stage.COMMITTED
-            db.session.flush()
-        fibre.refresh(first_day + timedelta(days=day_index),
-                      now=now - timedelta(days=FIBRE_DAYS - 1 - day_index))
-    db.session.flush()
-    return joined

@@ -1,9 +1,10 @@
 import sqlalchemy as sa
 
 from matchmaker.auth.models import User
+from matchmaker.campaigns.demo import DEMO_SUPPLIERS
 from matchmaker.campaigns.models import Campaign, CampaignState, Offer, OfferStatus, Participation
 from matchmaker.demand.models import Demand, Product
-from matchmaker.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DEMO_SUPPLIERS
+from matchmaker.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from matchmaker.extensions import db
 from matchmaker.members.models import Organisation
 from matchmaker.register.models import AddressRecord, Area

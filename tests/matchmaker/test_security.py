@@ -155,6 +155,16 @@ def test_every_template_avoids_inline_scripts_and_styles():
     assert offenders == []
 
 
+def test_json_in_attributes_is_quoted_so_that_scripts_can_read_it():
+    """``|tojson`` escapes ``'`` but not ``"``: JSON lives in single-quoted attributes only."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    offenders = [f"{p.relative_to(root)}: {m.group(0)}" for p in root.rglob("*.html")
+                 for m in re.finditer(r'=\s*"\{\{[^}]*\btojson\b[^}]*\}\}"', p.read_text())]
+    assert offenders == []
+
+
 def test_deploy_check_flags_the_default_and_passes_a_hardened_setup(app, monkeypatch, runner):
     default = deploy_findings(dict(app.config) | {
         "SECRET_KEY": DEFAULT_SECRET_KEY, "SQLALCHEMY_DATABASE_URI": "sqlite:///instance/x.db",
