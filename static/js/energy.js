@@ -1,19 +1,7 @@
-// Matching runs: poll the progress of a running job; draw the matches (width by kWh).
+// Matching runs: draw the matches (width by kWh); a running job: job-progress.js.
 (function () {
   // Names come from members and imports: show them as text, never as HTML.
   function asText(value) { var span = document.createElement("span"); span.textContent = value; return span; }
-  var progress = document.getElementById("run-progress");
-  if (progress) {
-    var poll = function () {
-      fetch(progress.dataset.statusUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (s) {
-        if (s.status === "done" || s.status === "failed") { window.location.reload(); return; }
-        progress.querySelector("progress").value = s.progress;
-        progress.querySelector(".stage").textContent = s.stage;
-        window.setTimeout(poll, 1500);
-      });
-    };
-    window.setTimeout(poll, 1500);
-  }
   var el = document.getElementById("energy-map");
   if (!el || !window.L) return;
   var map = L.map(el, { zoomSnap: 0.25 }).setView(el.dataset.center.split(",").map(Number), 13);

@@ -1,4 +1,4 @@
-// Energy hubs: show the fields of the chosen kind of hub; follow a running analysis.
+// Energy hubs: show the fields of the chosen kind of hub (a running analysis: job-progress.js).
 (function () {
   var form = document.querySelector(".hub-form");
   if (form) {
@@ -11,17 +11,5 @@
     };
     form.querySelectorAll("input[name=source]").forEach(function (radio) { radio.addEventListener("change", show); });
     show();
-  }
-  var progress = document.getElementById("hub-progress");
-  if (progress) {
-    var poll = function () {
-      fetch(progress.dataset.statusUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (s) {
-        if (s.status === "done" || s.status === "failed") { window.location.reload(); return; }
-        progress.querySelector("progress").value = s.progress;
-        progress.querySelector(".stage").textContent = s.stage;
-        window.setTimeout(poll, 1500);
-      });
-    };
-    window.setTimeout(poll, 1500);
   }
 })();

@@ -82,6 +82,7 @@ def test_member_registers_demand_and_coordinator_exports_it(page, live_server):
         page.get_by_role("link", name="CSV exporteren").click()
     content = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(content), delimiter=";"))
-    mine = [r for r in rows if r["postcode"] == postcode and r["house_number"] == str(number)]
-    assert [r["quantity"] for r in mine] == ["150"]
-    assert all(r["product"] == "Zonnepanelen op dak" for r in rows)
+    # Headers in the member's language (a Dutch spreadsheet), numbers as numbers.
+    mine = [r for r in rows if r["Postcode"] == postcode and r["Huisnummer"] == str(number)]
+    assert [r["Hoeveelheid"] for r in mine] == ["150"]
+    assert all(r["Product"] == "Zonnepanelen op dak" for r in rows)

@@ -115,9 +115,9 @@ def test_member_shares_its_data_and_coordinator_analyses_the_hub(page, live_serv
         if result is not None:
             break
         page.wait_for_timeout(500)
-    page.reload()
+    # The page follows the job itself and reloads when it is done (job-progress.js).
     analysis = page.locator("#analysis")
-    analysis.locator("#group-peak").wait_for()
+    analysis.locator("#group-peak").wait_for(timeout=60_000)
     result = json.loads(result)
     assert site_id in [p["site_id"] for p in result["participants"]]
     peak = analysis.locator("#group-peak").inner_text()
