@@ -115,9 +115,11 @@ def test_member_shares_its_data_and_coordinator_analyses_the_hub(page, live_serv
         if result is not None:
             break
         page.wait_for_timeout(500)
-    # The page follows the job itself and reloads when it is done (job-progress.js).
+    # The page follows the job itself and reloads when it is done (job-progress.js); until
+    # then it shows the earlier analysis beside the progress bar.
+    page.locator("#hub-progress").wait_for(state="detached", timeout=60_000)
     analysis = page.locator("#analysis")
-    analysis.locator("#group-peak").wait_for(timeout=60_000)
+    analysis.locator("#group-peak").wait_for()
     result = json.loads(result)
     assert site_id in [p["site_id"] for p in result["participants"]]
     peak = analysis.locator("#group-peak").inner_text()
