@@ -14,12 +14,13 @@ from matchmaker.auth.models import Role, User
 from matchmaker.auth.services import normalize_email
 from matchmaker.campaigns.models import (
     Campaign,
+    ConsentAnswer,
     OwnerConsentToken,
     Participation,
     ParticipationState,
 )
 from matchmaker.campaigns.services.common import ACTIVE_STATES, CONSENT_SALT, setting
-from matchmaker.campaigns.services.notify import mail_user, member_users
+from matchmaker.campaigns.services.notify import mail_user, member_link, member_users
 from matchmaker.campaigns.services.queries import needs_owner_consent
 from matchmaker.campaigns.timing import database_time, db_now
 from matchmaker.database import rowcount
@@ -111,6 +112,16 @@ def request_owner_consent(participation: Participation, *, actor: User,
         # The tenant cannot consent on the owner's behalf through its own mailbox.
         raise ServiceError(N_("Send the link to the building owner, not to an address of your "
                               "own organisation."), field="owner_email")
+    answered = db.session.scalar(
+        sa.select(OwnerConsentToken).where(
+            OwnerConsentToken.participation_id == participation.id,
+            sa.func.lower(OwnerConsentToken.email) == email,
+            OwnerConsentToken.answer.in_((ConsentAnswer.DECLINED, ConsentAnswer.NOT_OWNER)))
+        .limit(1))
+    if answered is not None:
+        # The owner said no (or that the building is not theirs): asking again is nagging.
+        raise ServiceError(N_("%(email)s has answered this request already; ask another "
+                              "address."), field="owner_email", email=email)
     days = int(setting("OWNER_CONSENT_LINK_DAYS"))
     token = OwnerConsentToken(participation=participation, email=email,
                               nonce=secrets.token_urlsafe(24),
@@ -145,8 +156,10 @@ def consent_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONSENT_SALT)
 
 
-def consent_token(token: str) -> OwnerConsentToken:
-    """The stored token behind a link; refuses tampered, expired and used links."""
+def consent_token(token: str, *, actor: User | None = None) -> OwnerConsentToken:
+    """The stored token behind a link; refuses tampered, expired and used links, and the
+    tenant's own people (``actor``: whoever is logged in, if anyone): the link is for the
+    recipient only."""
     days = int(setting("OWNER_CONSENT_LINK_DAYS"))
     try:
         data = consent_serializer().loads(token, max_age=days * 24 * 3600)
@@ -159,27 +172,72 @@ def consent_token(token: str) -> OwnerConsentToken:
     row = db.session.get(OwnerConsentToken, data.get("id")) if isinstance(data, dict) else None
     if row is None or not secrets.compare_digest(row.nonce, str(data.get("n", ""))):
         raise ServiceError(N_("This link is not valid. Check that you copied all of it."))
+    if actor is not None and actor.organisation_id is not None \
+            and actor.organisation_id == row.participation.site.organisation_id:
+        raise NotAllowed(N_("This link is for the owner of the building, not for the tenant."))
     if row.used_at is not None:
-        raise Conflict(N_("This link has been used already; consent is recorded."))
+        raise Conflict(N_("This link has been used already; your answer is recorded."))
     if row.expires_at <= database_time():
         raise ServiceError(N_("This link has expired. Ask the tenant to send a new one."))
     return row
 
 
-def use_consent_token(token: str) -> Participation:
-    """Record the owner's consent through a one-time link (single use, enforced in SQL)."""
-    row = consent_token(token)
+def answer_consent_token(token: str, answer: str, *,
+                         actor: User | None = None) -> OwnerConsentToken:
+    """The owner answers through a one-time link: agrees, declines, or says the building is
+    not theirs. Single use (enforced in SQL), recorded with the time; the tenant is mailed."""
+    row = consent_token(token, actor=actor)
+    try:
+        choice = ConsentAnswer(answer)
+    except ValueError as exc:
+        raise ServiceError(N_("Choose one of the answers.")) from exc
     participation = row.participation
     _check_consent_possible(participation)
     result = db.session.execute(
         sa.update(OwnerConsentToken)
         .where(OwnerConsentToken.id == row.id, OwnerConsentToken.used_at.is_(None),
                OwnerConsentToken.expires_at > db_now())
-        .values(used_at=db_now()).execution_options(synchronize_session=False)
+        .values(used_at=db_now(), answer=choice.value)
+        .execution_options(synchronize_session=False)
     )
     if rowcount(result) != 1:
-        raise Conflict(N_("This link has been used already; consent is recorded."))
-    _consent(participation, by=row.email, via="link")
-    record(None, "participation.owner_consent", participation, via="link", email=row.email,
-           token=row.id)
-    return participation
+        raise Conflict(N_("This link has been used already; your answer is recorded."))
+    db.session.refresh(row)
+    if choice == ConsentAnswer.AGREED:
+        _consent(participation, by=row.email, via="link")
+        record(None, "participation.owner_consent", participation, via="link",
+               email=row.email, token=row.id)
+    else:
+        record(None, "participation.owner_" + choice.value, participation, via="link",
+               email=row.email, token=row.id)
+    _mail_tenant_answer(row, choice)
+    return row
+
+
+SUBJECTS = {
+    ConsentAnswer.AGREED: N_("The owner consents: %(address)s"),
+    ConsentAnswer.DECLINED: N_("The owner does not consent: %(address)s"),
+    ConsentAnswer.NOT_OWNER: N_("Not the owner of %(address)s"),
+}
+
+
+def _mail_tenant_answer(row: OwnerConsentToken, answer: ConsentAnswer) -> None:
+    participation = row.participation
+    site = participation.site
+    for user in member_users([site.organisation_id]):
+        mail_user(user, participation.campaign, kind=MailKind.CONSENT,
+                  key=f"consent-answer:{row.id}", template="consent_answer",
+                  subject=SUBJECTS[answer], address=site.address, email=row.email,
+                  answer=answer.value, link=member_link(participation.campaign))
+
+
+def consent_link_states(participations: list[Participation]) -> dict[int, OwnerConsentToken]:
+    """The latest link sent for each participation (by participation id): its ``created_at``,
+    ``expires_at``, ``used_at`` and ``answer`` are the request's state for the tenant."""
+    ids = [p.id for p in participations]
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        sa.select(OwnerConsentToken).where(OwnerConsentToken.participation_id.in_(ids))
+        .order_by(OwnerConsentToken.participation_id, OwnerConsentToken.id))
+    return {row.participation_id: row for row in rows}

@@ -46,6 +46,7 @@ from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
 from matchmaker.i18n import translate_error
 from matchmaker.members.models import Site
+from matchmaker.models import utcnow
 from matchmaker.web.formatting import number, unit
 from matchmaker.web.forms import apply_service_error
 from matchmaker.web.geojson import geojson_response
@@ -106,6 +107,8 @@ def _member_page(campaign: Campaign, *, failed: tuple[int, JoinForm] | None = No
         can_register=services.can_register(campaign),
         needs_consent={p.id: services.needs_owner_consent(p)
                        for p in view.participations.values()},
+        consent_links=services.consent_link_states(list(view.participations.values())),
+        consent_now=utcnow(),
         consent_form=ConsentRequestForm(formdata=None), action_form=ActionForm(formdata=None),
         pv_yield=current_app.config["PV_YIELD_KWH_PER_KWP"],
         electricity_price=current_app.config["ELECTRICITY_PRICE_EUR_PER_KWH"],
@@ -242,26 +245,30 @@ def give_consent(participation_id: int) -> BaseResponse | tuple[str, int]:
 
 @bp.route("/consent/<token>", methods=["GET", "POST"])
 def owner_consent_link(token: str) -> BaseResponse | tuple[str, int]:
-    """The one-time link for an owner who is not a member: GET shows, POST confirms (link
-    scanners in mail filters only GET, so they cannot use the link up)."""
+    """The one-time link for an owner who is not a member: GET shows the request, POST records
+    the answer (agree, decline, not my building). Link scanners in mail filters only GET, so
+    they cannot use the link up; the tenant's own people cannot answer."""
     form = ActionForm()
+    actor = current_user if current_user.is_authenticated else None
+
+    def page(status: int = 200, **context: object) -> tuple[str, int]:
+        return render_template("campaigns/consent_link.html", form=form, locale=_locale(),
+                               **{"error": None, "row": None, "answer": None, **context}), status
+
     try:
-        row = services.consent_token(token)
+        row = services.consent_token(token, actor=actor)
     except ServiceError as err:
-        return render_template("campaigns/consent_link.html", error=translate_error(err),
-                               row=None, form=form, locale=_locale()), err.status
+        return page(err.status, error=translate_error(err))
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
         try:
-            services.use_consent_token(token)
+            row = services.answer_consent_token(token, request.form.get("answer", ""),
+                                                actor=actor)
         except ServiceError as err:
-            return render_template("campaigns/consent_link.html", error=translate_error(err),
-                                   row=None, form=form, locale=_locale()), err.status
-        return render_template("campaigns/consent_link.html", error=None, row=row, form=form,
-                               done=True, locale=_locale()), 200
-    return render_template("campaigns/consent_link.html", error=None, row=row, form=form,
-                           done=False, locale=_locale()), 200
+            return page(err.status, error=translate_error(err))
+        return page(row=row, answer=row.answer)
+    return page(row=row)
 
 
 @bp.route("/campaigns/<int:campaign_id>/map.geojson")
