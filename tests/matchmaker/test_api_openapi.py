@@ -35,7 +35,7 @@ def api(app, make):
 def test_every_response_matches_the_openapi_document(api):
     schema, headers = api
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 7
+    assert len(operations) == 8
 
     for operation in operations:
         @hypothesis.given(case=operation.as_strategy())
