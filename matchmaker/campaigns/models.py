@@ -241,6 +241,11 @@ class Participation(TimestampMixin, db.Model):
     owner_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     owner_consent_by: Mapped[str] = mapped_column(sa.String(254), default="")
     owner_consent_via: Mapped[str] = mapped_column(sa.String(10), default="")
+    # A member owner's "no" in the service (a ConsentAnswer: declined or not_owner), when and
+    # by whom; answers through a link are on the link (OwnerConsentToken).
+    owner_answer: Mapped[str] = mapped_column(sa.String(12), default="", server_default="")
+    owner_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    owner_answer_by: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
 
     campaign: Mapped[Campaign] = relationship(back_populates="participations")
     site: Mapped[Site] = relationship()

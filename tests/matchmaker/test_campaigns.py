@@ -546,6 +546,70 @@ def test_a_tenant_needs_the_owner_member_to_consent_before_accepting(client, aut
     assert offer.status == OfferStatus.ACCEPTED
 
 
+ANSWER_ON_TENANT_PAGE = {  # as the tenant reads the owner's answer
+    ConsentAnswer.AGREED: "De eigenaar gaf toestemming op",
+    ConsentAnswer.DECLINED: "eigenaar@example.org geeft geen toestemming",
+    ConsentAnswer.NOT_OWNER: "eigenaar@example.org is niet de eigenaar van dit pand",
+}
+NEXT_STEP_FOR_OWNER = {
+    ConsentAnswer.AGREED: "kan nu het aanbod aannemen",
+    ConsentAnswer.DECLINED: "kan het aanbod voor dit pand niet aannemen",
+    ConsentAnswer.NOT_OWNER: "kan de juiste eigenaar vragen",
+}
+
+
+@pytest.mark.parametrize("answer", [ConsentAnswer.DECLINED, ConsentAnswer.NOT_OWNER])
+def test_a_member_owner_can_say_no_in_the_service_and_the_tenant_is_told(
+        client, auth, buy, text_of, answer):
+    owner, _owner_site = buy.member(None)
+    other_owner, _ = buy.member(None)
+    tenant, site = buy.member("400", tenure=Tenure.TENANT)
+    campaign = buy.open(buy.campaign())
+    participation = buy.join(campaign, tenant, site, "400")
+    services.request_owner_consent(participation, actor=tenant,
+                                   owner_kvk=owner.organisation.kvk_number)
+    auth.login(owner)
+    assert "1 huurder vraagt uw toestemming" in text_of(client.get("/campaigns"))
+    consent_page = text_of(client.get("/consent"))
+    assert "Ik geef geen toestemming" in consent_page and "Dit is niet mijn pand" in consent_page
+    bad = client.post(f"/participations/{participation.id}/owner-consent",
+                      data={"answer": "later"})
+    assert bad.status_code == 400 and "Kies een van de antwoorden" in text_of(bad)
+    response = client.post(f"/participations/{participation.id}/owner-consent",
+                           data={"answer": answer}, follow_redirects=True)
+    assert response.status_code == 200 and "De huurder krijgt dit per e-mail" in text_of(response)
+    assert (participation.owner_answer, participation.owner_answer_by) == (
+        answer, owner.organisation.name)
+    assert participation.owner_answer_at is not None and participation.owner_consent_at is None
+    assert "huurder vraagt" not in text_of(client.get("/campaigns"))  # answered: no nagging
+    told = [m for m in mails(MailKind.CONSENT, topic=f"campaign:{campaign.id}")
+            if m.recipient == tenant.email]
+    assert len(told) == 1 and owner.organisation.name in told[0].body_text
+    auth.logout()
+    auth.login(tenant)
+    page = text_of(client.get(f"/campaigns/{campaign.id}"))
+    assert ANSWER_ON_TENANT_PAGE[answer].replace("eigenaar@example.org",
+                                                 owner.organisation.name) in page
+    auth.logout()
+
+    if answer == ConsentAnswer.DECLINED:  # the owner may still change its mind
+        auth.login(owner)
+        assert "U antwoordde op" in text_of(client.get("/consent"))
+        assert client.post(f"/participations/{participation.id}/owner-consent",
+                           data={"answer": "agreed"}).status_code == 302
+        assert participation.owner_consent_at is not None and participation.owner_answer == ""
+        return
+    # Not the owner: no longer recorded as such, so the tenant can name the right one.
+    assert site.owner_organisation_id is None
+    auth.login(owner)
+    assert site.address not in text_of(client.get("/consent"))
+    auth.logout()
+    services.request_owner_consent(participation, actor=tenant,
+                                   owner_kvk=other_owner.organisation.kvk_number)
+    assert site.owner_organisation_id == other_owner.organisation_id
+    assert participation.owner_answer == ""
+
+
 def consent_link_from_outbox(campaign) -> str:
     message = mails(MailKind.CONSENT, topic=f"campaign:{campaign.id}")[-1]
     match = re.search(r"http://\S+/consent/(\S+)", message.body_text)
@@ -594,18 +658,6 @@ def test_the_owner_confirms_through_a_one_time_link(client, auth, buy, text_of, 
     monkeypatch.undo()
     assert response.status_code == 400 and "verlopen" in text_of(response)
     assert participation.owner_consent_at is None
-
-
-ANSWER_ON_TENANT_PAGE = {
-    ConsentAnswer.AGREED: "De eigenaar gaf toestemming op",
-    ConsentAnswer.DECLINED: "eigenaar@example.org geeft geen toestemming",
-    ConsentAnswer.NOT_OWNER: "eigenaar@example.org is niet de eigenaar van dit pand",
-}
-NEXT_STEP_FOR_OWNER = {
-    ConsentAnswer.AGREED: "kan nu het aanbod aannemen",
-    ConsentAnswer.DECLINED: "kan het aanbod voor dit pand niet aannemen",
-    ConsentAnswer.NOT_OWNER: "kan de juiste eigenaar vragen",
-}
 
 
 @pytest.mark.parametrize("answer", list(ConsentAnswer))

@@ -48,6 +48,7 @@ from matchmaker.campaigns.services.common import (
     setting,
 )
 from matchmaker.campaigns.services.consent import (
+    answer_as_member_owner,
     answer_consent_token,
     consent_link_states,
     consent_requests,
@@ -56,6 +57,7 @@ from matchmaker.campaigns.services.consent import (
     give_owner_consent,
     mail_member_owner,
     request_owner_consent,
+    waiting_consent_requests,
 )
 from matchmaker.campaigns.services.handoff import (
     handoff,
@@ -151,6 +153,7 @@ __all__ = [
     "accept_offer",
     "accepted_for",
     "accepted_totals",
+    "answer_as_member_owner",
     "answer_consent_token",
     "area_aggregates",
     "areas_for_choice",
@@ -214,6 +217,7 @@ __all__ = [
     "update_campaign",
     "update_open_campaign",
     "visible_to_supplier",
+    "waiting_consent_requests",
     "withdraw_bid",
     "withdraw_participation",
 ]

@@ -45,6 +45,12 @@ def consent_requests(organisation: Organisation) -> list[Participation]:
     return [p for p in rows if needs_owner_consent(p)]
 
 
+def waiting_consent_requests(organisation: Organisation) -> list[Participation]:
+    """The requests this owner has not answered yet (consented or said no)."""
+    return [p for p in consent_requests(organisation)
+            if p.owner_consent_at is None and not p.owner_answer]
+
+
 def _check_consent_possible(participation: Participation) -> None:
     if not needs_owner_consent(participation):
         raise Conflict(N_("This registration does not need the owner's consent."))
@@ -61,16 +67,49 @@ def _consent(participation: Participation, *, by: str, via: str) -> None:
     db.session.flush()
 
 
-def give_owner_consent(participation: Participation, *, actor: User) -> None:
-    """The owner, a member organisation, consents in the service."""
+def _check_member_owner(participation: Participation, actor: User) -> Organisation:
     site = participation.site
-    if actor.role != Role.MEMBER or site.owner_organisation_id != actor.organisation_id:
+    if actor.role != Role.MEMBER or site.owner_organisation_id != actor.organisation_id \
+            or site.owner_organisation is None:
         raise NotAllowed(N_("Only the owner of the building can give consent."))
     _check_consent_possible(participation)
-    owner = site.owner_organisation
-    _consent(participation, by=owner.name if owner else actor.email, via="member")
-    record(actor, "participation.owner_consent", participation, via="member",
-           owner=site.owner_organisation_id)
+    return site.owner_organisation
+
+
+def give_owner_consent(participation: Participation, *, actor: User) -> None:
+    """The owner, a member organisation, consents in the service (also after saying no)."""
+    owner = _check_member_owner(participation, actor)
+    _consent(participation, by=owner.name, via="member")
+    participation.owner_answer, participation.owner_answer_at = "", None
+    participation.owner_answer_by = ""
+    db.session.flush()
+    record(actor, "participation.owner_consent", participation, via="member", owner=owner.id)
+    _mail_tenant(participation, ConsentAnswer.AGREED, who=owner.name,
+                 key=f"consent-answer-member:{participation.id}:agreed")
+
+
+def answer_as_member_owner(participation: Participation, answer: str, *,
+                           actor: User) -> None:
+    """The owner, a member organisation, says no in the service: it does not consent
+    (``declined``; it can still consent later), or the building is not its own
+    (``not_owner``: it is no longer recorded as the owner, so the tenant can ask the right
+    one). Recorded with the time; the tenant is mailed."""
+    if answer not in (ConsentAnswer.DECLINED, ConsentAnswer.NOT_OWNER):
+        raise ServiceError(N_("Choose one of the answers."))
+    owner = _check_member_owner(participation, actor)
+    if participation.owner_answer == answer:
+        raise Conflict(N_("Your answer is recorded already."))
+    participation.owner_answer = str(answer)
+    participation.owner_answer_at = utcnow()
+    participation.owner_answer_by = owner.name[:254]
+    if answer == ConsentAnswer.NOT_OWNER:
+        participation.site.owner_organisation_id = None
+    db.session.flush()
+    record(actor, "participation.owner_" + str(answer), participation, via="member",
+           owner=owner.id)
+    stamp = participation.owner_answer_at.strftime("%Y%m%d%H%M%S")
+    _mail_tenant(participation, ConsentAnswer(answer), who=owner.name,
+                 key=f"consent-answer-member:{participation.id}:{answer}:{stamp}")
 
 
 def request_owner_consent(participation: Participation, *, actor: User,
@@ -97,6 +136,8 @@ def request_owner_consent(participation: Participation, *, actor: User,
             raise Conflict(N_("Another organisation is recorded as the owner of this building; "
                               "ask the coordinator to correct it."), field="kvk_number")
         site.owner_organisation = owner
+        participation.owner_answer, participation.owner_answer_at = "", None
+        participation.owner_answer_by = ""
         db.session.flush()
         mail_member_owner(participation)
         record(actor, "participation.consent_request", participation, via="member",
@@ -210,7 +251,7 @@ def answer_consent_token(token: str, answer: str, *,
     else:
         record(None, "participation.owner_" + choice.value, participation, via="link",
                email=row.email, token=row.id)
-    _mail_tenant_answer(row, choice)
+    _mail_tenant(participation, choice, who=row.email, key=f"consent-answer:{row.id}")
     return row
 
 
@@ -221,14 +262,14 @@ SUBJECTS = {
 }
 
 
-def _mail_tenant_answer(row: OwnerConsentToken, answer: ConsentAnswer) -> None:
-    participation = row.participation
+def _mail_tenant(participation: Participation, answer: ConsentAnswer, *, who: str,
+                 key: str) -> None:
+    """Tell the tenant's people the owner's answer and where to go next."""
     site = participation.site
     for user in member_users([site.organisation_id]):
-        mail_user(user, participation.campaign, kind=MailKind.CONSENT,
-                  key=f"consent-answer:{row.id}", template="consent_answer",
-                  subject=SUBJECTS[answer], address=site.address, email=row.email,
-                  answer=answer.value, link=member_link(participation.campaign))
+        mail_user(user, participation.campaign, kind=MailKind.CONSENT, key=key,
+                  template="consent_answer", subject=SUBJECTS[answer], address=site.address,
+                  who=who, answer=answer.value, link=member_link(participation.campaign))
 
 
 def consent_link_states(participations: list[Participation]) -> dict[int, OwnerConsentToken]:

@@ -62,7 +62,7 @@ def member_list() -> str:
     return render_template(
         "campaigns/member_list.html",
         items=[(item, progress[item.campaign.id]) for item in items],
-        consent=services.consent_requests(organisation), locale=_locale(),
+        consent=services.waiting_consent_requests(organisation), locale=_locale(),
     )
 
 
@@ -230,16 +230,27 @@ def give_consent(participation_id: int) -> BaseResponse | tuple[str, int]:
         Site.owner_organisation_id == current_user.organisation_id))
     if not ActionForm().validate_on_submit():
         abort(400)
+    answer = request.form.get("answer", "agreed")
+    address = participation.site.address
     try:
-        services.give_owner_consent(participation, actor=current_user)
+        if answer == "agreed":
+            services.give_owner_consent(participation, actor=current_user)
+        else:
+            services.answer_as_member_owner(participation, answer, actor=current_user)
     except ServiceError as err:
         _flash_error(err)
         return render_template(
             "campaigns/consent_requests.html",
             rows=services.consent_requests(current_user.organisation),
             action_form=ActionForm(formdata=None), locale=_locale()), err.status
-    flash(_("Thank you: your consent for %(address)s is recorded.",
-            address=participation.site.address), "success")
+    flash({"agreed": _("Thank you: your consent for %(address)s is recorded. The tenant is "
+                       "told by e-mail and can now accept the offer.", address=address),
+           "declined": _("Recorded: you do not consent for %(address)s. The tenant is told by "
+                         "e-mail and cannot accept the offer; you can still consent here "
+                         "later.", address=address),
+           }.get(answer, _("Recorded: %(address)s is not your building. The tenant is told by "
+                           "e-mail and can ask the right owner.", address=address)),
+          "success")
     return redirect(url_for("campaigns.consent_requests"))
 
 
