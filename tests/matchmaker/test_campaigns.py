@@ -728,6 +728,13 @@ def test_owner_and_tenant_pages_say_the_answer_and_what_comes_next(client, auth,
     assert "vastgelegd" in text_of(response) and NEXT_STEP_FOR_OWNER[answer] in text_of(response)
     assert client.post(f"/consent/{token}", data={"answer": answer}).status_code == 409
 
+    auth.login(buy.coordinator)  # the coordinator sees where each consent stands
+    manage = text_of(client.get(f"/coordinator/campaigns/{campaign.id}"))
+    assert {ConsentAnswer.AGREED: "✓ eigenaar@example.org",
+            ConsentAnswer.DECLINED: "ontbreekt de eigenaar weigerde",
+            ConsentAnswer.NOT_OWNER: "ontbreekt gevraagd aan iemand die niet de eigenaar is",
+            }[answer] in manage
+    auth.logout()
     auth.login(tenant)
     page = text_of(client.get(f"/campaigns/{campaign.id}"))
     assert ANSWER_ON_TENANT_PAGE[answer] in page
