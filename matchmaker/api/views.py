@@ -81,7 +81,8 @@ def _summary(check: FibreCheck) -> dict[str, Any]:
         "threshold_count": check.threshold_count,
         "counted_uses": check.uses, "grouping": check.grouping.value,
         "deadline": check.deadline.isoformat(timespec="seconds"),
-        "areas": [{"id": r.id, "name": r.name, "area_id": r.area_id} for r in check.regions],
+        "regions": [{"region_id": r.id, "name": r.name, "area_id": r.area_id}
+                    for r in check.regions],
     }
 
 
@@ -93,24 +94,36 @@ def openapi() -> Response:
 PER_PAGE, MAX_PER_PAGE = 50, 200
 
 
-@bp.route("/checks")
-def checks() -> Response:
-    """The checks, a page at a time, with links to the neighbouring pages."""
+def _per_page() -> int:
     per_page = request.args.get("per_page", PER_PAGE, type=int)
     if not 1 <= per_page <= MAX_PER_PAGE:
         abort(400)
-    page = db.paginate(fibre.checks_query(g.api_user), page=page_number(), per_page=per_page,
-                       error_out=False)
+    return per_page
+
+
+def _paged(key: str, items: list[Any], *, page: int, per_page: int, total: int,
+           endpoint: str, **values: Any) -> dict[str, Any]:
+    """Every list of the API in one shape: the items under ``key`` with ``page``,
+    ``per_page``, ``total`` and ``links`` to this and the neighbouring pages."""
+    last = max(1, -(-total // per_page))
 
     def link(number: int | None) -> str | None:
-        return None if number is None else url_for("api.checks", page=number, per_page=per_page)
+        return None if number is None else url_for(endpoint, page=number, per_page=per_page,
+                                                   **values)
 
-    return jsonify({
-        "checks": [_summary(c) for c in page.items],
-        "page": page.page, "per_page": per_page, "total": page.total,
-        "links": {"self": link(page.page), "next": link(page.next_num if page.has_next else None),
-                  "prev": link(page.prev_num if page.has_prev else None)},
-    })
+    return {key: items, "page": page, "per_page": per_page, "total": total,
+            "links": {"self": link(page), "next": link(page + 1 if page < last else None),
+                      "prev": link(min(page - 1, last) if page > 1 else None)}}
+
+
+@bp.route("/checks")
+def checks() -> Response:
+    """The checks, a page at a time, with links to the neighbouring pages."""
+    per_page = _per_page()
+    page = db.paginate(fibre.checks_query(g.api_user), page=page_number(), per_page=per_page,
+                       error_out=False)
+    return jsonify(_paged("checks", [_summary(c) for c in page.items], page=page.page,
+                          per_page=per_page, total=page.total or 0, endpoint="api.checks"))
 
 
 @bp.route("/checks/<int:check_id>")
@@ -123,14 +136,25 @@ def check(check_id: int) -> Response:
         **_summary(item),
         "day": state.day.isoformat() if state.day else None,
         "progress": progress_rows(state),
-        "exclusions": [
-            {"bag_id": e.address_id, "address": f"{e.address.street} {e.address.house_number}"
+        "excluded_addresses": fibre.exclusion_count(item),
+    })
+
+
+@bp.route("/checks/<int:check_id>/exclusions")
+def exclusions(check_id: int) -> Response:
+    """The addresses left out of the check's denominator, a page at a time."""
+    item = _check(check_id)
+    per_page = _per_page()
+    page = db.paginate(fibre.exclusions_query(item), page=page_number(), per_page=per_page,
+                       error_out=False)
+    rows = [{"bag_id": e.address_id,
+             "address": f"{e.address.street} {e.address.house_number}"
              f"{e.address.addition and '-' + e.address.addition}, {e.address.postcode}".strip(),
              "reason": e.reason.value, "note": e.note,
-             "created_at": e.created_at.isoformat(timespec="seconds")}
-            for e in item.exclusions
-        ],
-    })
+             "created_at": e.created_at.isoformat(timespec="seconds")} for e in page.items]
+    return jsonify({"check_id": item.id, **_paged(
+        "exclusions", rows, page=page.page, per_page=per_page, total=page.total or 0,
+        endpoint="api.exclusions", check_id=item.id)})
 
 
 @bp.route("/checks/<int:check_id>/progress")
@@ -143,10 +167,10 @@ def progress(check_id: int) -> Response:
                         "interested_not_signed": p.interest} for p in row.trend]
              for row in [*state.areas, *state.groups]}
     rows = progress_rows(state)
-    for row in rows:
-        row["trend"] = trend.get(row["area_id"], [])
+    for row, source in zip(rows, [*state.areas, *state.groups], strict=True):
+        row["trend"] = trend.get(source.key, [])
     return jsonify({"check_id": item.id, "day": state.day.isoformat() if state.day else None,
-                    "areas": rows})
+                    "progress": rows})
 
 
 @bp.route("/checks/<int:check_id>/progress.geojson")
@@ -165,8 +189,12 @@ def progress_csv_view(check_id: int) -> Response:
 @writes
 def addresses(check_id: int) -> Response:
     item = _check(check_id)
-    rows = fibre.consented_addresses(item, actor=g.api_user, via="api")
-    return jsonify({"check_id": item.id, "addresses": address_rows(rows)})
+    per_page, page = _per_page(), page_number()
+    rows, total = fibre.consented_address_page(item, actor=g.api_user, via="api",
+                                               offset=(page - 1) * per_page, limit=per_page)
+    return jsonify({"check_id": item.id, **_paged(
+        "addresses", address_rows(rows), page=page, per_page=per_page, total=total,
+        endpoint="api.addresses", check_id=item.id)})
 
 
 @bp.route("/checks/<int:check_id>/addresses.csv")

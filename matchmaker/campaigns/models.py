@@ -47,6 +47,14 @@ class ParticipationState(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class ConsentAnswer(StrEnum):
+    """The building owner's answer through a consent link."""
+
+    AGREED = "agreed"
+    DECLINED = "declined"
+    NOT_OWNER = "not_owner"  # "this is not my building"
+
+
 class BidStatus(StrEnum):
     SUBMITTED = "submitted"
     WITHDRAWN = "withdrawn"
@@ -233,6 +241,11 @@ class Participation(TimestampMixin, db.Model):
     owner_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     owner_consent_by: Mapped[str] = mapped_column(sa.String(254), default="")
     owner_consent_via: Mapped[str] = mapped_column(sa.String(10), default="")
+    # A member owner's "no" in the service (a ConsentAnswer: declined or not_owner), when and
+    # by whom; answers through a link are on the link (OwnerConsentToken).
+    owner_answer: Mapped[str] = mapped_column(sa.String(12), default="", server_default="")
+    owner_answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    owner_answer_by: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
 
     campaign: Mapped[Campaign] = relationship(back_populates="participations")
     site: Mapped[Site] = relationship()
@@ -254,7 +267,10 @@ class Participation(TimestampMixin, db.Model):
 
 
 class OwnerConsentToken(db.Model):
-    """A one-time link sent to a building owner who is not a member; used at most once."""
+    """A one-time link sent to a building owner who is not a member; used at most once.
+
+    ``used_at`` is when the owner answered and ``answer`` what (a :class:`ConsentAnswer`;
+    empty while the request waits)."""
 
     __tablename__ = "owner_consent_tokens"
 
@@ -267,6 +283,7 @@ class OwnerConsentToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answer: Mapped[str] = mapped_column(sa.String(12), default="", server_default="")
 
     participation: Mapped[Participation] = relationship()
 

@@ -35,12 +35,17 @@ def _float(value: Decimal | None) -> float | None:
 
 
 def progress_rows(state: CheckProgress) -> list[dict[str, Any]]:
-    """One dict per area (and per group of areas): the numbers a provider may see."""
+    """One dict per region of the check (``kind`` "region") and per group of regions
+    (``kind`` "group"): the numbers a provider may see. ``region_id`` is the region's id (None
+    for a group), ``region_ids`` the regions the row counts; the same names as everywhere in
+    the API (``area_id`` is only ever an area of the register)."""
     rows = []
-    for kind, items in (("area", state.areas), ("group", state.groups)):
+    for kind, items in (("region", state.areas), ("group", state.groups)):
         for row in items:
             rows.append({
-                "area_id": row.key, "kind": kind, "name": area_label(row, state),
+                "region_id": row.region_ids[0] if kind == "region" else None,
+                "region_ids": list(row.region_ids), "kind": kind,
+                "name": area_label(row, state),
                 "addresses": row.addresses, "excluded": row.excluded,
                 "committed": row.committed, "interested_not_signed": row.interest,
                 "percent": _float(row.percent), "threshold_addresses": row.needed,
@@ -67,19 +72,20 @@ def _progress_geojson(state: CheckProgress, filename: str) -> Response:
     items = [*state.areas, *state.groups]
     frame = gpd.GeoDataFrame(progress_rows(state), geometry=[r.geometry for r in items],
                              crs=RD_NEW)
-    for column in ("committed", "interested_not_signed", "threshold_addresses", "still_needed"):
+    for column in ("region_id", "committed", "interested_not_signed", "threshold_addresses",
+                   "still_needed"):
         frame[column] = frame[column].astype("Int64")
     frame["percent"] = frame["percent"].astype("Float64")
     frame["passes"] = frame["passes"].astype("boolean")
     return vector_response(frame, driver="GeoJSON", filename=filename, layer="progress")
 
 
-PROGRESS_HEADER = ["area_id", "kind", "name", "day", "addresses", "excluded", "committed",
+PROGRESS_HEADER = ["region_id", "region_ids", "kind", "name", "day", "addresses", "excluded", "committed",
                    "interested_not_signed", "percent", "threshold_addresses", "still_needed",
                    "passes", "hidden", "deciding"]
 
 
-PROGRESS_LABELS = [N_("Area id"), N_("Kind"), N_("Name"), N_("Day"), N_("Addresses"),
+PROGRESS_LABELS = [N_("Region id"), N_("Region ids"), N_("Kind"), N_("Name"), N_("Day"), N_("Addresses"),
                    N_("Excluded"), N_("Signed up"), N_("Interested, not signed"),
                    N_("Percent"), N_("Threshold (addresses)"), N_("Still needed"),
                    N_("Passes"), N_("Hidden"), N_("Deciding")]
@@ -87,27 +93,35 @@ PROGRESS_LABELS = [N_("Area id"), N_("Kind"), N_("Name"), N_("Day"), N_("Address
 
 def _progress_csv(state: CheckProgress, filename: str, *, keys: bool) -> Response:
     rows = progress_rows(state)
-    kinds = {"area": _("area"), "group": _("group")}
+    kinds = {"region": _("area"), "group": _("group")}
+
+    def cell(row: dict[str, Any], column: str) -> Any:
+        if column == "kind" and not keys:
+            return kinds.get(row[column], row[column])
+        if column == "region_ids":  # a list in JSON; ids separated by spaces in a cell
+            return " ".join(str(i) for i in row[column])
+        return row[column]
+
     return csv_response(
         PROGRESS_HEADER if keys else [_(label) for label in PROGRESS_LABELS],
-        ([kinds.get(r[c], r[c]) if c == "kind" and not keys else r[c] for c in PROGRESS_HEADER]
-         for r in rows), filename)
+        ([cell(r, c) for c in PROGRESS_HEADER] for r in rows), filename)
 
 
 ADDRESS_HEADER = ["demand_id", "organisation", "bag_id", "street", "house_number", "addition",
-                  "postcode", "city", "stage", "areas"]
+                  "postcode", "city", "stage", "region_ids", "region_names"]
 
 
 def address_rows(rows: Sequence[ConsentedAddress]) -> list[dict[str, Any]]:
     return [{"demand_id": str(r.demand_id), "organisation": r.organisation, "bag_id": r.bag_id,
              "street": r.street, "house_number": str(r.house_number), "addition": r.addition,
-             "postcode": r.postcode, "city": r.city, "stage": r.stage.value, "areas": r.areas}
+             "postcode": r.postcode, "city": r.city, "stage": r.stage.value,
+             "region_ids": r.region_ids, "region_names": r.areas}
             for r in rows]
 
 
 ADDRESS_LABELS = [N_("Demand id"), N_("Organisation"), N_("BAG id"), N_("Street"),
                   N_("House number"), N_("Addition"), N_("Postcode"), N_("City"), N_("Stage"),
-                  N_("Areas")]
+                  N_("Region ids"), N_("Areas")]
 
 
 def addresses_csv(check: FibreCheck, rows: Sequence[ConsentedAddress], *,
@@ -116,5 +130,6 @@ def addresses_csv(check: FibreCheck, rows: Sequence[ConsentedAddress], *,
     header = ADDRESS_HEADER if keys else [_(label) for label in ADDRESS_LABELS]
     return csv_response(header, ([
         r.demand_id, r.organisation, Id(r.bag_id), r.street, r.house_number, r.addition,
-        r.postcode, r.city, r.stage, ", ".join(r.areas)] for r in rows),
+        r.postcode, r.city, r.stage, " ".join(str(i) for i in r.region_ids),
+        ", ".join(r.areas)] for r in rows),
         f"glasvezel-{check.id}-adressen-{stamp()}.csv")

@@ -234,6 +234,17 @@ def provider_label(user: User) -> str:
 # --- exclusions ---------------------------------------------------------------------------------
 
 
+def exclusions_query(check: FibreCheck) -> sa.Select[tuple[FibreExclusion]]:
+    """The check's exclusions in the order they were made (for pages of them)."""
+    return (sa.select(FibreExclusion).where(FibreExclusion.check_id == check.id)
+            .order_by(FibreExclusion.id))
+
+
+def exclusion_count(check: FibreCheck) -> int:
+    return db.session.scalar(sa.select(sa.func.count(FibreExclusion.id))
+                             .where(FibreExclusion.check_id == check.id)) or 0
+
+
 def add_exclusion(check: FibreCheck, *, postcode: str, house_number: str,
                   reason: ExclusionReason | str, note: str, actor: User) -> FibreExclusion:
     """Leave a register address out of the check's denominator: it must be in the register
@@ -396,13 +407,38 @@ class ConsentedAddress:
     postcode: str
     city: str
     stage: Stage
-    areas: list[str]
+    areas: list[str]  # the names of the check's regions the address lies in
+    region_ids: list[int]
 
 
 def consented_addresses(check: FibreCheck, *, actor: User, via: str) -> list[ConsentedAddress]:
     """Name and address of every member with fibre demand in the check's areas who consented
     to the check's provider. Every call is recorded in the audit log, one entry per demand,
     so each member can see who looked at their data and when."""
+    result = _consented(check)
+    _audit_access(check, result, actor=actor, via=via)
+    return result
+
+
+def consented_address_page(check: FibreCheck, *, actor: User, via: str, offset: int,
+                           limit: int) -> tuple[list[ConsentedAddress], int]:
+    """One page of :func:`consented_addresses` and the total; only the addresses on the page
+    are recorded as seen."""
+    everything = _consented(check)
+    result = everything[offset:offset + limit]
+    _audit_access(check, result, actor=actor, via=via)
+    return result, len(everything)
+
+
+def _audit_access(check: FibreCheck, result: list[ConsentedAddress], *, actor: User,
+                  via: str) -> None:
+    for item in result:
+        record(actor, "fibre.address_access", ("demands", item.demand_id), check_id=check.id,
+               via=via)
+    record(actor, "fibre.address_list", check, via=via, count=len(result))
+
+
+def _consented(check: FibreCheck) -> list[ConsentedAddress]:
     rows = db.session.execute(
         sa.select(Demand, Site, Organisation.name,
                   sa.func.coalesce(AddressRecord.x, Site.x), sa.func.coalesce(AddressRecord.y, Site.y))
@@ -428,11 +464,8 @@ def consented_addresses(check: FibreCheck, *, actor: User, via: str) -> list[Con
                 addition=site.addition, postcode=site.postcode, city=site.city,
                 stage=demand.stage,
                 areas=[r.name for r, m in zip(regions, member, strict=True) if m],
+                region_ids=[r.id for r, m in zip(regions, member, strict=True) if m],
             ))
-    for item in result:
-        record(actor, "fibre.address_access", ("demands", item.demand_id), check_id=check.id,
-               via=via)
-    record(actor, "fibre.address_list", check, via=via, count=len(result))
     return result
 
 

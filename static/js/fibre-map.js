@@ -12,7 +12,7 @@
     return p.passes ? "#0b6e4f" : "#f2a900";
   }
   var layer = L.geoJSON(null, {
-    filter: function (f) { return f.properties.kind === "area"; },
+    filter: function (f) { return f.properties.kind === "region"; },
     style: function (f) {
       return { color: colour(f.properties), weight: 2, fillOpacity: f.properties.hidden ? 0.08 : 0.3,
                dashArray: f.properties.hidden ? "4 4" : null };

@@ -46,7 +46,7 @@ def test_provider_defines_a_30_percent_check_over_the_parks(page, live_server, t
     info.value.save_as(path)
     data = json.loads(path.read_text())
     parks = {f["properties"]["name"]: f["properties"] for f in data["features"]
-             if f["properties"]["kind"] == "area"}
+             if f["properties"]["kind"] == "region"}
     assert parks["Stadsbedrijvenpark"]["passes"] is True
     assert parks["Messchenveld"]["still_needed"] == needed
 
@@ -64,7 +64,7 @@ def test_provider_defines_a_30_percent_check_over_the_parks(page, live_server, t
     engine.dispose()
     token = issue(live_server, provider_id)
     progress = get_json(f"{live_server.url}/api/v1/checks/{check_id}/progress", token)
-    api = {a["name"]: a for a in progress["areas"] if a["kind"] == "area"}
+    api = {a["name"]: a for a in progress["progress"] if a["kind"] == "region"}
     assert api["Messchenveld"]["still_needed"] == needed
     assert api["Stadsbedrijvenpark"]["percent"] == parks["Stadsbedrijvenpark"]["percent"]
     addresses = get_json(f"{live_server.url}/api/v1/checks/{check_id}/addresses", token)

@@ -200,6 +200,7 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     ("api.progress_geojson_view", "GET"): API,
     ("api.progress_csv_view", "GET"): API,
     ("api.addresses", "GET"): API,
+    ("api.exclusions", "GET"): API,
     ("api.addresses_csv_view", "GET"): API,
     # Energy hubs: members' grid data and consent, coordinators' hubs.
     ("energy.save_grid", "POST"): OWN_SITE,
@@ -371,6 +372,7 @@ def url_args(endpoint, world):
         "api.progress_geojson_view": fibre_check,
         "api.progress_csv_view": fibre_check,
         "api.addresses": fibre_check,
+        "api.exclusions": fibre_check,
         "api.addresses_csv_view": fibre_check,
         "heat.site_heat": {"site_id": site_id},
         "heat.export": {"fmt": "geojson"},

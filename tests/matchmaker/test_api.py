@@ -7,6 +7,7 @@ import hashlib
 
 import pytest
 import sqlalchemy as sa
+from shapely.geometry import box
 
 from matchmaker.api.models import ApiToken
 from matchmaker.api.services import issue_token, revoke_token
@@ -15,8 +16,9 @@ from matchmaker.auth.models import Role
 from matchmaker.demand import services as demand_services
 from matchmaker.extensions import db, limiter
 from matchmaker.fibre import services
+from matchmaker.register.models import AreaKind
 
-from .test_fibre import Fibre
+from .test_fibre import EAST, Fibre
 
 
 @pytest.fixture
@@ -70,17 +72,76 @@ def test_errors_speak_the_clients_language_dutch_first(client, world):
     assert error(missing, **bearer(world["token"]), **{"Accept-Language": "nl"}) == dutch
 
 
-def test_lists_come_a_page_at_a_time_with_links(client, world):
+def test_every_list_comes_a_page_at_a_time_with_links(client, world, make):
+    fibre, check = world["fibre"], world["check"]
     for _n in range(3):
-        world["fibre"].check()
-    first = client.get("/api/v1/checks?per_page=2", headers=bearer(world["token"])).get_json()
-    assert first["total"] == 4 and len(first["checks"]) == 2 and first["links"]["prev"] is None
-    second = client.get(first["links"]["next"], headers=bearer(world["token"])).get_json()
-    assert second["page"] == 2 and second["links"]["next"] is None
-    ids = [c["id"] for c in first["checks"] + second["checks"]]
-    assert len(set(ids)) == 4
-    too_many = client.get("/api/v1/checks?per_page=1000", headers=bearer(world["token"]))
-    assert too_many.status_code == 400 and too_many.get_json()["error"] == "bad_request"
+        fibre.check()
+    for _user, _site, demand in world["people"][1:3]:
+        demand_services.grant_consent(demand, fibre.provider, actor=None)
+    for number in (1, 2, 3):
+        services.exclude_address(check, make.address("9401 AA", number, x=233400 + number,
+                                                     y=556500),
+                                 reason="vacant", note="", actor=fibre.provider)
+    headers = bearer(world["token"])
+    for path, key, total in (("/api/v1/checks", "checks", 4),
+                             (f"/api/v1/checks/{check.id}/addresses", "addresses", 3),
+                             (f"/api/v1/checks/{check.id}/exclusions", "exclusions", 3)):
+        first = client.get(f"{path}?per_page=2", headers=headers).get_json()
+        assert (first["total"], first["page"], first["per_page"]) == (total, 1, 2), path
+        assert len(first[key]) == 2 and first["links"]["prev"] is None
+        second = client.get(first["links"]["next"], headers=headers).get_json()
+        assert second["page"] == 2 and second["links"]["next"] is None, path
+        assert len(second[key]) == total - 2
+        assert second["links"]["prev"] == first["links"]["self"]
+        assert len({str(item) for item in first[key] + second[key]}) == total
+        too_many = client.get(f"{path}?per_page=1000", headers=headers)
+        assert too_many.status_code == 400 and too_many.get_json()["error"] == "bad_request"
+        past = client.get(f"{path}?page=9&per_page=2", headers=headers).get_json()
+        assert past[key] == [] and past["links"]["prev"] == second["links"]["self"]
+    # Only the addresses on the page served count as seen by the provider.
+    seen = db.session.scalars(sa.select(AuditLog.detail).where(
+        AuditLog.action == "fibre.address_list")).all()
+    assert [d["count"] for d in seen] == [2, 1, 0]  # pages 1, 2 and 9
+    detail = client.get(f"/api/v1/checks/{check.id}", headers=headers).get_json()
+    assert detail["excluded_addresses"] == 3 and "exclusions" not in detail
+
+
+def test_one_name_and_one_type_per_id_in_every_response(client, world, make):
+    """``area_id`` is always a register area (an integer or null), ``region_id`` always a
+    region of the check (an integer, null only for a group row), in every response."""
+    fibre = world["fibre"]
+    make.area("Leeg", AreaKind.PARK, box(0, 0, 1, 1))  # so area and region ids differ
+    east = make.area("Oostpark", AreaKind.PARK, EAST)
+    check = fibre.check(areas=[fibre.park, east], grouping="together")
+    regions = {r.id: r.area_id for r in check.regions}
+    assert set(regions) != set(regions.values())
+    headers = bearer(world["token"])
+    found: dict[str, list] = {"area_id": [], "region_id": [], "region_ids": []}
+
+    def walk(value):
+        if isinstance(value, dict):
+            assert not {"areas", "area_ids", "id_"} & set(value), value
+            for key, item in value.items():
+                if key in found:
+                    found[key].append(item)
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for suffix in ("", "/progress", "/addresses", "/exclusions", "/progress.geojson"):
+        walk(client.get(f"/api/v1/checks/{check.id}{suffix}", headers=headers).get_json())
+    walk(client.get("/api/v1/checks", headers=headers).get_json())
+    assert found["area_id"] and set(found["area_id"]) <= {a.id for a in (fibre.park, east)}
+    assert all(type(v) is int for v in found["area_id"])
+    own = [v for v in found["region_id"] if v is not None]
+    assert own and set(own) <= set(regions) | {r.id for r in world["check"].regions}
+    assert all(type(v) is int for v in own) and None in found["region_id"]  # the group
+    assert sorted(regions) in [sorted(ids) for ids in found["region_ids"]]
+    assert all(type(v) is int for ids in found["region_ids"] for v in ids)
+    csv_text = client.get(f"/api/v1/checks/{check.id}/progress.csv",
+                          headers=headers).get_data(as_text=True)
+    assert csv_text.startswith("\ufeffregion_id;region_ids;kind;")
 
 
 def test_tokens_are_stored_hashed_and_only_for_providers(world, make):
@@ -105,7 +166,7 @@ def test_own_checks_only_and_the_same_numbers_as_the_web(client, world):
         response = client.get(f"/api/v1/checks/{other}{suffix}", headers=headers)
         assert response.status_code == 404 and response.is_json, suffix
     data = client.get(f"/api/v1/checks/{world['check'].id}/progress", headers=headers).get_json()
-    (park,) = [a for a in data["areas"] if a["kind"] == "area"]
+    (park,) = [a for a in data["progress"] if a["kind"] == "region"]
     web = services.progress(world["check"]).areas[0]
     assert (park["committed"], park["addresses"], park["still_needed"]) == (
         web.committed, web.addresses, web.still_needed)

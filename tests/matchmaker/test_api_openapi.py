@@ -35,7 +35,7 @@ def api(app, make):
 def test_every_response_matches_the_openapi_document(api):
     schema, headers = api
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 7
+    assert len(operations) == 8
 
     for operation in operations:
         @hypothesis.given(case=operation.as_strategy())
@@ -45,3 +45,30 @@ def test_every_response_matches_the_openapi_document(api):
             case.call_and_validate(headers=headers)
 
         responds_as_documented()
+
+
+def test_the_document_gives_each_id_one_name_and_one_type():
+    """``area_id`` (a register area) and ``region_id`` (a region of a check) are integers
+    wherever the document names them, ``region_ids`` lists of them; no ``areas`` remain."""
+    from matchmaker.api.openapi import openapi_document
+
+    seen: dict[str, set[str]] = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            for name, schema in (node.get("properties") or {}).items():
+                assert name not in ("areas", "area_ids"), name
+                if name.endswith("_id"):
+                    seen.setdefault(name, set()).add(schema.get("type"))
+                if name == "region_ids":
+                    seen.setdefault(name, set()).add(schema["items"]["type"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(openapi_document())
+    assert seen == {
+        "area_id": {"integer"}, "region_id": {"integer"}, "region_ids": {"integer"},
+        "check_id": {"integer"}, "demand_id": {"string"}, "bag_id": {"string"}}

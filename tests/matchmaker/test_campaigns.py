@@ -21,6 +21,7 @@ from matchmaker.campaigns.models import (
     BidStatus,
     Campaign,
     CampaignState,
+    ConsentAnswer,
     InviteBy,
     Offer,
     OfferStatus,
@@ -545,6 +546,70 @@ def test_a_tenant_needs_the_owner_member_to_consent_before_accepting(client, aut
     assert offer.status == OfferStatus.ACCEPTED
 
 
+ANSWER_ON_TENANT_PAGE = {  # as the tenant reads the owner's answer
+    ConsentAnswer.AGREED: "De eigenaar gaf toestemming op",
+    ConsentAnswer.DECLINED: "eigenaar@example.org geeft geen toestemming",
+    ConsentAnswer.NOT_OWNER: "eigenaar@example.org is niet de eigenaar van dit pand",
+}
+NEXT_STEP_FOR_OWNER = {
+    ConsentAnswer.AGREED: "kan nu het aanbod aannemen",
+    ConsentAnswer.DECLINED: "kan het aanbod voor dit pand niet aannemen",
+    ConsentAnswer.NOT_OWNER: "kan de juiste eigenaar vragen",
+}
+
+
+@pytest.mark.parametrize("answer", [ConsentAnswer.DECLINED, ConsentAnswer.NOT_OWNER])
+def test_a_member_owner_can_say_no_in_the_service_and_the_tenant_is_told(
+        client, auth, buy, text_of, answer):
+    owner, _owner_site = buy.member(None)
+    other_owner, _ = buy.member(None)
+    tenant, site = buy.member("400", tenure=Tenure.TENANT)
+    campaign = buy.open(buy.campaign())
+    participation = buy.join(campaign, tenant, site, "400")
+    services.request_owner_consent(participation, actor=tenant,
+                                   owner_kvk=owner.organisation.kvk_number)
+    auth.login(owner)
+    assert "1 huurder vraagt uw toestemming" in text_of(client.get("/campaigns"))
+    consent_page = text_of(client.get("/consent"))
+    assert "Ik geef geen toestemming" in consent_page and "Dit is niet mijn pand" in consent_page
+    bad = client.post(f"/participations/{participation.id}/owner-consent",
+                      data={"answer": "later"})
+    assert bad.status_code == 400 and "Kies een van de antwoorden" in text_of(bad)
+    response = client.post(f"/participations/{participation.id}/owner-consent",
+                           data={"answer": answer}, follow_redirects=True)
+    assert response.status_code == 200 and "De huurder krijgt dit per e-mail" in text_of(response)
+    assert (participation.owner_answer, participation.owner_answer_by) == (
+        answer, owner.organisation.name)
+    assert participation.owner_answer_at is not None and participation.owner_consent_at is None
+    assert "huurder vraagt" not in text_of(client.get("/campaigns"))  # answered: no nagging
+    told = [m for m in mails(MailKind.CONSENT, topic=f"campaign:{campaign.id}")
+            if m.recipient == tenant.email]
+    assert len(told) == 1 and owner.organisation.name in told[0].body_text
+    auth.logout()
+    auth.login(tenant)
+    page = text_of(client.get(f"/campaigns/{campaign.id}"))
+    assert ANSWER_ON_TENANT_PAGE[answer].replace("eigenaar@example.org",
+                                                 owner.organisation.name) in page
+    auth.logout()
+
+    if answer == ConsentAnswer.DECLINED:  # the owner may still change its mind
+        auth.login(owner)
+        assert "U antwoordde op" in text_of(client.get("/consent"))
+        assert client.post(f"/participations/{participation.id}/owner-consent",
+                           data={"answer": "agreed"}).status_code == 302
+        assert participation.owner_consent_at is not None and participation.owner_answer == ""
+        return
+    # Not the owner: no longer recorded as such, so the tenant can name the right one.
+    assert site.owner_organisation_id is None
+    auth.login(owner)
+    assert site.address not in text_of(client.get("/consent"))
+    auth.logout()
+    services.request_owner_consent(participation, actor=tenant,
+                                   owner_kvk=other_owner.organisation.kvk_number)
+    assert site.owner_organisation_id == other_owner.organisation_id
+    assert participation.owner_answer == ""
+
+
 def consent_link_from_outbox(campaign) -> str:
     message = mails(MailKind.CONSENT, topic=f"campaign:{campaign.id}")[-1]
     match = re.search(r"http://\S+/consent/(\S+)", message.body_text)
@@ -567,11 +632,11 @@ def test_the_owner_confirms_through_a_one_time_link(client, auth, buy, text_of, 
     page = client.get(f"/consent/{token}")  # looking does not use the link up
     assert page.status_code == 200 and site.address in text_of(page)
     assert client.get(f"/consent/{token}").status_code == 200
-    response = client.post(f"/consent/{token}")
+    response = client.post(f"/consent/{token}", data={"answer": "agreed"})
     assert response.status_code == 200 and "vastgelegd" in text_of(response)
     assert participation.owner_consent_by == "eigenaar@example.org"
     assert participation.owner_consent_via == "link"
-    response = client.post(f"/consent/{token}")
+    response = client.post(f"/consent/{token}", data={"answer": "declined"})
     assert response.status_code == 409 and "al gebruikt" in text_of(response)
 
     # An expired link: the stored expiry (and the signature's age) are checked.
@@ -583,16 +648,106 @@ def test_the_owner_confirms_through_a_one_time_link(client, auth, buy, text_of, 
         OwnerConsentToken.participation_id == participation.id))
     row.expires_at = utcnow() - timedelta(seconds=1)
     db.session.flush()
-    response = client.post(f"/consent/{token}")
+    response = client.post(f"/consent/{token}", data={"answer": "agreed"})
     assert response.status_code == 400 and "verlopen" in text_of(response)
     row.expires_at = utcnow() + timedelta(days=1)
     db.session.flush()
     later = __import__("time").time() + 15 * 24 * 3600
     monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
-    response = client.post(f"/consent/{token}")
+    response = client.post(f"/consent/{token}", data={"answer": "agreed"})
     monkeypatch.undo()
     assert response.status_code == 400 and "verlopen" in text_of(response)
     assert participation.owner_consent_at is None
+
+
+@pytest.mark.parametrize("answer", list(ConsentAnswer))
+def test_the_owner_answers_once_and_the_tenant_is_told(buy, answer):
+    tenant, site = buy.member("400", tenure=Tenure.TENANT)
+    campaign = buy.open(buy.campaign())
+    participation = buy.join(campaign, tenant, site, "400")
+    services.request_owner_consent(participation, actor=tenant, owner_email="eigenaar@example.org")
+    token = consent_link_from_outbox(campaign)
+    assert services.consent_link_states([participation])[participation.id].answer == ""
+    with pytest.raises(ServiceError, match="Choose one"):
+        services.answer_consent_token(token, "maybe")
+    with pytest.raises(NotAllowed):  # the tenant's own people cannot answer for the owner
+        services.answer_consent_token(token, answer, actor=tenant)
+
+    row = services.answer_consent_token(token, answer)
+    assert (row.answer, row.used_at is not None) == (answer, True)
+    assert (participation.owner_consent_at is not None) == (answer == ConsentAnswer.AGREED)
+    told = [m for m in mails(MailKind.CONSENT, topic=f"campaign:{campaign.id}")
+            if m.recipient == tenant.email]
+    assert len(told) == 1 and site.address in told[0].subject
+    with pytest.raises(Conflict, match="used already"):  # the link acts once
+        services.answer_consent_token(token, ConsentAnswer.AGREED)
+    assert row.answer == answer
+
+    if answer == ConsentAnswer.AGREED:
+        with pytest.raises(Conflict):  # nothing left to ask
+            services.request_owner_consent(participation, actor=tenant,
+                                           owner_email="ander@example.org")
+        return
+    # No: the same address is not asked again, another one is, and that is the state now.
+    with pytest.raises(ServiceError, match="answered this request already"):
+        services.request_owner_consent(participation, actor=tenant,
+                                       owner_email="Eigenaar@example.org")
+    services.request_owner_consent(participation, actor=tenant, owner_email="ander@example.org")
+    latest = services.consent_link_states([participation])[participation.id]
+    assert (latest.email, latest.answer) == ("ander@example.org", "")
+    services.answer_consent_token(consent_link_from_outbox(campaign), ConsentAnswer.AGREED)
+    assert participation.owner_consent_by == "ander@example.org"
+
+
+@pytest.mark.parametrize("answer", list(ConsentAnswer))
+def test_owner_and_tenant_pages_say_the_answer_and_what_comes_next(client, auth, buy, text_of,
+                                                                    answer):
+    tenant, site = buy.member("400", tenure=Tenure.TENANT)
+    campaign = buy.open(buy.campaign())
+    participation = buy.join(campaign, tenant, site, "400")
+    auth.login(tenant)
+    response = client.post(f"/participations/{participation.id}/consent-request",
+                           data={"owner_email": "eigenaar@example.org"})
+    assert response.status_code == 302
+    page = text_of(client.get(f"/campaigns/{campaign.id}"))
+    assert "Verstuurd naar eigenaar@example.org op" in page and "wacht op antwoord" in page
+    token = consent_link_from_outbox(campaign)
+    # The link is for the recipient: the tenant, logged in, can neither read nor use it.
+    assert client.get(f"/consent/{token}").status_code == 403
+    assert client.post(f"/consent/{token}", data={"answer": answer}).status_code == 403
+    auth.logout()
+
+    page = client.get(f"/consent/{token}")
+    assert page.status_code == 200
+    assert all(label in text_of(page) for label in (
+        "Ik geef toestemming als eigenaar", "Ik geef geen toestemming", "Dit is niet mijn pand"))
+    response = client.post(f"/consent/{token}", data={"answer": "perhaps"})
+    assert response.status_code == 400 and "Kies een van de antwoorden" in text_of(response)
+    response = client.post(f"/consent/{token}", data={"answer": answer})
+    assert response.status_code == 200
+    assert "vastgelegd" in text_of(response) and NEXT_STEP_FOR_OWNER[answer] in text_of(response)
+    assert client.post(f"/consent/{token}", data={"answer": answer}).status_code == 409
+
+    auth.login(buy.coordinator)  # the coordinator sees where each consent stands
+    manage = text_of(client.get(f"/coordinator/campaigns/{campaign.id}"))
+    assert {ConsentAnswer.AGREED: "✓ eigenaar@example.org",
+            ConsentAnswer.DECLINED: "ontbreekt de eigenaar weigerde",
+            ConsentAnswer.NOT_OWNER: "ontbreekt gevraagd aan iemand die niet de eigenaar is",
+            }[answer] in manage
+    auth.logout()
+    auth.login(tenant)
+    page = text_of(client.get(f"/campaigns/{campaign.id}"))
+    assert ANSWER_ON_TENANT_PAGE[answer] in page
+    if answer != ConsentAnswer.AGREED:  # the tenant can ask someone else
+        assert "Opnieuw vragen" in page
+        response = client.post(f"/participations/{participation.id}/consent-request",
+                               data={"owner_email": "eigenaar@example.org"})
+        assert response.status_code == 400 and "al beantwoord" in text_of(response)
+        response = client.post(f"/participations/{participation.id}/consent-request",
+                               data={"owner_email": "beheer@example.org"})
+        assert response.status_code == 302
+        assert "Verstuurd naar beheer@example.org" in text_of(
+            client.get(f"/campaigns/{campaign.id}"))
 
 
 # --- reminders ---------------------------------------------------------------------------------

@@ -283,12 +283,14 @@ def test_check_page_map_data_and_trend_for_the_provider(client, auth, fibre, tex
     text = text_of(page)
     assert "Glaspark" in text and "trend-chart" in page.get_data(as_text=True)
     data = json.loads(client.get(f"/fibre/checks/{check.id}/progress.geojson").data)
-    (feature,) = [f for f in data["features"] if f["properties"]["kind"] == "area"]
+    (feature,) = [f for f in data["features"] if f["properties"]["kind"] == "region"]
     assert feature["properties"]["committed"] == 6
+    assert feature["properties"]["region_ids"] == [check.regions[0].id]
     lon, lat = feature["geometry"]["coordinates"][0][0]
     assert 6.4 < lon < 6.7 and 52.9 < lat < 53.1  # WGS84 (RFC 7946)
     csv_text = client.get(f"/fibre/checks/{check.id}/progress.csv").get_data(as_text=True)
-    assert csv_text.startswith("\ufeffGebied-id;Soort;Naam;Dag;") and ";6;" in csv_text
+    assert csv_text.startswith("\ufeffGebied-id;Gebied-id's;Soort;Naam;Dag;")
+    assert ";6;" in csv_text
 
 
 def test_a_provider_never_sees_another_providers_check(client, auth, fibre):

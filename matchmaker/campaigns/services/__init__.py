@@ -48,13 +48,16 @@ from matchmaker.campaigns.services.common import (
     setting,
 )
 from matchmaker.campaigns.services.consent import (
+    answer_as_member_owner,
+    answer_consent_token,
+    consent_link_states,
     consent_requests,
     consent_serializer,
     consent_token,
     give_owner_consent,
     mail_member_owner,
     request_owner_consent,
-    use_consent_token,
+    waiting_consent_requests,
 )
 from matchmaker.campaigns.services.handoff import (
     handoff,
@@ -150,6 +153,8 @@ __all__ = [
     "accept_offer",
     "accepted_for",
     "accepted_totals",
+    "answer_as_member_owner",
+    "answer_consent_token",
     "area_aggregates",
     "areas_for_choice",
     "audit_trail",
@@ -163,6 +168,7 @@ __all__ = [
     "cancel_campaign",
     "check_settings",
     "compare_bids",
+    "consent_link_states",
     "consent_missing",
     "consent_requests",
     "consent_serializer",
@@ -210,8 +216,8 @@ __all__ = [
     "tiers_of",
     "update_campaign",
     "update_open_campaign",
-    "use_consent_token",
     "visible_to_supplier",
+    "waiting_consent_requests",
     "withdraw_bid",
     "withdraw_participation",
 ]

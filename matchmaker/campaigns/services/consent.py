@@ -14,12 +14,13 @@ from matchmaker.auth.models import Role, User
 from matchmaker.auth.services import normalize_email
 from matchmaker.campaigns.models import (
     Campaign,
+    ConsentAnswer,
     OwnerConsentToken,
     Participation,
     ParticipationState,
 )
 from matchmaker.campaigns.services.common import ACTIVE_STATES, CONSENT_SALT, setting
-from matchmaker.campaigns.services.notify import mail_user, member_users
+from matchmaker.campaigns.services.notify import mail_user, member_link, member_users
 from matchmaker.campaigns.services.queries import needs_owner_consent
 from matchmaker.campaigns.timing import database_time, db_now
 from matchmaker.database import rowcount
@@ -44,6 +45,12 @@ def consent_requests(organisation: Organisation) -> list[Participation]:
     return [p for p in rows if needs_owner_consent(p)]
 
 
+def waiting_consent_requests(organisation: Organisation) -> list[Participation]:
+    """The requests this owner has not answered yet (consented or said no)."""
+    return [p for p in consent_requests(organisation)
+            if p.owner_consent_at is None and not p.owner_answer]
+
+
 def _check_consent_possible(participation: Participation) -> None:
     if not needs_owner_consent(participation):
         raise Conflict(N_("This registration does not need the owner's consent."))
@@ -60,16 +67,49 @@ def _consent(participation: Participation, *, by: str, via: str) -> None:
     db.session.flush()
 
 
-def give_owner_consent(participation: Participation, *, actor: User) -> None:
-    """The owner, a member organisation, consents in the service."""
+def _check_member_owner(participation: Participation, actor: User) -> Organisation:
     site = participation.site
-    if actor.role != Role.MEMBER or site.owner_organisation_id != actor.organisation_id:
+    if actor.role != Role.MEMBER or site.owner_organisation_id != actor.organisation_id \
+            or site.owner_organisation is None:
         raise NotAllowed(N_("Only the owner of the building can give consent."))
     _check_consent_possible(participation)
-    owner = site.owner_organisation
-    _consent(participation, by=owner.name if owner else actor.email, via="member")
-    record(actor, "participation.owner_consent", participation, via="member",
-           owner=site.owner_organisation_id)
+    return site.owner_organisation
+
+
+def give_owner_consent(participation: Participation, *, actor: User) -> None:
+    """The owner, a member organisation, consents in the service (also after saying no)."""
+    owner = _check_member_owner(participation, actor)
+    _consent(participation, by=owner.name, via="member")
+    participation.owner_answer, participation.owner_answer_at = "", None
+    participation.owner_answer_by = ""
+    db.session.flush()
+    record(actor, "participation.owner_consent", participation, via="member", owner=owner.id)
+    _mail_tenant(participation, ConsentAnswer.AGREED, who=owner.name,
+                 key=f"consent-answer-member:{participation.id}:agreed")
+
+
+def answer_as_member_owner(participation: Participation, answer: str, *,
+                           actor: User) -> None:
+    """The owner, a member organisation, says no in the service: it does not consent
+    (``declined``; it can still consent later), or the building is not its own
+    (``not_owner``: it is no longer recorded as the owner, so the tenant can ask the right
+    one). Recorded with the time; the tenant is mailed."""
+    if answer not in (ConsentAnswer.DECLINED, ConsentAnswer.NOT_OWNER):
+        raise ServiceError(N_("Choose one of the answers."))
+    owner = _check_member_owner(participation, actor)
+    if participation.owner_answer == answer:
+        raise Conflict(N_("Your answer is recorded already."))
+    participation.owner_answer = str(answer)
+    participation.owner_answer_at = utcnow()
+    participation.owner_answer_by = owner.name[:254]
+    if answer == ConsentAnswer.NOT_OWNER:
+        participation.site.owner_organisation_id = None
+    db.session.flush()
+    record(actor, "participation.owner_" + str(answer), participation, via="member",
+           owner=owner.id)
+    stamp = participation.owner_answer_at.strftime("%Y%m%d%H%M%S")
+    _mail_tenant(participation, ConsentAnswer(answer), who=owner.name,
+                 key=f"consent-answer-member:{participation.id}:{answer}:{stamp}")
 
 
 def request_owner_consent(participation: Participation, *, actor: User,
@@ -96,6 +136,8 @@ def request_owner_consent(participation: Participation, *, actor: User,
             raise Conflict(N_("Another organisation is recorded as the owner of this building; "
                               "ask the coordinator to correct it."), field="kvk_number")
         site.owner_organisation = owner
+        participation.owner_answer, participation.owner_answer_at = "", None
+        participation.owner_answer_by = ""
         db.session.flush()
         mail_member_owner(participation)
         record(actor, "participation.consent_request", participation, via="member",
@@ -111,6 +153,16 @@ def request_owner_consent(participation: Participation, *, actor: User,
         # The tenant cannot consent on the owner's behalf through its own mailbox.
         raise ServiceError(N_("Send the link to the building owner, not to an address of your "
                               "own organisation."), field="owner_email")
+    answered = db.session.scalar(
+        sa.select(OwnerConsentToken).where(
+            OwnerConsentToken.participation_id == participation.id,
+            sa.func.lower(OwnerConsentToken.email) == email,
+            OwnerConsentToken.answer.in_((ConsentAnswer.DECLINED, ConsentAnswer.NOT_OWNER)))
+        .limit(1))
+    if answered is not None:
+        # The owner said no (or that the building is not theirs): asking again is nagging.
+        raise ServiceError(N_("%(email)s has answered this request already; ask another "
+                              "address."), field="owner_email", email=email)
     days = int(setting("OWNER_CONSENT_LINK_DAYS"))
     token = OwnerConsentToken(participation=participation, email=email,
                               nonce=secrets.token_urlsafe(24),
@@ -145,8 +197,10 @@ def consent_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONSENT_SALT)
 
 
-def consent_token(token: str) -> OwnerConsentToken:
-    """The stored token behind a link; refuses tampered, expired and used links."""
+def consent_token(token: str, *, actor: User | None = None) -> OwnerConsentToken:
+    """The stored token behind a link; refuses tampered, expired and used links, and the
+    tenant's own people (``actor``: whoever is logged in, if anyone): the link is for the
+    recipient only."""
     days = int(setting("OWNER_CONSENT_LINK_DAYS"))
     try:
         data = consent_serializer().loads(token, max_age=days * 24 * 3600)
@@ -159,27 +213,72 @@ def consent_token(token: str) -> OwnerConsentToken:
     row = db.session.get(OwnerConsentToken, data.get("id")) if isinstance(data, dict) else None
     if row is None or not secrets.compare_digest(row.nonce, str(data.get("n", ""))):
         raise ServiceError(N_("This link is not valid. Check that you copied all of it."))
+    if actor is not None and actor.organisation_id is not None \
+            and actor.organisation_id == row.participation.site.organisation_id:
+        raise NotAllowed(N_("This link is for the owner of the building, not for the tenant."))
     if row.used_at is not None:
-        raise Conflict(N_("This link has been used already; consent is recorded."))
+        raise Conflict(N_("This link has been used already; your answer is recorded."))
     if row.expires_at <= database_time():
         raise ServiceError(N_("This link has expired. Ask the tenant to send a new one."))
     return row
 
 
-def use_consent_token(token: str) -> Participation:
-    """Record the owner's consent through a one-time link (single use, enforced in SQL)."""
-    row = consent_token(token)
+def answer_consent_token(token: str, answer: str, *,
+                         actor: User | None = None) -> OwnerConsentToken:
+    """The owner answers through a one-time link: agrees, declines, or says the building is
+    not theirs. Single use (enforced in SQL), recorded with the time; the tenant is mailed."""
+    row = consent_token(token, actor=actor)
+    try:
+        choice = ConsentAnswer(answer)
+    except ValueError as exc:
+        raise ServiceError(N_("Choose one of the answers.")) from exc
     participation = row.participation
     _check_consent_possible(participation)
     result = db.session.execute(
         sa.update(OwnerConsentToken)
         .where(OwnerConsentToken.id == row.id, OwnerConsentToken.used_at.is_(None),
                OwnerConsentToken.expires_at > db_now())
-        .values(used_at=db_now()).execution_options(synchronize_session=False)
+        .values(used_at=db_now(), answer=choice.value)
+        .execution_options(synchronize_session=False)
     )
     if rowcount(result) != 1:
-        raise Conflict(N_("This link has been used already; consent is recorded."))
-    _consent(participation, by=row.email, via="link")
-    record(None, "participation.owner_consent", participation, via="link", email=row.email,
-           token=row.id)
-    return participation
+        raise Conflict(N_("This link has been used already; your answer is recorded."))
+    db.session.refresh(row)
+    if choice == ConsentAnswer.AGREED:
+        _consent(participation, by=row.email, via="link")
+        record(None, "participation.owner_consent", participation, via="link",
+               email=row.email, token=row.id)
+    else:
+        record(None, "participation.owner_" + choice.value, participation, via="link",
+               email=row.email, token=row.id)
+    _mail_tenant(participation, choice, who=row.email, key=f"consent-answer:{row.id}")
+    return row
+
+
+SUBJECTS = {
+    ConsentAnswer.AGREED: N_("The owner consents: %(address)s"),
+    ConsentAnswer.DECLINED: N_("The owner does not consent: %(address)s"),
+    ConsentAnswer.NOT_OWNER: N_("Not the owner of %(address)s"),
+}
+
+
+def _mail_tenant(participation: Participation, answer: ConsentAnswer, *, who: str,
+                 key: str) -> None:
+    """Tell the tenant's people the owner's answer and where to go next."""
+    site = participation.site
+    for user in member_users([site.organisation_id]):
+        mail_user(user, participation.campaign, kind=MailKind.CONSENT, key=key,
+                  template="consent_answer", subject=SUBJECTS[answer], address=site.address,
+                  who=who, answer=answer.value, link=member_link(participation.campaign))
+
+
+def consent_link_states(participations: list[Participation]) -> dict[int, OwnerConsentToken]:
+    """The latest link sent for each participation (by participation id): its ``created_at``,
+    ``expires_at``, ``used_at`` and ``answer`` are the request's state for the tenant."""
+    ids = [p.id for p in participations]
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        sa.select(OwnerConsentToken).where(OwnerConsentToken.participation_id.in_(ids))
+        .order_by(OwnerConsentToken.participation_id, OwnerConsentToken.id))
+    return {row.participation_id: row for row in rows}

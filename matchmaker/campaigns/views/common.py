@@ -127,6 +127,7 @@ def _manage_page(campaign: Campaign, status: int = 200, **forms: Any) -> tuple[s
         close_form=CloseEarlyForm(formdata=None), action_form=ActionForm(formdata=None),
         trail=services.audit_trail(campaign),
         needs_consent={p.id: services.needs_owner_consent(p) for p in campaign.participations},
+        consent_links=services.consent_link_states(list(campaign.participations)),
         potential=(services.potential(campaign) if campaign.state == CampaignState.DRAFT
                    else None),
     ), status

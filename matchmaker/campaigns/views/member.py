@@ -46,6 +46,7 @@ from matchmaker.errors import ServiceError
 from matchmaker.extensions import db
 from matchmaker.i18n import translate_error
 from matchmaker.members.models import Site
+from matchmaker.models import utcnow
 from matchmaker.web.formatting import number, unit
 from matchmaker.web.forms import apply_service_error
 from matchmaker.web.geojson import geojson_response
@@ -61,7 +62,7 @@ def member_list() -> str:
     return render_template(
         "campaigns/member_list.html",
         items=[(item, progress[item.campaign.id]) for item in items],
-        consent=services.consent_requests(organisation), locale=_locale(),
+        consent=services.waiting_consent_requests(organisation), locale=_locale(),
     )
 
 
@@ -106,6 +107,8 @@ def _member_page(campaign: Campaign, *, failed: tuple[int, JoinForm] | None = No
         can_register=services.can_register(campaign),
         needs_consent={p.id: services.needs_owner_consent(p)
                        for p in view.participations.values()},
+        consent_links=services.consent_link_states(list(view.participations.values())),
+        consent_now=utcnow(),
         consent_form=ConsentRequestForm(formdata=None), action_form=ActionForm(formdata=None),
         pv_yield=current_app.config["PV_YIELD_KWH_PER_KWP"],
         electricity_price=current_app.config["ELECTRICITY_PRICE_EUR_PER_KWH"],
@@ -227,41 +230,56 @@ def give_consent(participation_id: int) -> BaseResponse | tuple[str, int]:
         Site.owner_organisation_id == current_user.organisation_id))
     if not ActionForm().validate_on_submit():
         abort(400)
+    answer = request.form.get("answer", "agreed")
+    address = participation.site.address
     try:
-        services.give_owner_consent(participation, actor=current_user)
+        if answer == "agreed":
+            services.give_owner_consent(participation, actor=current_user)
+        else:
+            services.answer_as_member_owner(participation, answer, actor=current_user)
     except ServiceError as err:
         _flash_error(err)
         return render_template(
             "campaigns/consent_requests.html",
             rows=services.consent_requests(current_user.organisation),
             action_form=ActionForm(formdata=None), locale=_locale()), err.status
-    flash(_("Thank you: your consent for %(address)s is recorded.",
-            address=participation.site.address), "success")
+    flash({"agreed": _("Thank you: your consent for %(address)s is recorded. The tenant is "
+                       "told by e-mail and can now accept the offer.", address=address),
+           "declined": _("Recorded: you do not consent for %(address)s. The tenant is told by "
+                         "e-mail and cannot accept the offer; you can still consent here "
+                         "later.", address=address),
+           }.get(answer, _("Recorded: %(address)s is not your building. The tenant is told by "
+                           "e-mail and can ask the right owner.", address=address)),
+          "success")
     return redirect(url_for("campaigns.consent_requests"))
 
 
 @bp.route("/consent/<token>", methods=["GET", "POST"])
 def owner_consent_link(token: str) -> BaseResponse | tuple[str, int]:
-    """The one-time link for an owner who is not a member: GET shows, POST confirms (link
-    scanners in mail filters only GET, so they cannot use the link up)."""
+    """The one-time link for an owner who is not a member: GET shows the request, POST records
+    the answer (agree, decline, not my building). Link scanners in mail filters only GET, so
+    they cannot use the link up; the tenant's own people cannot answer."""
     form = ActionForm()
+    actor = current_user if current_user.is_authenticated else None
+
+    def page(status: int = 200, **context: object) -> tuple[str, int]:
+        return render_template("campaigns/consent_link.html", form=form, locale=_locale(),
+                               **{"error": None, "row": None, "answer": None, **context}), status
+
     try:
-        row = services.consent_token(token)
+        row = services.consent_token(token, actor=actor)
     except ServiceError as err:
-        return render_template("campaigns/consent_link.html", error=translate_error(err),
-                               row=None, form=form, locale=_locale()), err.status
+        return page(err.status, error=translate_error(err))
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
         try:
-            services.use_consent_token(token)
+            row = services.answer_consent_token(token, request.form.get("answer", ""),
+                                                actor=actor)
         except ServiceError as err:
-            return render_template("campaigns/consent_link.html", error=translate_error(err),
-                                   row=None, form=form, locale=_locale()), err.status
-        return render_template("campaigns/consent_link.html", error=None, row=row, form=form,
-                               done=True, locale=_locale()), 200
-    return render_template("campaigns/consent_link.html", error=None, row=row, form=form,
-                           done=False, locale=_locale()), 200
+            return page(err.status, error=translate_error(err))
+        return page(row=row, answer=row.answer)
+    return page(row=row)
 
 
 @bp.route("/campaigns/<int:campaign_id>/map.geojson")
