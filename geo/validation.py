@@ -246,7 +246,7 @@ def plausible_meter_values(values: FloatArray, *, name: str, column: str,
         raise ColumnError(
             N_("%(name)s: %(column)s is not a plausible amount on line(s) %(lines)s (at most "
                "%(max)s kWh per interval)."),
-            name=name, column=column, max=f"{MAX_INTERVAL_KWH:,.0f}",
+            name=name, column=column, max=MAX_INTERVAL_KWH,
             lines=format_labels(np.flatnonzero(bad)[:6] + first_line, 5),
         )
 

@@ -95,14 +95,14 @@ def stored_value_problem(column: sa.Column[Any], value: Any) -> tuple[str, dict[
         if not isinstance(value, int) and (
                 not math.isfinite(number) or abs(number) > MAX_STORED_MAGNITUDE):
             return N_("Enter a number of at most %(max)s (and at least minus that)."), {
-                "max": f"{MAX_STORED_MAGNITUDE:,.0f}"}
+                "max": Decimal(MAX_STORED_MAGNITUDE)}
         scale = getattr(kind, "scale", None) if isinstance(kind, TypeDecorator) else None
         for integer_type, limit in _INT_LIMITS.items():
             if isinstance(kind, integer_type) or isinstance(impl, integer_type):
                 scaled = abs(Decimal(value)) * (Decimal(10) ** (scale or 0))
                 if not scaled.is_finite() or scaled >= limit:
                     return N_("Enter a number of at most %(max)s (and at least minus that)."), {
-                        "max": f"{(limit - 1) // 10 ** (scale or 0):,}"}
+                        "max": Decimal((limit - 1) // 10 ** (scale or 0))}
                 break
     return None
 
