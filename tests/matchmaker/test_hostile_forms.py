@@ -348,3 +348,46 @@ def test_page_numbers_and_query_strings_of_every_page(app, client, auth, scene):
                 if response.mimetype not in ("text/html", "application/json"):
                     break  # a file download: one hostile query is enough
     assert not problems, "\n".join(problems[:30])
+
+
+def test_the_cases_seen_in_the_review_get_a_clear_4xx(app, client, auth, scene, text_of):
+    """The examples of issue 13 (class 6), with what the user reads."""
+    auth.login(scene[MEMBER])
+    site = scene["site_id"]
+    meter_files = [
+        (meter(year("1e300")), "regel(s) 102"),  # stored, it broke the energy page
+        (meter([("2025-01-01T00:00+01:00", "1"), ("2025-01-01T01:00", "1"),
+                ("2025-01-01T02:00+01:00", "1")]), "regel(s) 3"),
+        (meter(month(stamp="1600-01-{:02d} {:02d}:00")), "regel(s) 2, 3"),
+        (meter(month(stamp="9999-01-{:02d} {:02d}:00")), "2000 tot en met 2100"),
+    ]
+    for payload, message in meter_files:
+        before = table_snapshot()
+        response = client.post(f"/sites/{site}/energy/meter", data={
+            "kind": "consumption", "file": (io.BytesIO(payload), "meter.csv")},
+            content_type="multipart/form-data")
+        assert response.status_code == 400 and message in text_of(response), text_of(response)
+        assert changed(before, table_snapshot()) == []
+    assert client.get(f"/sites/{site}/energy").status_code == 200
+    response = client.post(f"/sites/{site}/energy/quarter-hours", data={"quarter-file": (
+        io.BytesIO(meter([("2025-01-01T00:00+01:00", "1e300")], header="tijdstip;afname_kwh")),
+        "q.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 400 and "regel(s) 2" in text_of(response)
+
+    auth.logout()
+    auth.login(scene[COORD])
+    with app.test_request_context():
+        check_url = url_for("fibre.check", check_id=scene["check_id"])
+    response = client.get(check_url, query_string={"what_if": "1", "threshold_kind": "count",
+                                                   "threshold_value": "1" + "0" * 30})
+    assert response.status_code < 500 and "Vul een getal in tot" in text_of(response)
+    fibre = {"title": "Glas", "threshold_kind": "percent", "threshold_value": "30",
+             "grouping": "per_area", "area_ids": "", "deadline": "2030-12-31"}
+    for data in ({**fibre, "deadline": "9999-12-31"},
+                 {**fibre, "polygon": '{"type": "Polygon", "coordinates": ' + DEEP + "}"}):
+        before = table_snapshot()
+        response = client.post("/fibre/checks/new", data=data)
+        assert 400 <= response.status_code < 500
+        assert changed(before, table_snapshot()) == []
+    assert "tussen 2000 en 2100" in text_of(client.post("/fibre/checks/new", data={
+        **fibre, "deadline": "9999-12-31"}))
