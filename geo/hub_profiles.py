@@ -46,7 +46,7 @@ from geo.profiles import (
     hourly_index,
     pv_profile,
 )
-from geo.validation import finite_non_negative
+from geo.validation import finite_non_negative, plausible_meter_times, plausible_meter_values
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -166,6 +166,8 @@ def parse_instants(values: pd.Series, *, name: str, column: str = "timestamp",
     >>> [str(t) for t in when]  # a quarter hour apart: 02:00-03:00 did not happen
     ['2025-03-30 00:45:00+00:00', '2025-03-30 01:00:00+00:00']
     """
+    plausible_meter_times(values, name=name, column=column, first_line=first_line,
+                          refuse_mixed=allow_local)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return pd.DatetimeIndex(values).tz_convert("UTC").as_unit("ns")
     text = values.astype("string").str.strip()
@@ -240,6 +242,7 @@ def read_amounts(values: pd.Series, *, name: str, column: str, first_line: int =
                "as separate positive columns."),
             name=name, column=column, lines=_lines(np.flatnonzero(negative), first_line),
         )
+    plausible_meter_values(numbers, name=name, column=column, first_line=first_line)
     return np.asarray(numbers, dtype=np.float64)
 
 

@@ -13,7 +13,9 @@ Apache Arrow (:mod:`geo.columnar`), GeoJSON and GeoPackage with pyogrio.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,15 @@ from geo.columnar import (
     read_csv_table,
 )
 from geo.crs import RD_NEW, WGS84, in_netherlands, to_rd, wgs84_to_rd, xy_to_rd
-from geo.errors import N_, ColumnError, CoordinateError, CRSError, FileFormatError, format_labels
+from geo.errors import (
+    N_,
+    ColumnError,
+    CoordinateError,
+    CRSError,
+    FileFormatError,
+    GeoError,
+    format_labels,
+)
 
 CSV_SUFFIXES = {".csv", ".txt"}
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg"}
@@ -405,18 +415,33 @@ def read_vector(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFra
                 N_("%(file)s cannot be read as GeoParquet: %(reason)s"),
                 file=name, reason=str(exc).splitlines()[0],
             ) from exc
+    with reading_vector(path):
+        frame = pyogrio.read_dataframe(path, layer=layer)
+    if not isinstance(frame, gpd.GeoDataFrame):  # a table without geometry (a CSV, say)
+        raise FileFormatError(N_("%(file)s has no geometry; give GeoJSON or a GeoPackage."),
+                              file=name)
+    return frame
+
+
+@contextmanager
+def reading_vector(path: str | Path) -> Iterator[None]:
+    """Around a GDAL (pyogrio) read: any error of a broken file becomes one
+    :class:`FileFormatError` naming the file, and GDAL's warnings about it are not printed
+    (the error says what is wrong)."""
+    import pyogrio
+
     try:
-        return pyogrio.read_dataframe(path, layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            yield
+    except GeoError:
+        raise
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+            pyogrio.errors.FieldError, pyogrio.errors.GeometryError, pyogrio.errors.CRSError,
+            UnicodeDecodeError, ValueError, OSError) as exc:
         raise FileFormatError(
             N_("%(file)s cannot be read as GeoJSON or GeoPackage: %(reason)s"),
-            file=name, reason=str(exc).splitlines()[0],
-        ) from exc
-    except (pyogrio.errors.FieldError, pyogrio.errors.GeometryError, pyogrio.errors.CRSError,
-            UnicodeDecodeError, ValueError) as exc:
-        raise FileFormatError(
-            N_("%(file)s cannot be read as GeoJSON or GeoPackage: %(reason)s"),
-            file=name, reason=str(exc).splitlines()[0],
+            file=Path(path).name, reason=(str(exc).splitlines() or [type(exc).__name__])[0],
         ) from exc
 
 

@@ -223,3 +223,62 @@ __all__ = [
     "require_polygons",
     "unique_ids",
 ]
+
+
+# --- metered data: plausible values and times (one rule for every meter and quarter-hour file) --
+
+#: No connection takes or feeds more per interval (a 4 GW connection for a quarter hour).
+MAX_INTERVAL_KWH = 1e6
+#: Metered data is from these years; 1600 and 9999 are typing accidents (or attacks) that
+#: would overflow the calendar arithmetic later.
+METER_YEARS = (2000, 2100)
+_YEAR = r"(?<!\d)(\d{4})(?!\d)"
+_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
+
+
+def plausible_meter_values(values: FloatArray, *, name: str, column: str,
+                           first_line: int = 2) -> None:
+    """Refuse amounts that are not finite or above ``MAX_INTERVAL_KWH``, naming the lines."""
+    numbers = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(numbers) | (np.abs(numbers) > MAX_INTERVAL_KWH)
+    if bad.any():
+        raise ColumnError(
+            N_("%(name)s: %(column)s is not a plausible amount on line(s) %(lines)s (at most "
+               "%(max)s kWh per interval)."),
+            name=name, column=column, max=MAX_INTERVAL_KWH,
+            lines=format_labels(np.flatnonzero(bad)[:6] + first_line, 5),
+        )
+
+
+def plausible_meter_times(values: pd.Series, *, name: str, column: str, first_line: int = 2,
+                          refuse_mixed: bool = True) -> None:
+    """Refuse times (as text) whose year lies outside ``METER_YEARS`` or (``refuse_mixed``)
+    times with a UTC offset mixed with times without one, naming the lines; run it before any
+    date arithmetic."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values):
+        years = pd.DatetimeIndex(values).year.to_numpy()
+    else:
+        text = values.astype("string").str.strip()
+        years = pd.to_numeric(text.str.extract(_YEAR, expand=False), errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan)
+        has_offset = text.str.contains(_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
+        if refuse_mixed and has_offset.any() and not has_offset.all():
+            minority = ~has_offset if has_offset.sum() * 2 >= len(has_offset) else has_offset
+            raise ColumnError(
+                N_("%(name)s: %(column)s mixes times with and without a UTC offset; line(s) "
+                   "%(lines)s differ from the rest. Write every time the same way, for example "
+                   "2025-01-01T00:00+01:00."),
+                name=name, column=column,
+                lines=format_labels(np.flatnonzero(minority)[:6] + first_line, 5),
+            )
+    low, high = METER_YEARS
+    with np.errstate(invalid="ignore"):
+        bad = (years < low) | (years > high)
+    if bad.any():
+        raise ColumnError(
+            N_("%(name)s: %(column)s lies outside the years %(low)s to %(high)s on line(s) "
+               "%(lines)s."),
+            name=name, column=column, low=low, high=high,
+            lines=format_labels(np.flatnonzero(bad)[:6] + first_line, 5),
+        )

@@ -49,3 +49,13 @@ class TooMany(ServiceError):
     """A limit on how often something may be done was reached (answered with 429)."""
 
     status = 429
+
+
+class InvalidValue(ServiceError):
+    """A value no column can hold (too long, not finite, out of range): answered with 422.
+
+    Raised before a flush by ``models`` (one check for every table), so SQLite refuses what
+    PostgreSQL refuses; ``params["field"]`` is filled in by the edge's translation.
+    """
+
+    status = 422

@@ -22,7 +22,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from matchmaker.campaigns.models import InviteBy
@@ -35,6 +35,7 @@ from matchmaker.web.forms import (
     greater_than_zero,
     number_required,
 )
+from matchmaker.web.validators import plausible_date
 
 LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
 
@@ -53,12 +54,6 @@ def end_of_day_utc(day: Any) -> datetime:
     """The last moment of a calendar day in Amsterdam, as UTC (validity "until 31 May")."""
     start = datetime.combine(day, time(0, 0), tzinfo=LOCAL_TZ) + timedelta(days=1)
     return (start - timedelta(seconds=1)).astimezone(UTC)
-
-
-def plausible_date(form: Any, field: Any) -> None:
-    """Dates from 2000 to 2100: anything else is a typo (and would overflow time zones)."""
-    if field.data is not None and not 2000 <= field.data.year <= 2100:
-        raise ValidationError(_l("Enter a date between 2000 and 2100."))
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -18,6 +18,7 @@ from matchmaker.web.forms import (
     choices,
     number_required,
 )
+from matchmaker.web.validators import plausible_date
 
 CATEGORY_LABELS = {
     "g0": _l("Business in general"),
@@ -144,6 +145,7 @@ class ExpansionPlanForm(FlaskForm):
     from_year = OptionalIntegerField(_l("From the year"))
     shape = SelectField(_l("When in the day"), default="", choices=choices(
         [("", _l("as usual for this kind"))] + list(SHAPE_LABELS.items())))
-    waiting_since = DateField(_l("Applied at the grid operator on"), validators=[Optional()],
+    waiting_since = DateField(_l("Applied at the grid operator on"),
+                              validators=[Optional(), plausible_date],
                               description=_l("Leave empty if you have not applied yet."))
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200)])

@@ -28,6 +28,7 @@ from geo.profiles import (
     Profile,
     measured_profile,
 )
+from geo.validation import plausible_meter_times, plausible_meter_values
 from matchmaker.audit.services import record
 from matchmaker.auth.models import User
 from matchmaker.energy import explain, site_profiles
@@ -158,7 +159,17 @@ def parse_meter_data(data: bytes, *, filename: str) -> MeterFile:
                            file=filename)
     frame["kwh"] = pd.to_numeric(frame["kwh"].str.replace(",", ".", regex=False),
                                  errors="coerce")
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], errors="coerce", format="mixed")
+    # Plausible amounts and years, one way of writing times: before any date arithmetic.
+    plausible_meter_values(frame["kwh"].to_numpy(dtype=float, na_value=0.0), name=filename,
+                           column="kwh")
+    plausible_meter_times(frame["timestamp"], name=filename, column="timestamp")
+    with_offset = bool(frame["timestamp"].str.contains(r"(?:Z|[+-]\d\d:?\d\d)$").any())
+    try:
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"], errors="coerce",
+                                            format="mixed", utc=with_offset)
+    except (ValueError, OverflowError) as exc:  # pandas' out-of-bounds errors are ValueErrors
+        raise GeoError(N_("%(file)s: the timestamps cannot be read; write them as "
+                          "2025-01-01T00:00+01:00."), file=filename) from exc
     if frame["timestamp"].isna().any():
         line = int(np.flatnonzero(frame["timestamp"].isna().to_numpy())[0]) + 2
         raise GeoError(N_("%(file)s: line %(line)s has no readable timestamp."),

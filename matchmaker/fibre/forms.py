@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from matchmaker.campaigns.forms import MultiCheckboxField
 from matchmaker.fibre.models import ExclusionReason, Grouping
 from matchmaker.web.forms import LocalDecimalField, choices
+from matchmaker.web.validators import plausible_date
 
 PERCENT, COUNT = "percent", "count"
 
@@ -44,7 +45,7 @@ class CheckForm(FlaskForm):
         _l("Addresses that count"),
         description=_l("Nothing ticked: every address from the register that is not only a "
                        "home (the usual count for business parks)."))
-    deadline = DateField(_l("Deadline"), validators=[DataRequired()],
+    deadline = DateField(_l("Deadline"), validators=[DataRequired(), plausible_date],
                          description=_l("The check runs until the end of this day (Dutch time)."))
     grouping = RadioField(_l("Decision"), default=Grouping.PER_AREA.value,
                           choices=grouping_choices())

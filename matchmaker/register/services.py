@@ -27,7 +27,7 @@ from geo.areas import prepare_areas
 from geo.columnar import geo_metadata, iter_csv_tables, point_xy
 from geo.crs import RD_NEW, xy_to_rd
 from geo.errors import N_, CRSError, FileFormatError, GeoError
-from geo.io import file_kind, read_vector
+from geo.io import file_kind, read_vector, reading_vector
 from matchmaker import progress as job_progress
 from matchmaker.audit.services import record
 from matchmaker.auth.models import User
@@ -76,7 +76,11 @@ def count_rows(path: str | Path) -> int:
             return int(pq.ParquetFile(path).metadata.num_rows)
         except (pa.ArrowInvalid, OSError):
             return 0  # the import itself reports the unreadable file
-    return int(pyogrio.read_info(path).get("features", 0) or 0)
+    try:
+        with reading_vector(path):
+            return int(pyogrio.read_info(path).get("features", 0) or 0)
+    except GeoError:
+        return 0  # the import itself reports the unreadable file
 
 
 Chunk = tuple[pd.DataFrame, dict[str, str], int, tuple[np.ndarray, np.ndarray] | None]
@@ -146,11 +150,8 @@ def _rd_points(wkb: pa.Array, crs: object) -> tuple[np.ndarray, np.ndarray]:
 def _vector_chunks(
     path: str | Path, *, layer: str | None, assume_crs: str | None
 ) -> Iterator[Chunk]:
-    try:
+    with reading_vector(path):
         info = pyogrio.read_info(path, layer=layer)
-    except pyogrio.errors.DataSourceError as exc:
-        raise FileFormatError(N_("%(file)s cannot be read as GeoJSON or GeoPackage: %(reason)s"),
-                              file=Path(path).name, reason=str(exc).splitlines()[0]) from exc
     if info.get("crs") is None and assume_crs is None:
         raise CRSError(
             N_("The data has no coordinate reference system; state it (for example EPSG:28992).")
@@ -158,8 +159,9 @@ def _vector_chunks(
     mapping = resolve_register_columns(info["fields"], has_geometry=True)
     total = int(info.get("features") or 0)
     for start in range(0, total, CHUNK_ROWS):
-        frame = pyogrio.read_dataframe(path, layer=layer, skip_features=start,
-                                       max_features=CHUNK_ROWS)
+        with reading_vector(path):
+            frame = pyogrio.read_dataframe(path, layer=layer, skip_features=start,
+                                           max_features=CHUNK_ROWS)
         if frame.crs is None:
             frame = frame.set_crs(assume_crs)
         frame = frame.to_crs(RD_NEW)

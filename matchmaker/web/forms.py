@@ -16,6 +16,8 @@ from wtforms import DecimalField, IntegerField, SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import TextInput
 
+from matchmaker.web.validators import MAX_NUMBER
+
 #: What each kind of area is called (``register.models.AreaKind`` values).
 AREA_KIND_LABELS = {
     "park": _l("business park"),
@@ -85,6 +87,12 @@ def show_number(value: Any, locale: Any = None) -> str:
                               locale=locale or get_locale() or "nl"))
 
 
+def too_large() -> str:
+    """Every number field refuses more than ``MAX_NUMBER`` (1e30 is a typing accident or an
+    attack; forms narrow this with :class:`InRange`)."""
+    return str(_("Enter a number up to %(high)s.", high=show_number(MAX_NUMBER)))
+
+
 class LocalDecimalField(DecimalField):
     """A decimal field read with the user's locale (:func:`parse_number`) and shown back so.
 
@@ -115,6 +123,9 @@ class LocalDecimalField(DecimalField):
             self.data = parse_number(str(valuelist[0]))
         except NumberError as exc:
             raise ValueError(exc.message) from exc
+        if abs(self.data) > MAX_NUMBER:
+            self.data = None
+            raise ValueError(too_large())
 
 
 class LocalFloatField(LocalDecimalField):
@@ -138,6 +149,9 @@ class OptionalIntegerField(IntegerField):
         except ValueError as exc:
             self.data = None
             raise ValueError(_l("Enter a whole number.")) from exc
+        if abs(self.data) > MAX_NUMBER:
+            self.data = None
+            raise ValueError(too_large())
 
 
 class InRange:

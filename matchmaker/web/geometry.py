@@ -8,6 +8,7 @@ import shapely
 
 from geo.crs import in_netherlands, wgs84_to_rd
 from matchmaker.errors import N_, ServiceError
+from matchmaker.web.validators import bounded_json
 
 #: A drawn area is a handful of clicks; more text than this is not a drawing.
 MAX_DRAWN_CHARS = 100_000
@@ -26,13 +27,10 @@ def drawn_polygon(text: str | None, *, field: str = "polygon") -> shapely.Geomet
     def unreadable() -> ServiceError:
         return ServiceError(N_("The drawn area could not be read; draw it again."), field=field)
 
-    if len(text) > MAX_DRAWN_CHARS:
-        raise unreadable()
     try:
-        data = json.loads(text)
+        data = bounded_json(text, max_chars=MAX_DRAWN_CHARS)
         geometry = shapely.from_geojson(json.dumps(data.get("geometry", data)))
-    except (ValueError, AttributeError, TypeError, RecursionError,
-            shapely.errors.GEOSException) as exc:
+    except (ValueError, AttributeError, TypeError, shapely.errors.GEOSException) as exc:
         raise unreadable() from exc
     if geometry.geom_type != "Polygon" or geometry.is_empty:
         raise ServiceError(N_("Draw an area with at least three points."), field=field)
