@@ -130,6 +130,9 @@ PAGES = [
          "export"),
     Page("demand_geojson", "demand GeoJSON export (TTFB)", "coordinator",
          "/coordinator/demand.geojson", "export"),
+    # The largest export: every solar bundle with its sites, as a GeoPackage.
+    Page("bundles_gpkg", "all bundles GeoPackage (TTFB)", "coordinator",
+         "/coordinator/bundles/export-all.gpkg?product=solar_roof", "export"),
     Page("bundles", "bundle map (solar)", "coordinator", "/coordinator/bundles?product=solar_roof"),
     Page("bundles_data", "bundle map data (hulls)", "coordinator",
          "/coordinator/bundles.geojson?product=solar_roof"),
