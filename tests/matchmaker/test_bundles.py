@@ -8,6 +8,7 @@ import re
 import pandas as pd
 import pyogrio
 import pytest
+import sqlalchemy as sa
 from shapely.geometry import box
 
 from matchmaker.auth.models import Role
@@ -172,6 +173,26 @@ def test_large_files_of_bundles_are_written_by_a_job_for_their_owner_only(
     auth.login(make.user(Role.COORDINATOR))
     for suffix in ("", "/status.json", "/download"):
         assert client.get(page + suffix).status_code == 404
+
+
+def test_a_file_that_cannot_be_written_says_so(client, park_demand, make, text_of):
+    """The job failed (here: its product was removed in the meantime): the file's page says
+    so instead of waiting for ever, and there is nothing to download."""
+    from matchmaker.auth.models import User
+    from matchmaker.bundles import services
+    from matchmaker.extensions import db
+
+    coordinator = db.session.scalar(sa.select(User).where(User.role == Role.COORDINATOR)
+                                    .order_by(User.id.desc()))
+    key = services.prepare_file(services.BundleFilter(product="gone"), fmt="gpkg", locale="nl",
+                                actor=coordinator)
+    with pytest.raises(ValueError):
+        services.write_file(key)
+    page = client.get(f"/coordinator/bundles/files/{key}")
+    assert page.status_code == 200 and "kon niet worden geschreven" in text_of(page)
+    assert client.get(f"/coordinator/bundles/files/{key}/status.json").get_json()["status"] \
+        == "failed"
+    assert client.get(f"/coordinator/bundles/files/{key}/download").status_code == 404
 
 
 def test_printable_summary_has_the_map_and_the_contacts(client, park_demand, text_of):
