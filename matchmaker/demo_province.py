@@ -359,6 +359,9 @@ def load_province(*, seed: int = PROVINCE_SEED, targets: dict[str, int] | None =
     fibre_units = _province_fibre(rng, parks, site_frame, site_of, product_of, stage,
                                   demand_ids, org_ids[owner], addr["id"][site_addr])
     db.session.flush()
+    # Fresh planner statistics after a bulk load, as after any restore: without them the
+    # planner takes these tables for the few rows they had (autovacuum may be off, or late).
+    db.session.execute(sa.text("ANALYZE"))
     return {"organisations": _count(Organisation), "sites": _count(Site),
             "demand": _count(Demand), "addresses": _count(AddressRecord),
             "users": _count(User), "energy_assets": _count(EnergyAsset),

@@ -2,26 +2,44 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from geo.crs import rd_to_wgs84
 from matchmaker.auth.decorators import staff_required
 from matchmaker.bundles import services
 from matchmaker.bundles.forms import BundleFilterForm, MultiProductForm
-from matchmaker.demand.models import Stage
 from matchmaker.demand.services import product_by_code, products
 from matchmaker.errors import N_
 from matchmaker.extensions import db
+from matchmaker.jobs import submit
 from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
-from matchmaker.web.exports import Id, csv_response, stamp, vector_layers_response
+from matchmaker.web.exports import (
+    VECTOR_MIMETYPES,
+    Id,
+    csv_response,
+    stamp,
+    vector_layers_response,
+)
 from matchmaker.web.formatting import quantity
 from matchmaker.web.forms import choices, show_number
 from matchmaker.web.geojson import geojson_response
@@ -36,11 +54,6 @@ EXPORT_LABELS = [
     N_("KvK number"), N_("Kring"), N_("Street"), N_("House number"), N_("Addition"),
     N_("Postcode"), N_("City"), N_("Area"), N_("Product"), N_("Quantity"), N_("Unit"),
     N_("Stage"), N_("Providers may see it"), N_("Contact"), N_("E-mail"), N_("Phone"),
-]
-EXPORT_COLUMNS = [
-    "bundle", "demand_id", "site_id", "bag_id", "organisation", "kvk_number", "kring", "street",
-    "house_number", "addition", "postcode", "city", "area", "product", "quantity", "unit",
-    "stage", "consent_providers", "contact_name", "contact_email", "contact_phone",
 ]
 
 
@@ -148,45 +161,16 @@ def _bundle_sites() -> tuple[BundleFilterForm, Any, Any, gpd.GeoDataFrame, Any]:
     return form, product, summary, sites, bundles
 
 
-def _site_rows(sites: gpd.GeoDataFrame, ranks: Any, product: Any, locale: str
-               ) -> gpd.GeoDataFrame:
-    """The sites of bundles as the files show them: the bundle's number as on the page."""
-    return sites.assign(
-        bundle=ranks, product=product.name(locale), unit=product.unit,
-        kring=sites["kring"].fillna(""), bag_id=sites["bag_id"].fillna(""),
-        area=sites["area"].astype("object").where(sites["area"].notna(), ""),
-        stage=sites["stage"].map(Stage))
-
-
 def _csv(table: gpd.GeoDataFrame, name: str) -> Response:
     ids = {"bag_id", "kvk_number"}
 
     def rows() -> Any:
         for _index, r in table.iterrows():
-            yield [*(Id(r[c] or None) if c in ids else r[c] for c in EXPORT_COLUMNS),
+            yield [*(Id(r[c] or None) if c in ids else r[c] for c in services.EXPORT_COLUMNS),
                    round(r.geometry.x, 2), round(r.geometry.y, 2)]
 
     return csv_response([*(_(label) for label in EXPORT_LABELS), _("X (RD New, m)"),
                          _("Y (RD New, m)")], rows(), f"{name}.csv")
-
-
-def _vector_sites(table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(table[EXPORT_COLUMNS].assign(
-        stage=table["stage"].map(str), quantity=table["quantity"].map(float),
-        demand_id=table["demand_id"].astype(str), site_id=table["site_id"].astype(str),
-        house_number=table["house_number"].astype(str)), geometry=table.geometry, crs=table.crs)
-
-
-def _hulls(summary: Any, product: Any) -> gpd.GeoDataFrame:
-    """The bundles' hulls with their number, as on the page (a zero-length one is a point)."""
-    return gpd.GeoDataFrame({
-        "bundle": summary["rank"].astype(int).to_numpy(),
-        "sites": summary["n_sites"].astype(int).to_numpy(),
-        "organisations": summary["n_organisations"].astype(int).to_numpy(),
-        "quantity": summary["total_quantity"].map(float).to_numpy(),
-        "unit": product.unit, "span_m": summary["span_m"].round(1).to_numpy(),
-        "areas": summary["areas"].fillna("").to_numpy(),
-    }, geometry=services.drawable(summary.geometry).to_numpy(), crs=summary.crs)
 
 
 @bp.route("/bundles/export.<any(csv,geojson,gpkg):fmt>")
@@ -199,37 +183,81 @@ def export(fmt: str) -> Response:
     locale = str(get_locale())
     rank = int(summary["rank"])
     name = f"bundel-{product.code}-{rank}-{stamp()}"
-    table = _site_rows(sites, rank, product, locale)
+    table = services.site_rows(sites, rank, product, locale)
     if fmt == "csv":
         return _csv(table, name)
-    hull = _hulls(bundles.summary[bundles.summary["rank"] == rank], product)
-    return vector_layers_response({"sites": _vector_sites(table), "hull": hull},
+    hull = services.hull_frame(bundles.summary[bundles.summary["rank"] == rank], product)
+    return vector_layers_response({"sites": services.vector_sites(table), "hull": hull},
                                   driver="GeoJSON" if fmt == "geojson" else "GPKG",
                                   filename=f"{name}.{fmt}")
 
 
-@bp.route("/bundles/export-all.<any(csv,geojson,gpkg):fmt>")
+@bp.route("/bundles/export-all.<any(csv):fmt>")
 @staff_required
 @recent_login_required
 def export_all(fmt: str) -> Response:
-    """Every bundle of the product in one file (contact details: coordinators only): the sites
-    with the number of their bundle, and in GeoJSON and GeoPackage the hulls. Written from the
-    bundles computed for the page (cached), the CSV while the client reads."""
+    """Every bundle of the product in one CSV file (contact details: coordinators only), the
+    sites with the number of their bundle, written while the client reads from the bundles
+    computed for the page (cached). GeoJSON and GeoPackage: :func:`start_file`."""
     _form, filters = _filters()
-    product = product_by_code(filters.product)
-    if product is None:
+    product = product_by_code(filters.product) if filters else None
+    if filters is None or product is None:
         abort(404)
     bundles = services.bundle_demand(filters)
     ranks = bundles.summary["rank"].reindex(bundles.points["bundle_id"]).to_numpy()
-    table = _site_rows(bundles.points, ranks, product, str(get_locale()))
+    table = services.site_rows(bundles.points, ranks, product, str(get_locale()))
     table = table.iloc[pd.Index(ranks).argsort(kind="stable")]
-    name = f"bundels-{product.code}-{stamp()}"
-    if fmt == "csv":
-        return _csv(table, name)
-    return vector_layers_response({"bundles": _hulls(bundles.summary, product),
-                                   "sites": _vector_sites(table)},
-                                  driver="GeoJSON" if fmt == "geojson" else "GPKG",
-                                  filename=f"{name}.{fmt}")
+    return _csv(table, f"bundels-{product.code}-{stamp()}")
+
+
+@bp.route("/bundles/export-all.<any(geojson,gpkg):fmt>", methods=["POST"])
+@staff_required
+@recent_login_required
+def start_file(fmt: str) -> Response:
+    """Every bundle with its hull and sites as GeoJSON or GeoPackage: too large to write while
+    the browser waits at province scale, so a job writes it and the file's page shows the
+    progress, then the download link."""
+    _form, filters = _filters()
+    if filters is None or product_by_code(filters.product) is None:
+        abort(404)
+    key = services.prepare_file(filters, fmt=fmt, locale=str(get_locale()), actor=current_user)
+    submit(services.write_file, key)
+    return redirect(url_for("bundles.file", key=key), 303)
+
+
+def _file_state(key: str) -> dict[str, Any]:
+    state = services.file_state(key, user=current_user)
+    if state is None:
+        abort(404)
+    return state
+
+
+@bp.route("/bundles/files/<key>")
+@staff_required
+def file(key: str) -> str:
+    state = _file_state(key)
+    return render_template("bundles/file.html", key=key, state=state,
+                           running=state["status"] in ("queued", "running"))
+
+
+@bp.route("/bundles/files/<key>/status.json")
+@staff_required
+def file_status(key: str) -> Response:
+    state = _file_state(key)
+    return Response(json.dumps({k: state[k] for k in ("status", "progress", "done", "total")}),
+                    mimetype="application/json")
+
+
+@bp.route("/bundles/files/<key>/download")
+@staff_required
+@recent_login_required
+def download_file(key: str) -> Response:
+    state = _file_state(key)
+    if state["status"] != "done":
+        abort(404)
+    return send_file(services.file_path(key), as_attachment=True,
+                     download_name=state["filename"],
+                     mimetype=VECTOR_MIMETYPES[services.FILE_FORMATS[state["fmt"]]])
 
 
 @bp.route("/bundles/print")

@@ -111,11 +111,14 @@ def demand_per_park(products: Sequence[Product]) -> list[ParkDemand]:
                         sa.func.max(ParkDemandPublication.day).label("day"))
               .group_by(ParkDemandPublication.area_id, ParkDemandPublication.product_id)
               .subquery())
+    # The columns shown only: a row's ``state`` holds every member's share of the park (at
+    # province scale thousands per park), which decoding cost most of the page's time.
+    pub = ParkDemandPublication
     rows = {(r.area_id, r.product_id): r for r in db.session.execute(
-        sa.select(ParkDemandPublication).join(latest, sa.and_(
-            ParkDemandPublication.area_id == latest.c.area_id,
-            ParkDemandPublication.product_id == latest.c.product_id,
-            ParkDemandPublication.day == latest.c.day))).scalars()}
+        sa.select(pub.area_id, pub.product_id, pub.day, pub.published, pub.members, pub.volume)
+        .join(latest, sa.and_(pub.area_id == latest.c.area_id,
+                              pub.product_id == latest.c.product_id,
+                              pub.day == latest.c.day)))}
     table = []
     for park in parks:
         cells, days = [], []

@@ -87,7 +87,9 @@ def register(app: Flask) -> None:
                 "duration_ms": round(duration_ms, 2) if duration_ms is not None else None,
                 "user_id": user_id,
                 "remote_addr": request.remote_addr,
-                "bytes": response.calculate_content_length(),
+                # The header only: computing the length of a streamed body would read it
+                # all here, before the first byte is sent (an export would wait for its end).
+                "bytes": response.content_length,
             },
         })
         return response

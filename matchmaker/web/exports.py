@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -192,12 +192,41 @@ def vector_response(frame: gpd.GeoDataFrame, *, driver: str, filename: str, laye
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+def write_vector_layers(layers: dict[str, gpd.GeoDataFrame], path: Path, *, driver: str,
+                        on_rows: Callable[[int], None] | None = None,
+                        batch: int = 5000) -> None:
+    """Several layers in one file: a GeoPackage (RD New) with a table per layer, written
+    ``batch`` rows at a time (``on_rows(n)`` after each, for progress), or one RFC 7946
+    GeoJSON (WGS84) with the layers one after another and a ``layer`` property."""
+    if driver == "GeoJSON":
+        frame = pd.concat([f.assign(layer=name).to_crs(WGS84) for name, f in layers.items()],
+                          ignore_index=True)
+        pyogrio.write_dataframe(gpd.GeoDataFrame(frame, geometry="geometry", crs=WGS84), path,
+                                driver="GeoJSON",
+                                layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"})
+        if on_rows is not None:
+            on_rows(len(frame))
+        return
+    first = True
+    for name, frame in layers.items():
+        frame = frame.to_crs(RD_NEW)
+        for start in range(0, max(len(frame), 1), batch):
+            pyogrio.write_dataframe(frame.iloc[start:start + batch], path, driver="GPKG",
+                                    layer=name, append=not first)
+            first = False
+            if on_rows is not None:
+                on_rows(len(frame.iloc[start:start + batch]))
+
+
+VECTOR_MIMETYPES = {"GeoJSON": "application/geo+json", "GPKG": "application/geopackage+sqlite3"}
+
+
 def vector_layers_response(layers: dict[str, gpd.GeoDataFrame], *, driver: str,
                            filename: str) -> Response:
-    """Several layers in one file: a GeoPackage (RD New) with a table per layer, or one
-    RFC 7946 GeoJSON (WGS84) with the layers one after another and a ``layer`` property.
-    GDAL writes the file to disk and the response sends it from there in blocks (a GeoPackage
-    is a database file and cannot be written as it goes), so only the frames are in memory."""
+    """:func:`write_vector_layers` as a download. GDAL writes the file to disk and the response
+    sends it from there in blocks (a GeoPackage is a database file and cannot be written as
+    it goes), so only the frames are in memory. For files too large to build while the client
+    waits, write them in a job (the bundles' files of every bundle do)."""
     folder = Path(tempfile.mkdtemp(prefix="export-"))
     path = folder / ("export.gpkg" if driver == "GPKG" else "export.geojson")
 
@@ -206,23 +235,12 @@ def vector_layers_response(layers: dict[str, gpd.GeoDataFrame], *, driver: str,
         folder.rmdir()
 
     try:
-        if driver == "GeoJSON":
-            frame = pd.concat([f.assign(layer=name).to_crs(WGS84) for name, f in layers.items()],
-                              ignore_index=True)
-            pyogrio.write_dataframe(gpd.GeoDataFrame(frame, geometry="geometry", crs=WGS84), path,
-                                    driver="GeoJSON",
-                                    layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"})
-            mimetype = "application/geo+json"
-        else:
-            for i, (name, frame) in enumerate(layers.items()):
-                pyogrio.write_dataframe(frame.to_crs(RD_NEW), path, driver="GPKG", layer=name,
-                                        append=i > 0)
-            mimetype = "application/geopackage+sqlite3"
+        write_vector_layers(layers, path, driver=driver)
         stream = path.open("rb")
     except BaseException:
         remove()
         raise
-    response = Response(wrap_file(request.environ, stream), mimetype=mimetype,
+    response = Response(wrap_file(request.environ, stream), mimetype=VECTOR_MIMETYPES[driver],
                         direct_passthrough=True,
                         headers={"Content-Disposition": f'attachment; filename="{filename}"',
                                  "Content-Length": str(path.stat().st_size)})

@@ -4,6 +4,8 @@
 (function () {
   // Names come from members and imports: show them as text, never as HTML.
   function asText(value) { var span = document.createElement("span"); span.textContent = value; return span; }
+  // A failed request is an error on the page (not a map that silently stays empty).
+  function json(r) { if (!r.ok) throw new Error(r.url + ": HTTP " + r.status); return r.json(); }
   var el = document.getElementById("bundle-map");
   if (!el || !window.L) return;
   var center = el.dataset.center.split(",").map(Number);
@@ -33,14 +35,14 @@
     pointToLayer: function (f, latlng) {
       var p = f.properties;
       if (p.kind === "cluster") return L.marker(latlng, { icon: clusterIcon(p.count), title: el.dataset.labelCluster.replace("{n}", p.count) });
-      return L.circleMarker(latlng, { radius: 5, color: "#fff", weight: 1, fillColor: "#e8a200", fillOpacity: 0.95 });
+      return L.circleMarker(latlng, { radius: 5, color: "#fff", weight: 1, fillColor: "#e8a200", fillOpacity: 0.95, className: "map-site" });
     },
     onEachFeature: function (f, layer) {
       var p = f.properties;
       layer.on("click", function () {
         if (p.kind === "cluster") { map.setView(layer.getLatLng(), Math.min(map.getZoom() + 2, 19)); return; }
         fetch(el.dataset.site.replace("{id}", p.id), { credentials: "same-origin" })
-          .then(function (r) { return r.json(); }).then(function (d) {
+          .then(json).then(function (d) {
             var text = d.organisation + " · " + d.address + " · " + d.demand.map(function (x) { return x.product + ": " + x.quantity + " " + x.unit; }).join(", ");
             layer.bindPopup(asText(text)).openPopup();
           });
@@ -55,7 +57,7 @@
       "&zoom=" + Math.round(map.getZoom());
     if (pending) pending.abort();
     pending = new AbortController();
-    fetch(url, { credentials: "same-origin", signal: pending.signal }).then(function (r) { return r.json(); }).then(function (data) {
+    fetch(url, { credentials: "same-origin", signal: pending.signal }).then(json).then(function (data) {
       sites.clearLayers();
       sites.addData(data);
       el.dataset.sitesLoaded = String(data.features.length);
@@ -63,7 +65,7 @@
   }
   map.on("moveend", refresh);
   refresh();
-  fetch(el.dataset.source, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (data) {
+  fetch(el.dataset.source, { credentials: "same-origin" }).then(json).then(function (data) {
     hulls.addData(data);
     el.dataset.featuresLoaded = String(data.features.length);
   });

@@ -5,6 +5,8 @@
 (function () {
   // Names come from members and imports: show them as text, never as HTML.
   function asText(value) { var span = document.createElement("span"); span.textContent = value; return span; }
+  // A failed request is an error on the page (not a map that silently stays empty).
+  function json(r) { if (!r.ok) throw new Error(r.url + ": HTTP " + r.status); return r.json(); }
   var el = document.getElementById("demand-map");
   if (!el || !window.L) return;
   var colors = JSON.parse(el.dataset.colors || "{}");
@@ -32,7 +34,7 @@
   }
   function detail(layer, id) {
     fetch(el.dataset.site.replace("{id}", id), { credentials: "same-origin" })
-      .then(function (r) { return r.json(); }).then(function (p) {
+      .then(json).then(function (p) {
         var box = document.createElement("div");
         var title = document.createElement("strong");
         title.textContent = p.organisation;
@@ -55,7 +57,7 @@
       if (p.kind === "cluster") {
         return L.marker(latlng, { icon: clusterIcon(p.count), title: el.dataset.labelCluster.replace("{n}", p.count) });
       }
-      return L.circleMarker(latlng, { radius: 6, color: "#fff", weight: 1, fillColor: colors[p.tag] || "#555", fillOpacity: 0.9 });
+      return L.circleMarker(latlng, { radius: 6, color: "#fff", weight: 1, fillColor: colors[p.tag] || "#555", fillOpacity: 0.9, className: "map-site" });
     },
     onEachFeature: function (f, layer) {
       var p = f.properties;
@@ -76,7 +78,7 @@
     if (pending) pending.abort();
     pending = new AbortController();
     fetch(url, { credentials: "same-origin", signal: pending.signal })
-      .then(function (r) { return r.json(); }).then(function (data) {
+      .then(json).then(function (data) {
         sites.clearLayers();
         sites.addData(data);
         var n = 0;
@@ -87,7 +89,7 @@
   }
   map.on("moveend", refresh);
   refresh();
-  fetch(el.dataset.areas, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (data) {
+  fetch(el.dataset.areas, { credentials: "same-origin" }).then(json).then(function (data) {
     areas.addData(data);
     el.dataset.areasLoaded = String(data.features.length);
   });

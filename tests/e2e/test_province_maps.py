@@ -65,6 +65,7 @@ def province_page(browser, province_server) -> Iterator[object]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.script_errors = errors  # first_markers fails at once on one
     yield page
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
@@ -89,14 +90,24 @@ def sites_with_demand(server: LiveServer, product: str | None = None) -> int:
     return int(count)
 
 
-def first_markers(page, selector: str, url: str) -> float:
-    """Open ``url`` and wait for the map's first markers; returns the seconds it took."""
+def first_markers(page, selector: str, url: str, *, timeout_s: float = 60) -> float:
+    """Open ``url`` and wait for the map's first markers (clusters or sites drawn in the map);
+    returns the seconds from the request of the page to the first marker on screen. Fails at
+    once on a script error (a failed data request is one too) instead of waiting for markers
+    that will never come."""
+    # A cluster of sites, or a lone site (the class the map scripts give them).
+    markers = page.locator(f"{selector} .map-cluster, {selector} .map-site")
     started = time.perf_counter()
     page.goto(url)
-    page.wait_for_selector(f"{selector}[data-sites-loaded]", timeout=60_000)
-    expect(page.locator(f"{selector} .map-cluster, {selector} path.leaflet-interactive")
-           .first).to_be_visible()
-    return time.perf_counter() - started
+    while True:
+        assert not page.script_errors, f"JavaScript errors on {url}: {page.script_errors}"
+        if markers.count() and markers.first.is_visible():
+            seconds = time.perf_counter() - started
+            break
+        assert time.perf_counter() - started < timeout_s, f"no markers on {url} after {timeout_s} s"
+        page.wait_for_timeout(50)
+    page.wait_for_selector(f"{selector}[data-sites-loaded]", timeout=10_000)
+    return seconds
 
 
 def test_the_demand_map_carries_the_province(province_page, province_server, capsys):
@@ -123,7 +134,7 @@ def test_the_demand_map_carries_the_province(province_page, province_server, cap
             "b => document.querySelector('#demand-map').dataset.featuresLoaded !== b", arg=before,
             timeout=30_000)
         cluster = page.locator("#demand-map .map-cluster").first
-    site = page.locator("#demand-map path.leaflet-interactive").first
+    site = page.locator("#demand-map .map-site").first
     site.click(force=True)
     expect(page.locator(".leaflet-popup-content strong")).to_be_visible(timeout=30_000)
 
@@ -131,13 +142,25 @@ def test_the_demand_map_carries_the_province(province_page, province_server, cap
 def test_the_bundle_map_draws_hulls_and_clusters(province_page, province_server, capsys):
     page = province_page
     login(page, DEMO_ACCOUNTS["coordinator"])
-    started = time.perf_counter()
-    page.goto("/coordinator/bundles?product=solar_roof")
-    page.wait_for_selector("#bundle-map[data-sites-loaded]", timeout=120_000)
+    seconds = first_markers(page, "#bundle-map", "/coordinator/bundles?product=solar_roof",
+                            timeout_s=120)
     page.wait_for_selector("#bundle-map[data-features-loaded]", timeout=120_000)
-    seconds = time.perf_counter() - started
     assert int(page.locator("#bundle-map").get_attribute("data-features-loaded")) > 0
     assert page.locator("#bundle-map .map-cluster").count() > 0
     with capsys.disabled():
         print(f"\n  bundle map, {sites_with_demand(province_server, 'solar_roof'):,} solar "
-              f"sites: hulls and first markers after {seconds:.2f} s")
+              f"sites: first markers after {seconds:.2f} s")
+
+
+def test_a_script_error_fails_the_measurement(province_page, province_server):
+    """The measurement is only worth something if a broken map fails it: here the clusters'
+    data request fails, and the test says so at once instead of timing out."""
+    page = province_page
+    login(page, DEMO_ACCOUNTS["coordinator"])
+    page.route("**/coordinator/demand/map.json*",
+               lambda route: route.fulfill(status=500, body="broken"))
+    started = time.perf_counter()
+    with pytest.raises(AssertionError, match="JavaScript errors.*HTTP 500"):
+        first_markers(page, "#demand-map", "/coordinator/demand")
+    assert time.perf_counter() - started < 30
+    page.script_errors.clear()  # expected here

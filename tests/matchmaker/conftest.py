@@ -12,7 +12,7 @@ import contextvars
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -110,6 +110,22 @@ class IsolatedClient(FlaskClient):
         response = contextvars.Context().run(run)
         db.session.expire_all()
         return response
+
+    def get_streamed(self, path: str, *, before_body: Callable[[], Any] = lambda: None
+                     ) -> tuple[Any, str]:
+        """GET ``path`` as a server does: the response (status and headers) first, then its
+        body read in the same context; ``before_body()`` runs in between. Returns the
+        response and the body as text."""
+
+        def run() -> tuple[Any, str]:
+            _INSIDE.set(True)
+            response = super(IsolatedClient, self).open(path, buffered=False)
+            before_body()
+            return response, response.get_data(as_text=True)
+
+        result = contextvars.Context().run(run)
+        db.session.expire_all()
+        return result
 
 
 @pytest.fixture(scope="session")

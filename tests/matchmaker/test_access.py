@@ -15,6 +15,7 @@ from shapely.geometry import box
 
 from matchmaker.api.services import issue_token
 from matchmaker.auth.models import Role
+from matchmaker.bundles import services as bundle_services
 from matchmaker.campaigns import services
 from matchmaker.demand.services import grant_consent
 from matchmaker.energy.models import (
@@ -60,6 +61,8 @@ HANDOFF = {**STAFF, PROVIDER: OK}  # staff, and the awarded supplier once contra
 # Fibre demand checks: providers and staff; the check in `world` belongs to *another*
 # provider, so for the provider it does not exist.
 FIBRE_CHECK = {**STAFF, PROVIDER: NOT_FOUND}
+# A file of bundles is its maker's (the coordinator in `world`): for others it does not exist.
+BUNDLE_FILE = {**STAFF, ADMIN: NOT_FOUND}
 # The API takes bearer tokens only: a logged-in session is not enough for anyone.
 API = dict.fromkeys(ROLES, NO_TOKEN)
 
@@ -152,6 +155,10 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     ("bundles.geojson", "GET"): STAFF,
     ("bundles.export", "GET"): STAFF,
     ("bundles.export_all", "GET"): STAFF,
+    ("bundles.start_file", "POST"): STAFF,
+    ("bundles.file", "GET"): BUNDLE_FILE,
+    ("bundles.file_status", "GET"): BUNDLE_FILE,
+    ("bundles.download_file", "GET"): BUNDLE_FILE,
     ("bundles.print_summary", "GET"): STAFF,
     ("bundles.multi_product", "GET"): STAFF,
     ("heat.my_networks", "GET"): MEMBERS,
@@ -281,6 +288,9 @@ def world(make):
                                              "pruned": 0, "bad_count": 0, "bad": []})
     db.session.add(register_import)
     db.session.flush()
+    bundle_file = bundle_services.prepare_file(bundle_services.BundleFilter(product="fibre"),
+                                               fmt="gpkg", locale="nl", actor=coordinator)
+    bundle_services.write_file(bundle_file)
     db.session.add(EnergyAsset(site_id=site.id, kind=AssetKind.CONSUMPTION, annual_kwh=50_000.0))
     plan = ExpansionPlan(site_id=site.id, kind=ExpansionKind.TRUCKS, direction=Direction.TAKE,
                          kw=50.0, from_year=2027, shape="night")
@@ -311,6 +321,7 @@ def world(make):
         "provider_id": provider.id,
         "token_id": token.id,
         "import_id": register_import.id,
+        "bundle_file": bundle_file,
         "plan_id": plan.id,
         "hub_id": hub.id,
         "analysis_id": analysis.id,
@@ -349,6 +360,10 @@ def url_args(endpoint, world):
         "auth.confirm_email": {"token": "not-a-token"},
         "bundles.export": {"fmt": "csv", "product": "fibre", "site": site_id},
         "bundles.export_all": {"fmt": "csv", "product": "fibre"},
+        "bundles.start_file": {"fmt": "gpkg", "product": "fibre"},
+        "bundles.file": {"key": world["bundle_file"]},
+        "bundles.file_status": {"key": world["bundle_file"]},
+        "bundles.download_file": {"key": world["bundle_file"]},
         "demand.overview_map": {"bbox": "6.5,52.9,6.6,53.0", "zoom": 12},
         "demand.site_detail": {"site_id": site_id},
         "bundles.print_summary": {"product": "fibre", "site": site_id},

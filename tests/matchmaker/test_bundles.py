@@ -8,6 +8,7 @@ import re
 import pandas as pd
 import pyogrio
 import pytest
+import sqlalchemy as sa
 from shapely.geometry import box
 
 from matchmaker.auth.models import Role
@@ -132,11 +133,66 @@ def test_all_bundles_in_one_file_numbered_as_on_the_page(client, park_demand, tm
                                        .lstrip("\ufeff")), delimiter=";"))
     assert [r[0] for r in rows[1:]] == ["1", "2", "2", "2"]  # the page's numbers, in order
     path = tmp_path / "all.gpkg"
-    path.write_bytes(client.get(url.format("gpkg")).data)
+    path.write_bytes(prepared_file(client, url.format("gpkg")).data)
     hulls = pyogrio.read_dataframe(path, layer="bundles")
     assert hulls["bundle"].tolist() == [1, 2] and hulls["sites"].tolist() == [1, 3]
     assert hulls.geom_type.tolist()[1] == "Polygon"
     assert len(pyogrio.read_dataframe(path, layer="sites")) == 4
+    geojson = prepared_file(client, url.format("geojson")).get_json(force=True)
+    assert [f["properties"]["layer"] for f in geojson["features"]].count("sites") == 4
+
+
+def prepared_file(client, url):
+    """Start the file, follow to its page (the job is done: inline in tests) and download."""
+    started = client.post(url)
+    assert started.status_code == 303
+    page = client.get(started.headers["Location"])
+    status = client.get(started.headers["Location"] + "/status.json").get_json()
+    assert status["status"] == "done" and status["progress"] == 1
+    link = re.search(r'href="([^"]+/download)"', page.get_data(as_text=True))
+    assert page.status_code == 200 and link
+    download = client.get(link.group(1))
+    assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
+    return download
+
+
+def test_large_files_of_bundles_are_written_by_a_job_for_their_owner_only(
+        client, park_demand, auth, make, text_of):
+    """GeoJSON and GeoPackage of every bundle: a job writes the file (its page shows the
+    progress, then a download link); nobody else finds it; a GET does not start one."""
+    url = "/coordinator/bundles/export-all.gpkg?product=solar_roof&gap=150"
+    assert client.get(url).status_code == 405
+    started = client.post(url)
+    page = started.headers["Location"]
+    assert re.fullmatch(r"/coordinator/bundles/files/[0-9a-f]{32}", page)
+    assert "bundels-solar_roof-" in text_of(client.get(page))
+    assert client.post(url.replace("solar_roof", "nothing")).status_code == 404
+    for wrong in ("/coordinator/bundles/files/../../secret", "/coordinator/bundles/files/zz"):
+        assert client.get(wrong).status_code == 404
+    auth.logout()
+    auth.login(make.user(Role.COORDINATOR))
+    for suffix in ("", "/status.json", "/download"):
+        assert client.get(page + suffix).status_code == 404
+
+
+def test_a_file_that_cannot_be_written_says_so(client, park_demand, make, text_of):
+    """The job failed (here: its product was removed in the meantime): the file's page says
+    so instead of waiting for ever, and there is nothing to download."""
+    from matchmaker.auth.models import User
+    from matchmaker.bundles import services
+    from matchmaker.extensions import db
+
+    coordinator = db.session.scalar(sa.select(User).where(User.role == Role.COORDINATOR)
+                                    .order_by(User.id.desc()))
+    key = services.prepare_file(services.BundleFilter(product="gone"), fmt="gpkg", locale="nl",
+                                actor=coordinator)
+    with pytest.raises(ValueError):
+        services.write_file(key)
+    page = client.get(f"/coordinator/bundles/files/{key}")
+    assert page.status_code == 200 and "kon niet worden geschreven" in text_of(page)
+    assert client.get(f"/coordinator/bundles/files/{key}/status.json").get_json()["status"] \
+        == "failed"
+    assert client.get(f"/coordinator/bundles/files/{key}/download").status_code == 404
 
 
 def test_printable_summary_has_the_map_and_the_contacts(client, park_demand, text_of):

@@ -1,7 +1,9 @@
 import csv
 import io
+import json
 import re
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -223,16 +225,39 @@ def test_numbers_are_read_as_written_in_the_users_language(client, make, member,
         assert f'value="{typed}"' in response.get_data(as_text=True)  # kept as typed
 
 
+@pytest.mark.parametrize("path", ["/coordinator/demand.csv", "/coordinator/demand.geojson"])
+def test_exports_send_their_first_bytes_before_reading_the_rows(client, overview, path):
+    """The response leaves the app before its rows are read: the export's query runs only when
+    the client reads the body (nothing on the way, a request log for instance, reads it all
+    first; at province scale that made the first byte wait 20 s)."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    before: list[str] = []
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response, body = client.get_streamed(path, before_body=lambda: before.extend(
+            s for s in statements if "quantity_min" in s))
+        after = [s for s in statements if "quantity_min" in s]
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert response.status_code == 200 and not before and len(after) == 1
+    assert body.count("\n") >= 2 if path.endswith(".csv") else '"Feature"' in body
+
+
 def test_exports_stream_every_row_from_the_database(client, overview, make):
-    """CSV and GeoJSON are written while the client reads (a streamed body), with every row."""
+    """CSV and GeoJSON are written while the client reads (a streamed body, see above), with
+    every row."""
     org = make.organisation("Veel BV")
     for i in range(30):
         make.demand(make.site(org, x=233000 + i, y=557000), "solar_roof", 10 + i)
-    csv_response = client.get("/coordinator/demand.csv?product=solar_roof", buffered=False)
-    assert csv_response.is_streamed
-    lines = csv_response.get_data(as_text=True).strip().split("\r\n")
+    csv_response, text = client.get_streamed("/coordinator/demand.csv?product=solar_roof")
+    assert csv_response.status_code == 200
+    lines = text.strip().split("\r\n")
     assert len(lines) == 1 + 32  # header, the 30 new rows and the overview's two
-    geo = client.get("/coordinator/demand.geojson?product=solar_roof", buffered=False)
-    assert geo.is_streamed
-    features = geo.get_json(force=True)["features"]
+    geo, text = client.get_streamed("/coordinator/demand.geojson?product=solar_roof")
+    assert geo.status_code == 200
+    features = json.loads(text)["features"]
     assert len(features) == 32 and len({f["properties"]["site_id"] for f in features}) == 32

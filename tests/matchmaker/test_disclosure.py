@@ -200,6 +200,7 @@ def sweep(app, client, auth, small_world):
         "hub_id": lambda viewer: [1],
         "analysis_id": lambda viewer: [1],
         "import_id": lambda viewer: [1],
+        "key": lambda viewer: ["0" * 32],  # files of bundles: staff only, made per person
     }
     return Sweep(app, client, auth, candidates)
 
