@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Any, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple
 
 import numpy as np
 import pandas as pd
@@ -281,6 +281,7 @@ def site_flags(site: Site, config: dict[str, Any]) -> dict[str, bool]:
 
 
 _Ts = TypeVarTuple("_Ts")
+T = TypeVar("T")
 
 
 @dataclass
@@ -420,6 +421,17 @@ def overview_page(filters: OverviewFilter, *, page: int, per_page: int) -> Pagin
         lambda: int(db.session.scalar(
             _filtered(sa.select(sa.func.count(Demand.id)), filters)) or 0))
     return result
+
+
+def overview_table(filters: OverviewFilter, *, page: int, per_page: int, variant: Hashable,
+                   render: Callable[[Pagination], T]) -> T:
+    """One page of the overview as ``render`` shows it, kept per version of the demand tables:
+    the table reads the same for every staff member, so a page is read and rendered once per
+    change of demands, sites, organisations or areas (``variant``: what else the rendering
+    depends on, such as the language). Product names and units change only by migration."""
+    return _OVERVIEW_CACHE.get(
+        ("table", *_cache_key("", filters)[1:], page, per_page, variant), version_of("demand"),
+        lambda: render(overview_page(filters, page=page, per_page=per_page)))
 
 
 @dataclass(frozen=True)

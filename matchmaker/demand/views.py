@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_sqlalchemy.pagination import Pagination
+from markupsafe import Markup
 
 from matchmaker.auth.decorators import staff_required
 from matchmaker.demand import services
@@ -54,14 +56,19 @@ def _filter_form() -> tuple[OverviewFilterForm, services.OverviewFilter]:
 @staff_required
 def overview() -> str:
     form, filters = _filter_form()
-    result = services.overview_page(filters, page=page_number(),
-                                    per_page=current_app.config["PAGE_SIZE"])
     args = {k: v for k, v in request.args.items() if k != "page"}
     locale = str(get_locale())
+
+    def table(result: Pagination) -> Markup:
+        return Markup(render_template(
+            "demand/_table.html", rows=result.items, count=result.total, page=result.page,
+            pages=max(result.pages, 1), args=args, locale=locale))
+
     return render_template(
-        "demand/overview.html", form=form, rows=result.items, count=result.total,
-        page=result.page, pages=max(result.pages, 1), args=args,
-        totals=services.overview_totals(filters), locale=locale,
+        "demand/overview.html", form=form, totals=services.overview_totals(filters),
+        locale=locale, table=services.overview_table(
+            filters, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
+            variant=(locale, tuple(sorted(args.items()))), render=table),
         map_url=url_for("demand.overview_map", **args),
         site_url=url_for("demand.site_detail", site_id=0).replace("/0.json", "/{id}.json"),
         extent=services.map_extent(filters),

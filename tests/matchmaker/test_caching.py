@@ -42,6 +42,18 @@ def test_demand_totals_follow_every_change(client, auth, make, text_of):
     db.session.execute(sa.delete(Site).where(Site.id == sites[2].id))  # cascades to its demand
     assert "200 kWp" in totals() and "2 panden" in totals()
 
+    # The table's page, rendered once per version, follows too (a row's quantity, a name).
+    def table() -> str:
+        html = client.get("/coordinator/demand?product=solar_roof").get_data(as_text=True)
+        return html[html.index("<tbody>"):html.index("</tbody>")]
+
+    assert table().count("<tr>") == 2 and "150\xa0kWp" in table()
+    demands[0].quantity = 120
+    org.name = "Zon en Wind BV"
+    db.session.flush()
+    assert "120\xa0kWp" in table() and "150\xa0kWp" not in table()
+    assert "Zon en Wind BV" in table()
+
 
 def test_a_total_seen_in_a_rolled_back_transaction_is_never_shown_later(client, auth, make,
                                                                          text_of):
