@@ -366,8 +366,15 @@ def map_clusters(filters: OverviewFilter, view: Viewport) -> dict[str, Any]:
                                lambda: cluster_features(site_points(filters), snapped))
 
 
-def map_extent(filters: OverviewFilter) -> list[float] | None:
-    return _OVERVIEW_CACHE.get(("extent", *_cache_key("", filters)[1:]), version_of("demand"),
+def demand_version() -> int:
+    """The version of the demand tables this transaction sees: read it once for a page and pass
+    it to the overview's functions below (each reads it itself when it is not given)."""
+    return version_of("demand")
+
+
+def map_extent(filters: OverviewFilter, *, version: int | None = None) -> list[float] | None:
+    return _OVERVIEW_CACHE.get(("extent", *_cache_key("", filters)[1:]),
+                               demand_version() if version is None else version,
                                lambda: extent(site_points(filters)))
 
 
@@ -424,13 +431,14 @@ def overview_page(filters: OverviewFilter, *, page: int, per_page: int) -> Pagin
 
 
 def overview_table(filters: OverviewFilter, *, page: int, per_page: int, variant: Hashable,
-                   render: Callable[[Pagination], T]) -> T:
+                   render: Callable[[Pagination], T], version: int | None = None) -> T:
     """One page of the overview as ``render`` shows it, kept per version of the demand tables:
     the table reads the same for every staff member, so a page is read and rendered once per
     change of demands, sites, organisations or areas (``variant``: what else the rendering
     depends on, such as the language). Product names and units change only by migration."""
     return _OVERVIEW_CACHE.get(
-        ("table", *_cache_key("", filters)[1:], page, per_page, variant), version_of("demand"),
+        ("table", *_cache_key("", filters)[1:], page, per_page, variant),
+        demand_version() if version is None else version,
         lambda: render(overview_page(filters, page=page, per_page=per_page)))
 
 
@@ -442,11 +450,13 @@ class ProductTotal:
     quantity: Decimal
 
 
-def overview_totals(filters: OverviewFilter) -> list[ProductTotal]:
+def overview_totals(filters: OverviewFilter, *, version: int | None = None
+                    ) -> list[ProductTotal]:
     """Per product: number of sites, organisations and the total quantity, in SQL (once per
     version of the demand tables)."""
     by_id = {p.id: p for p in products(active_only=False)}
-    rows = _OVERVIEW_CACHE.get(_cache_key("totals", filters), version_of("demand"),
+    rows = _OVERVIEW_CACHE.get(_cache_key("totals", filters),
+                               demand_version() if version is None else version,
                                lambda: _totals(filters))
     return sorted((ProductTotal(by_id[pid], sites, orgs, Decimal(quantity or 0))
                    for pid, sites, orgs, quantity in rows),

@@ -64,16 +64,18 @@ def overview() -> str:
             "demand/_table.html", rows=result.items, count=result.total, page=result.page,
             pages=max(result.pages, 1), args=args, locale=locale))
 
+    version = services.demand_version()  # one read for the totals, the table and the extent
+    every_product = services.products(active_only=False)
     return render_template(
-        "demand/overview.html", form=form, totals=services.overview_totals(filters),
+        "demand/overview.html", form=form, totals=services.overview_totals(filters, version=version),
         locale=locale, table=services.overview_table(
             filters, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
-            variant=(locale, tuple(sorted(args.items()))), render=table),
+            variant=(locale, tuple(sorted(args.items()))), render=table, version=version),
         map_url=url_for("demand.overview_map", **args),
         site_url=url_for("demand.site_detail", site_id=0).replace("/0.json", "/{id}.json"),
-        extent=services.map_extent(filters),
-        product_colors={p.code: p.color for p in services.products(active_only=False)},
-        product_names={p.code: p.name(locale) for p in services.products(active_only=False)},
+        extent=services.map_extent(filters, version=version),
+        product_colors={p.code: p.color for p in every_product},
+        product_names={p.code: p.name(locale) for p in every_product},
         geojson_url=url_for("demand.overview_geojson", **args),
         csv_url=url_for("demand.overview_csv", **args),
         areas_url=url_for("main.areas_geojson"),
