@@ -119,6 +119,7 @@ FORMS: dict[str, tuple[str, str, str | None]] = {
     "admin.start_import": (ADMIN, "admin.register", None),
     "admin.tokens": (ADMIN, "admin.tokens", None),
     "admin.users": (ADMIN, "admin.users", None),
+    "bundles.start_file": (COORD, "bundles.index", None),
     "auth.account": (MEMBER, "auth.account", None),
     "auth.forgot_password": (ANON, "auth.forgot_password", None),
     "auth.login": (ANON, "auth.login", None),
@@ -301,8 +302,10 @@ def test_every_form_refuses_hostile_input_without_a_5xx(app, client, auth, scene
     page = page_url(app, page_endpoint, scene, campaign)
     response = client.get(page)
     assert response.status_code == 200, (page, response.status_code)
+    forms = forms_for(app, response.get_data(as_text=True), page, endpoint)
+    assert forms, f"{page} shows no form that posts to {endpoint}: nothing was attacked"
     problems = []
-    for form in forms_for(app, response.get_data(as_text=True), page, endpoint):
+    for form in forms:
         problems += attack(client, form.action, form)
     assert not problems, "\n".join(problems[:30])
 
