@@ -430,16 +430,37 @@ def overview_page(filters: OverviewFilter, *, page: int, per_page: int) -> Pagin
     return result
 
 
-def overview_table(filters: OverviewFilter, *, page: int, per_page: int, variant: Hashable,
-                   render: Callable[[Pagination], T], version: int | None = None) -> T:
-    """One page of the overview as ``render`` shows it, kept per version of the demand tables:
-    the table reads the same for every staff member, so a page is read and rendered once per
-    change of demands, sites, organisations or areas (``variant``: what else the rendering
-    depends on, such as the language). Product names and units change only by migration."""
-    return _OVERVIEW_CACHE.get(
-        ("table", *_cache_key("", filters)[1:], page, per_page, variant),
-        demand_version() if version is None else version,
-        lambda: render(overview_page(filters, page=page, per_page=per_page)))
+def overview_rendered(variant: Hashable, render: Callable[[], T], *,
+                      version: int | None = None) -> T:
+    """The coordinator's overview (filters, totals, map settings and one page of the table) as
+    ``render`` shows it, kept per version of the demand tables: the overview reads the same for
+    every staff member, so it is read and rendered once per change of demands, sites,
+    organisations or areas and per ``variant`` (what the rendering depends on: the language and
+    the query string). Nothing is kept when ``render`` raises (a filter that does not validate).
+    Product names and units change only by migration."""
+    return _OVERVIEW_CACHE.get(("overview", variant),
+                               demand_version() if version is None else version, render)
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    products: list[tuple[str, str]]  # (code, name in the language asked for)
+    kringen: list[tuple[int, str]]  # (id, name), by name
+    areas: list[tuple[int, str]]  # every other area: parks, neighbourhoods (id, name)
+
+
+def filter_choices(locale: str, *, version: int | None = None) -> FilterChoices:
+    """The options of the overview's filters, read once per version of the demand tables (the
+    areas are counted in it) and per language."""
+    def read() -> FilterChoices:
+        areas = db.session.execute(sa.select(Area.id, Area.name, Area.kind)
+                                   .order_by(Area.kind, Area.name)).all()
+        return FilterChoices(
+            products=[(p.code, p.name(locale)) for p in products()],
+            kringen=[(a.id, a.name) for a in areas if a.kind == AreaKind.KRING],
+            areas=[(a.id, a.name) for a in areas if a.kind != AreaKind.KRING])
+    return _OVERVIEW_CACHE.get(("choices", locale),
+                               demand_version() if version is None else version, read)
 
 
 @dataclass(frozen=True)

@@ -6,20 +6,16 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_sqlalchemy.pagination import Pagination
 from markupsafe import Markup
 
 from matchmaker.auth.decorators import staff_required
 from matchmaker.demand import services
 from matchmaker.demand.forms import OverviewFilterForm
 from matchmaker.demand.models import Stage
-from matchmaker.extensions import db
 from matchmaker.frames import stream_rows
-from matchmaker.register.models import Area, AreaKind
 from matchmaker.security import recent_login_required
 from matchmaker.web.clusters import viewport_from_request
 from matchmaker.web.exports import Id, csv_response, stamp
@@ -30,20 +26,15 @@ from matchmaker.web.paging import page_number
 bp = Blueprint("demand", __name__, url_prefix="/coordinator")
 
 
-def _filter_form() -> tuple[OverviewFilterForm, services.OverviewFilter]:
-    locale = str(get_locale())
+def _filter_form(version: int | None = None
+                 ) -> tuple[OverviewFilterForm, services.OverviewFilter]:
+    """The filters of the query string, validated against the current options (400 when one
+    does not validate: a link to an area that no longer exists, a product code made up)."""
+    options = services.filter_choices(str(get_locale()), version=version)
     form = OverviewFilterForm(request.args)
-    form.product.choices = choices([("", _("all products"))] + [
-        (p.code, p.name(locale)) for p in services.products()
-    ])
-    areas = db.session.execute(sa.select(Area.id, Area.name, Area.kind)
-                               .order_by(Area.kind, Area.name)).all()
-    form.kring_id.choices = choices([(0, _("all kringen"))] + [
-        (a.id, a.name) for a in areas if a.kind == AreaKind.KRING
-    ])
-    form.area_id.choices = choices([(0, _("all areas"))] + [
-        (a.id, a.name) for a in areas if a.kind != AreaKind.KRING
-    ])
+    form.product.choices = choices([("", _("all products")), *options.products])
+    form.kring_id.choices = choices([(0, _("all kringen")), *options.kringen])
+    form.area_id.choices = choices([(0, _("all areas")), *options.areas])
     if request.args and not form.validate():
         abort(400)
     return form, services.OverviewFilter(
@@ -55,31 +46,36 @@ def _filter_form() -> tuple[OverviewFilterForm, services.OverviewFilter]:
 @bp.route("/demand")
 @staff_required
 def overview() -> str:
-    form, filters = _filter_form()
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    """The same for every staff member: the content is rendered once per version of the demand
+    tables, language and query string (:func:`services.overview_rendered`); the frame around it
+    (menu, messages, the form tokens) is the user's own and rendered every time."""
     locale = str(get_locale())
+    version = services.demand_version()  # one read for the options, totals, table and extent
 
-    def table(result: Pagination) -> Markup:
+    def content() -> Markup:
+        form, filters = _filter_form(version)
+        args = {k: v for k, v in request.args.items() if k != "page"}
+        result = services.overview_page(filters, page=page_number(),
+                                        per_page=current_app.config["PAGE_SIZE"])
+        every_product = services.products(active_only=False)
         return Markup(render_template(
-            "demand/_table.html", rows=result.items, count=result.total, page=result.page,
-            pages=max(result.pages, 1), args=args, locale=locale))
+            "demand/_overview.html", form=form, locale=locale,
+            totals=services.overview_totals(filters, version=version),
+            rows=result.items, count=result.total, page=result.page,
+            pages=max(result.pages, 1), args=args,
+            map_url=url_for("demand.overview_map", **args),
+            site_url=url_for("demand.site_detail", site_id=0).replace("/0.json", "/{id}.json"),
+            extent=services.map_extent(filters, version=version),
+            product_colors={p.code: p.color for p in every_product},
+            product_names={p.code: p.name(locale) for p in every_product},
+            geojson_url=url_for("demand.overview_geojson", **args),
+            csv_url=url_for("demand.overview_csv", **args),
+            areas_url=url_for("main.areas_geojson"),
+        ))
 
-    version = services.demand_version()  # one read for the totals, the table and the extent
-    every_product = services.products(active_only=False)
-    return render_template(
-        "demand/overview.html", form=form, totals=services.overview_totals(filters, version=version),
-        locale=locale, table=services.overview_table(
-            filters, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
-            variant=(locale, tuple(sorted(args.items()))), render=table, version=version),
-        map_url=url_for("demand.overview_map", **args),
-        site_url=url_for("demand.site_detail", site_id=0).replace("/0.json", "/{id}.json"),
-        extent=services.map_extent(filters, version=version),
-        product_colors={p.code: p.color for p in every_product},
-        product_names={p.code: p.name(locale) for p in every_product},
-        geojson_url=url_for("demand.overview_geojson", **args),
-        csv_url=url_for("demand.overview_csv", **args),
-        areas_url=url_for("main.areas_geojson"),
-    )
+    variant = (locale, tuple(request.args.items(multi=True)))
+    return render_template("demand/overview.html",
+                           content=services.overview_rendered(variant, content, version=version))
 
 
 @bp.route("/demand/map.json")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from shapely.geometry import box
 
 from matchmaker.auth.models import Role
 from matchmaker.caching import version_of
@@ -16,6 +17,7 @@ from matchmaker.extensions import db
 from matchmaker.fibre import services as fibre_services
 from matchmaker.fibre.models import FibreProgressCache, FibreProviderCache
 from matchmaker.members.models import Site
+from matchmaker.register.models import AreaKind
 
 from .test_fibre import Fibre
 
@@ -53,6 +55,34 @@ def test_demand_totals_follow_every_change(client, auth, make, text_of):
     db.session.flush()
     assert "120\xa0kWp" in table() and "150\xa0kWp" not in table()
     assert "Zon en Wind BV" in table()
+
+
+
+def test_the_kept_overview_is_everyones_but_its_frame_is_the_users_own(client, auth, make):
+    """The overview's content is rendered once per version, language and query string and
+    shown to every staff member; the menu and messages around it stay each user's own, a new
+    area is an option at once, and a filter that does not validate is refused every time."""
+    make.demand(make.site(make.organisation("Zon BV"), x=233000, y=556000), "solar_roof", 100)
+    admin, coordinator = make.user(Role.ADMIN), make.user(Role.COORDINATOR)
+
+    def page(user, query: str = "") -> str:
+        auth.login(user)
+        html = client.get(f"/coordinator/demand{query}").get_data(as_text=True)
+        auth.logout()
+        return html
+
+    as_admin, as_coordinator = page(admin), page(coordinator)
+    assert "/admin/users" in as_admin and "/admin/users" not in as_coordinator
+    content = as_admin[as_admin.index('<div class="page-head">'):as_admin.index("</main>")]
+    assert content in as_coordinator and "Zon BV" in content
+
+    make.area("Nieuw Park", AreaKind.PARK, box(232000, 555000, 234000, 557000))
+    assert ">Nieuw Park</option>" in page(coordinator)
+    auth.login(coordinator)
+    for _ in range(2):
+        assert client.get("/coordinator/demand?area_id=999999").status_code == 400
+    client.post("/language", data={"lang": "en"})
+    assert "All demand" in client.get("/coordinator/demand").get_data(as_text=True)
 
 
 def test_a_total_seen_in_a_rolled_back_transaction_is_never_shown_later(client, auth, make,
