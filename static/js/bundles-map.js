@@ -44,7 +44,8 @@
         fetch(el.dataset.site.replace("{id}", p.id), { credentials: "same-origin" })
           .then(json).then(function (d) {
             var text = d.organisation + " · " + d.address + " · " + d.demand.map(function (x) { return x.product + ": " + x.quantity + " " + x.unit; }).join(", ");
-            layer.bindPopup(asText(text)).openPopup();
+            // The map's own popup: it stays open when the pan that opens it reloads the sites.
+            L.popup().setLatLng(layer.getLatLng()).setContent(asText(text)).openOn(map);
           });
       });
     }

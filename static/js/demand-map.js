@@ -48,7 +48,9 @@
           list.appendChild(li);
         });
         box.appendChild(list);
-        layer.bindPopup(box).openPopup();
+        // The map's own popup, not the site's: it stays open when the pan that opens it
+        // reloads the sites (their layers are replaced on every move).
+        L.popup().setLatLng(layer.getLatLng()).setContent(box).openOn(map);
       });
   }
   var sites = L.geoJSON(null, {

@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from flask_migrate import upgrade
@@ -30,10 +33,29 @@ class LiveServer:
     database_url: str
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    instance = tmp_path_factory.mktemp("e2e")
-    database_url = f"sqlite:///{instance / 'e2e.sqlite3'}"
+def _closing(app: Any) -> Any:
+    """The app, with each response closed by the time its generator is finished or dropped.
+
+    Werkzeug's development server (3.1.9, ``serving.py`` ``execute``) closes a response only
+    after draining the request; when the browser has already reset the connection (a page
+    left while a script was still loading), that read raises first and a file being sent stays
+    open, which Python reports as an unclosed file in whatever test runs next."""
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        body = app(environ, start_response)
+        try:
+            yield from body
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+    return wsgi
+
+
+@contextmanager
+def demo_server(instance: Path, name: str, load: Callable[[], None] | None = None
+                ) -> Iterator[LiveServer]:
+    """The app on a free port in a background thread, with its own SQLite file, migrated and
+    loaded with the demo data (and ``load``'s, when given), in demo mode."""
+    database_url = f"sqlite:///{instance / name}"
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": database_url,
         "INSTANCE_PATH": str(instance), "DEMO_MODE": True, "RATELIMIT_ENABLED": False,
@@ -42,9 +64,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     with app.app_context(), write_intent():
         upgrade(revision="heads")
         load_demo()
+        if load is not None:
+            load()
         db.session.commit()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closing(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -55,6 +79,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         server.server_close()
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with demo_server(tmp_path_factory.mktemp("e2e"), "e2e.sqlite3") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -9,53 +9,26 @@ add up to every site with demand.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
-from matchmaker import create_app
-from matchmaker.database import write_intent
-from matchmaker.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
+from matchmaker.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from matchmaker.demo_province import TARGETS, load_province
-from matchmaker.extensions import db
 
-from .conftest import LiveServer
+from .conftest import LiveServer, demo_server
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def province_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    instance = tmp_path_factory.mktemp("e2e-province")
-    database_url = f"sqlite:///{instance / 'province.sqlite3'}"
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(instance),
-        "DEMO_MODE": True, "RATELIMIT_ENABLED": False,
-        "PASSWORD_TIME_COST": 1, "PASSWORD_MEMORY_COST_KIB": 64,
-    })
-    with app.app_context(), write_intent():
-        upgrade(revision="heads")
-        load_demo()
-        load_province(targets={"sites": TARGETS["sites"]})
-        db.session.commit()
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", database_url)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
+    with demo_server(tmp_path_factory.mktemp("e2e-province"), "province.sqlite3",
+                     lambda: load_province(targets={"sites": TARGETS["sites"]})) as server:
+        yield server
 
 
 @pytest.fixture
@@ -136,7 +109,19 @@ def test_the_demand_map_carries_the_province(province_page, province_server, cap
         cluster = page.locator("#demand-map .map-cluster").first
     site = page.locator("#demand-map .map-site").first
     site.click(force=True)
-    expect(page.locator(".leaflet-popup-content strong")).to_be_visible(timeout=30_000)
+    popup = page.locator(".leaflet-popup-content strong")
+    expect(popup).to_be_visible(timeout=30_000)
+    # The details stay open while the map moves and its sites are drawn again. The popup's own
+    # pan may still be reloading the sites: let it settle, mark what is drawn, pan, and wait until
+    # the pan's answer has replaced every marked site.
+    page.wait_for_load_state("networkidle")
+    page.evaluate("() => document.querySelectorAll('#demand-map .map-site')"
+                  ".forEach(e => { e.dataset.before = '1'; })")
+    with page.expect_response(lambda r: "bbox=" in r.url, timeout=30_000):
+        page.locator("#demand-map").press("ArrowLeft")
+    page.wait_for_function("() => !document.querySelector('#demand-map [data-before]')",
+                           timeout=30_000)
+    expect(popup).to_be_visible()
 
 
 def test_the_bundle_map_draws_hulls_and_clusters(province_page, province_server, capsys):
