@@ -57,7 +57,6 @@ def test_demand_totals_follow_every_change(client, auth, make, text_of):
     assert "Zon en Wind BV" in table()
 
 
-
 def test_the_kept_overview_is_everyones_but_its_frame_is_the_users_own(client, auth, make):
     """The overview's content is rendered once per version, language and query string and
     shown to every staff member; the menu and messages around it stay each user's own, a new
